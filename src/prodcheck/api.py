@@ -1,0 +1,111 @@
+"""The public Python API, for embedding prodcheck (a team's own test suite, a pipeline step).
+
+    from prodcheck.api import audit_snapshot, audit_live
+    report = audit_snapshot("snapshot.json", rules=["PC-NET-*"])
+    assert report.gate_passed, [f.message for f in report.blocking()]
+
+The CLI is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prodcheck.engine import AuditSettings, audit
+from prodcheck.registry import Registry
+from prodcheck.report import Report
+from prodcheck.rule import Rule
+from prodcheck.snapshot import Snapshot, load_snapshot, parse_snapshot
+
+if TYPE_CHECKING:  # the collection stage imports the Azure SDKs; load it only when collecting
+    from prodcheck.collect.options import CollectOptions
+
+__all__ = [
+    "AuditSettings",
+    "Registry",
+    "Report",
+    "Snapshot",
+    "audit_live",
+    "audit_snapshot",
+    "collect",
+    "needs_of",
+    "select_rules",
+]
+
+
+def select_rules(
+    rules: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    rules_dirs: Sequence[str | Path] = (),
+    registry: Registry | None = None,
+) -> list[Rule]:
+    """The rules to run: ids or globs in `rules` (all when empty), minus `skip`."""
+    registry = registry or Registry.load([Path(d) for d in rules_dirs])
+    return registry.select(rules, skip)
+
+
+def needs_of(rules: Sequence[Rule]) -> list[str]:
+    """The resource types `rules` read, once each (case-insensitively), sorted."""
+    seen: dict[str, str] = {}
+    for r in rules:
+        for t in r.needs:
+            seen.setdefault(t.lower(), t)
+    return [seen[k] for k in sorted(seen)]
+
+
+def _as_snapshot(snapshot: Snapshot | dict[str, Any] | list[Any] | str | Path) -> Snapshot:
+    if isinstance(snapshot, Snapshot):
+        return snapshot
+    if isinstance(snapshot, dict | list):
+        return parse_snapshot(snapshot, "the snapshot given")
+    return load_snapshot(snapshot)
+
+
+def audit_snapshot(
+    snapshot: Snapshot | dict[str, Any] | list[Any] | str | Path,
+    *,
+    rules: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    rules_dirs: Sequence[str | Path] = (),
+    settings: AuditSettings | None = None,
+    registry: Registry | None = None,
+) -> Report:
+    """Audit a snapshot (a `Snapshot`, parsed JSON, or a file path)."""
+    selected = select_rules(rules, skip, rules_dirs, registry)
+    return audit(_as_snapshot(snapshot), selected, settings)
+
+
+def collect(
+    options: CollectOptions,
+    *,
+    rules: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    rules_dirs: Sequence[str | Path] = (),
+    registry: Registry | None = None,
+) -> Snapshot:
+    """Collect what the selected rules need from Azure, as a snapshot."""
+    from prodcheck.collect import collect_snapshot
+
+    selected = select_rules(rules, skip, rules_dirs, registry)
+    data = collect_snapshot(options, needs_of(selected))
+    snapshot = parse_snapshot(data, "live collection")
+    snapshot.source = "live"
+    return snapshot
+
+
+def audit_live(
+    options: CollectOptions,
+    *,
+    rules: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    rules_dirs: Sequence[str | Path] = (),
+    settings: AuditSettings | None = None,
+    registry: Registry | None = None,
+) -> Report:
+    """Collect from Azure with `options` (credential, scope, endpoint) and audit the result."""
+    registry = registry or Registry.load([Path(d) for d in rules_dirs])
+    selected = registry.select(rules, skip)
+    snapshot = collect(options, rules=rules, skip=skip, registry=registry)
+    return audit(snapshot, selected, settings)

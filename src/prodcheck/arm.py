@@ -1,0 +1,111 @@
+"""ARM resource ids and types: parsing and case-insensitive comparison.
+
+ARM treats ids and types as case-insensitive and is not consistent about case itself
+(`Microsoft.Cache/Redis` in one response, `microsoft.cache/redis` in another; a resource
+group spelt differently in a reference than in the group's own id). Everything here folds
+case so that callers never have to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def norm(value: str | None) -> str:
+    """The comparison key of an ARM id or type: lower case, no trailing slash."""
+    return (value or "").strip().rstrip("/").lower()
+
+
+def same(a: str | None, b: str | None) -> bool:
+    return norm(a) == norm(b)
+
+
+def is_under(resource_id: str, scope: str) -> bool:
+    """True if `resource_id` is `scope` itself or lies below it (case-insensitive)."""
+    rid, sc = norm(resource_id), norm(scope)
+    return rid == sc or rid.startswith(sc + "/")
+
+
+@dataclass(frozen=True)
+class ArmId:
+    """The parts of an ARM resource id.
+
+    `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/pe/privateDnsZoneGroups/default`
+    has subscription `s`, resource group `rg`, type `Microsoft.Network/privateEndpoints/privateDnsZoneGroups`,
+    name `default` and parent `.../privateEndpoints/pe`. Extension resources
+    (`{id}/providers/Microsoft.Insights/diagnosticSettings/x`) take the type after the last
+    `providers` segment and have the resource they extend as parent.
+    """
+
+    id: str
+    subscription: str
+    resource_group: str
+    type: str
+    name: str
+    parent: str
+
+    @classmethod
+    def parse(cls, resource_id: str) -> ArmId:
+        parts = [p for p in resource_id.strip().split("/") if p]
+        subscription = resource_group = ""
+        lowered = [p.lower() for p in parts]
+        if "subscriptions" in lowered:
+            i = lowered.index("subscriptions")
+            if i + 1 < len(parts):
+                subscription = parts[i + 1]
+        if "resourcegroups" in lowered:
+            i = lowered.index("resourcegroups")
+            if i + 1 < len(parts):
+                resource_group = parts[i + 1]
+        # The type comes from the segments after the last "providers".
+        last = max((i for i, p in enumerate(lowered) if p == "providers"), default=-1)
+        if last == -1 or last + 1 >= len(parts):
+            if resource_group and lowered[-2:-1] == ["resourcegroups"]:
+                return cls(
+                    resource_id,
+                    subscription,
+                    resource_group,
+                    "Microsoft.Resources/resourceGroups",
+                    resource_group,
+                    "/subscriptions/" + subscription,
+                )
+            if subscription and len(parts) == 2:
+                return cls(
+                    resource_id,
+                    subscription,
+                    "",
+                    "Microsoft.Resources/subscriptions",
+                    subscription,
+                    "",
+                )
+            return cls(
+                resource_id, subscription, resource_group, "", parts[-1] if parts else "", ""
+            )
+        namespace = parts[last + 1]
+        rest = parts[last + 2 :]
+        type_segments = rest[0::2]
+        names = rest[1::2]
+        rtype = "/".join([namespace, *type_segments])
+        name = names[-1] if names else ""
+        if len(type_segments) > 1:
+            parent = "/" + "/".join(parts[: last + 2 + 2 * (len(type_segments) - 1)])
+        elif last >= 2 and lowered[last - 2] not in ("resourcegroups", "subscriptions"):
+            # An extension resource: its parent is the resource it extends.
+            parent = "/" + "/".join(parts[:last])
+        else:
+            parent = ""
+        return cls(resource_id, subscription, resource_group, rtype, name, parent)
+
+
+def resource_group_id(resource_id: str) -> str:
+    """`/subscriptions/s/resourceGroups/rg` for any id below a resource group, else ``""``."""
+    arm = ArmId.parse(resource_id)
+    if not arm.subscription or not arm.resource_group:
+        return ""
+    return f"/subscriptions/{arm.subscription}/resourceGroups/{arm.resource_group}"
+
+
+def subscription_id(resource_id: str) -> str:
+    """`/subscriptions/s` for any id below a subscription, else ``""``."""
+    arm = ArmId.parse(resource_id)
+    return f"/subscriptions/{arm.subscription}" if arm.subscription else ""

@@ -1,0 +1,514 @@
+"""The `prodcheck` command line.
+
+Exit codes: 0 the gate passed; 1 the gate failed (a FAIL or ERROR at or above the
+`--fail-on` severity); 2 usage, configuration or input error (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from prodcheck import __version__
+from prodcheck.errors import UserError
+
+app = typer.Typer(
+    name="prodcheck",
+    help="Production-readiness auditor for Azure: verifies the go-live checklist of a workload, "
+    "resource by resource, and gates CI on the verdict.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+rules_app = typer.Typer(help="List and explain the rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+SCOPE = "Scope (live audit)"
+SELECTION = "Rule selection"
+OUTPUT = "Output"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"prodcheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """prodcheck audits an Azure workload against the production deployment checklist."""
+
+
+# ---- shared option types --------------------------------------------------------------------
+
+RuleOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--rule",
+        "-r",
+        help="Run only these rules (ids or globs like PC-NET-*); repeatable.",
+        rich_help_panel=SELECTION,
+    ),
+]
+SkipOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skip",
+        help="Do not run these rules (ids or globs); repeatable.",
+        rich_help_panel=SELECTION,
+    ),
+]
+RulesDirOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--rules-dir",
+        help="Also load rules from this directory; repeatable.",
+        rich_help_panel=SELECTION,
+    ),
+]
+SubscriptionOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--subscription",
+        help="Audit this subscription (id); repeatable. Default: the Azure CLI's default subscription.",
+        rich_help_panel=SCOPE,
+    ),
+]
+ResourceGroupOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--resource-group",
+        "-g",
+        help="Only these resource groups; repeatable.",
+        rich_help_panel=SCOPE,
+    ),
+]
+TagOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tag",
+        help="Only resources with this tag, as KEY=VALUE; repeatable (all must match).",
+        rich_help_panel=SCOPE,
+    ),
+]
+AuthOpt = Annotated[
+    str,
+    typer.Option(
+        "--auth",
+        help="Credential: default, cli, env, managed-identity or workload-identity.",
+        rich_help_panel=SCOPE,
+    ),
+]
+TenantOpt = Annotated[
+    str | None,
+    typer.Option("--tenant", help="Entra tenant id for the credential.", rich_help_panel=SCOPE),
+]
+CloudOpt = Annotated[
+    str, typer.Option("--cloud", help="Azure cloud: public, usgov or china.", rich_help_panel=SCOPE)
+]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--arm-endpoint",
+        envvar="PRODCHECK_ARM_ENDPOINT",
+        help="A custom Resource Manager endpoint (https://...), e.g. Azure Stack Hub.",
+        rich_help_panel=SCOPE,
+    ),
+]
+ScopeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token-scope",
+        envvar="PRODCHECK_TOKEN_SCOPE",
+        help="Token scope for a custom endpoint (default: the endpoint + /.default).",
+        rich_help_panel=SCOPE,
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option(
+        "--concurrency", min=1, max=64, help="Parallel requests to Azure.", rich_help_panel=SCOPE
+    ),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No progress display while collecting.", rich_help_panel=SCOPE
+    ),
+]
+
+
+def _parse_tags(tags: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for tag in tags or []:
+        key, sep, value = tag.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--tag {tag!r} is not KEY=VALUE: write it like --tag environment=prod")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _collect_options(
+    subscription: list[str] | None,
+    resource_group: list[str] | None,
+    tag: list[str] | None,
+    auth: str,
+    tenant: str | None,
+    cloud: str,
+    arm_endpoint: str | None,
+    token_scope: str | None,
+    concurrency: int,
+    quiet: bool,
+) -> Any:
+    from prodcheck.collect.options import CollectOptions
+
+    if auth not in ("default", "cli", "env", "managed-identity", "workload-identity"):
+        raise UserError(
+            f"--auth {auth!r} is not known: use default, cli, env, managed-identity or workload-identity"
+        )
+    if cloud not in ("public", "usgov", "china"):
+        raise UserError(f"--cloud {cloud!r} is not known: use public, usgov or china")
+    return CollectOptions(
+        subscriptions=list(subscription or []),
+        resource_groups=list(resource_group or []),
+        tags=_parse_tags(tag),
+        auth=auth,
+        tenant=tenant,
+        cloud=cloud,
+        arm_endpoint=arm_endpoint,
+        credential_scope=token_scope,
+        concurrency=concurrency,
+        quiet=quiet or not sys.stderr.isatty(),
+    )
+
+
+def _write_atomically(path: Path, text: str, protected: list[Path]) -> None:
+    """Write `text` to `path` without ever leaving a half-written file or touching an input."""
+    target = path.resolve()
+    for p in protected:
+        if p.exists() and target == p.resolve():
+            raise UserError(
+                f"refusing to write the report over the input {path}: choose another --output"
+            )
+    if target.is_dir():
+        raise UserError(f"--output {path} is a directory: use --output-dir for a directory")
+    if not target.parent.is_dir():
+        raise UserError(f"cannot write {path}: directory {target.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def emit_report(
+    report: Any,
+    formats: list[str],
+    output: Path | None,
+    output_dir: Path | None,
+    verbose: bool,
+    protected: list[Path],
+) -> None:
+    """Render `report` in every requested format to stdout or files.
+
+    The terminal format goes to stdout unless it is the only format and `--output` is given.
+    One other format takes `--output` (or stdout without it); several need `--output-dir`.
+    """
+    from prodcheck.reporters import FORMATS, RenderOptions, extension, render
+
+    formats = list(dict.fromkeys(formats or ["terminal"]))
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise UserError(f"unknown format {fmt!r}: use one of {', '.join(sorted(FORMATS))}")
+    files = [f for f in formats if f != "terminal"]
+    if len(files) > 1 and output is not None and output_dir is None:
+        raise UserError(
+            "several file formats need --output-dir DIR (each is written as prodcheck-report.<ext>)"
+        )
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    for fmt in formats:
+        destination: Path | None = None
+        if fmt == "terminal":
+            if formats == ["terminal"] and output is not None:
+                destination = output
+        elif output_dir is not None:
+            destination = output_dir / f"prodcheck-report.{extension(fmt)}"
+        else:
+            destination = output
+        options = RenderOptions(color=color and destination is None, verbose=verbose)
+        text = render(report, fmt, options)
+        if destination is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            _write_atomically(destination, text, protected)
+            typer.echo(f"wrote {fmt} report to {destination}", err=True)
+
+
+@app.command()
+def audit(
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot",
+            "-s",
+            help="Audit this snapshot file (see docs/snapshot-format.md); '-' reads stdin.",
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    demo: Annotated[
+        str | None,
+        typer.Option(
+            "--demo",
+            metavar="[flat|hardened]",
+            help="Audit a built-in demo inventory: 'flat' (the voice agent accelerator as deployed, the default) or 'hardened' (after the production guide).",
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    subscription: SubscriptionOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    tag: TagOpt = None,
+    auth: AuthOpt = "default",
+    tenant: TenantOpt = None,
+    cloud: CloudOpt = "public",
+    arm_endpoint: EndpointOpt = None,
+    token_scope: ScopeOpt = None,
+    concurrency: ConcurrencyOpt = 8,
+    quiet: QuietOpt = False,
+    rule: RuleOpt = None,
+    skip: SkipOpt = None,
+    rules_dir: RulesDirOpt = None,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            help="Fail the gate on FAIL or ERROR findings at or above this severity: critical, high, medium, low or info.",
+            rich_help_panel="Gate",
+        ),
+    ] = "low",
+    format: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format", "-f", help="terminal (default) or json; repeatable.", rich_help_panel=OUTPUT
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to this file.", rich_help_panel=OUTPUT
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            help="Write each format to DIR/prodcheck-report.<ext>.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="List passing findings too.", rich_help_panel=OUTPUT),
+    ] = False,
+) -> None:
+    """Audit a snapshot, a built-in demo, or a live subscription, and gate on the verdict."""
+    from prodcheck import api
+    from prodcheck.engine import AuditSettings
+    from prodcheck.model import Severity
+    from prodcheck.snapshot import load_demo, load_snapshot
+
+    live = bool(subscription or resource_group or tag)
+    sources = [s for s in (snapshot is not None, demo is not None) if s]
+    if len(sources) > 1:
+        raise UserError("give either --snapshot or --demo, not both")
+    if sources and live:
+        raise UserError(
+            "--subscription/--resource-group/--tag select a live scope: drop them to audit a snapshot or demo"
+        )
+    settings = AuditSettings(fail_on=Severity.parse(fail_on))
+    registry = api.Registry.load(list(rules_dir or []))
+    selected = registry.select(rule or [], skip or [])
+    if demo is not None:
+        snap = load_demo(demo)
+    elif snapshot is not None:
+        snap = load_snapshot(snapshot)
+    else:
+        options = _collect_options(
+            subscription,
+            resource_group,
+            tag,
+            auth,
+            tenant,
+            cloud,
+            arm_endpoint,
+            token_scope,
+            concurrency,
+            quiet,
+        )
+        snap = api.collect(options, rules=rule or [], skip=skip or [], registry=registry)
+    from prodcheck.engine import audit as run_audit
+
+    report = run_audit(snap, selected, settings)
+    protected = [snapshot] if snapshot is not None and str(snapshot) != "-" else []
+    emit_report(report, list(format or []), output, output_dir, verbose, protected)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("snapshot")
+def snapshot_cmd(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Write the snapshot to this file.")
+    ],
+    subscription: SubscriptionOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    tag: TagOpt = None,
+    auth: AuthOpt = "default",
+    tenant: TenantOpt = None,
+    cloud: CloudOpt = "public",
+    arm_endpoint: EndpointOpt = None,
+    token_scope: ScopeOpt = None,
+    concurrency: ConcurrencyOpt = 8,
+    quiet: QuietOpt = False,
+    rule: RuleOpt = None,
+    skip: SkipOpt = None,
+    rules_dir: RulesDirOpt = None,
+) -> None:
+    """Collect what the selected rules need from Azure into a snapshot file, to audit offline."""
+    import json
+
+    from prodcheck import api
+
+    options = _collect_options(
+        subscription,
+        resource_group,
+        tag,
+        auth,
+        tenant,
+        cloud,
+        arm_endpoint,
+        token_scope,
+        concurrency,
+        quiet,
+    )
+    registry = api.Registry.load(list(rules_dir or []))
+    snap = api.collect(options, rules=rule or [], skip=skip or [], registry=registry)
+    text = json.dumps(snap.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    _write_atomically(output, text, [])
+    failed = sum(1 for c in snap.coverage or [] if c.failed)
+    note = f", {failed} collection(s) failed (see coverage)" if failed else ""
+    typer.echo(f"wrote {len(snap.resources)} resources to {output}{note}", err=True)
+
+
+@rules_app.command("list")
+def rules_list(
+    rules_dir: RulesDirOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """List every rule: id, severity, section and title."""
+    import json
+
+    from prodcheck.registry import Registry
+
+    registry = Registry.load(list(rules_dir or []))
+    if format == "json":
+        rows = [
+            {
+                "id": r.id,
+                "severity": r.severity.value,
+                "section": r.section,
+                "checklist": r.checklist,
+                "title": r.title,
+                "origin": r.origin,
+            }
+            for r in registry.all()
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if format != "table":
+        raise UserError(f"unknown format {format!r}: use table or json")
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, highlight=False)
+    for column in ("id", "severity", "section", "checklist item", "title"):
+        table.add_column(column, overflow="fold")
+    for r in registry.all():
+        table.add_row(r.id, r.severity.value, r.section, r.checklist, r.title)
+    Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160).print(table)
+
+
+@rules_app.command("show")
+def rules_show(
+    rule_id: Annotated[str, typer.Argument(metavar="RULE", help="A rule id, e.g. PC-NET-001.")],
+    rules_dir: RulesDirOpt = None,
+) -> None:
+    """Explain a rule: what it checks, why, its parameters and how to fix a failure."""
+    from prodcheck.registry import Registry
+    from prodcheck.ruledocs import rule_markdown
+
+    registry = Registry.load(list(rules_dir or []))
+    text = rule_markdown(registry.get(rule_id))
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(text))
+    else:
+        typer.echo(text)
+
+
+@rules_app.command("docs")
+def rules_docs(
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Directory for the pages.")
+    ] = Path("docs/rules"),
+    rules_dir: RulesDirOpt = None,
+) -> None:
+    """Write one Markdown page per rule, and an index, from the rules' own documentation."""
+    from prodcheck.registry import Registry
+    from prodcheck.ruledocs import write_rule_docs
+
+    registry = Registry.load(list(rules_dir or []))
+    written = write_rule_docs(registry.all(), output_dir)
+    typer.echo(f"wrote {len(written)} pages to {output_dir}", err=True)
+
+
+def _default_demo(argv: list[str]) -> list[str]:
+    """`--demo` alone means `--demo flat`: the option's value is optional."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--demo" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, "flat")
+            break
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning user errors into one line and exit code 2."""
+    argv = _default_demo(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=argv, prog_name="prodcheck", standalone_mode=True)
+    except UserError as exc:
+        typer.echo(f"prodcheck: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("prodcheck: interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,293 @@
+"""Running rules over an inventory: verdicts become findings, and missing data becomes ERROR.
+
+prodcheck fails closed. When the inventory records (in its coverage) that data a rule needs
+could not be collected, every verdict that data could have changed is reported as ERROR, and
+one ERROR finding per gap says what could not be read and which permission would allow it.
+A rule that raises is ERROR too, and the audit goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from prodcheck.arm import ArmId, is_under, norm
+from prodcheck.checklist import order_of
+from prodcheck.inventory import CoverageRecord, Inventory, Verdict
+from prodcheck.model import Finding, Severity, Status
+from prodcheck.report import Report, RuleInfo
+from prodcheck.rule import Rule
+from prodcheck.secrets import redact
+from prodcheck.snapshot import Snapshot
+
+_EXTENSION_TYPES = {"microsoft.insights/diagnosticsettings"}
+
+
+@dataclass
+class AuditSettings:
+    """Everything about an audit that is not the inventory or the rule code."""
+
+    fail_on: Severity = Severity.LOW
+    # Per-rule parameter overrides: {"PC-MON-002": {"cpu_threshold": 80}}.
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Per-rule severity overrides.
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+
+
+class _Formatter(string.Formatter):
+    """str.format that leaves unknown placeholders as they are."""
+
+    def get_value(self, key: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        if isinstance(key, str) and key not in kwargs:
+            return "{" + key + "}"
+        return super().get_value(key, args, kwargs)
+
+
+_FORMATTER = _Formatter()
+
+
+def _remediation(template: str, verdict: Verdict) -> str:
+    arm = ArmId.parse(verdict.target_id)
+    try:
+        return _FORMATTER.format(
+            template,
+            name=verdict.target_name or "<name>",
+            resource_group=verdict.resource_group or "<resource-group>",
+            id=verdict.target_id,
+            subscription=arm.subscription or "<subscription>",
+        )
+    except (ValueError, IndexError):
+        return template
+
+
+def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRecord]:
+    """The coverage records showing that data of `needs` is missing, plus 'never collected' ones."""
+    if inventory.coverage is None:
+        return []
+    gaps: list[CoverageRecord] = []
+    needed = {norm(t): t for t in needs}
+    for record in inventory.coverage:
+        if record.failed and norm(record.resource_type) in needed:
+            gaps.append(record)
+    recorded = {norm(c.resource_type) for c in inventory.coverage}
+    for key, declared in needed.items():
+        if key in recorded:
+            continue
+        if not _could_exist(inventory, key, needed):
+            continue
+        gaps.append(
+            CoverageRecord(
+                resource_type=declared,
+                scope=inventory.scope.id,
+                status="failed",
+                message="the snapshot has no coverage record for this type: it was never collected; "
+                "collect again with a prodcheck that knows the rule",
+            )
+        )
+    return gaps
+
+
+def _could_exist(inventory: Inventory, type_key: str, needed: Mapping[str, str]) -> bool:
+    """Whether resources of a type with no coverage record could exist at all.
+
+    A child type (`.../service/apis`) cannot exist without a parent in the inventory, and an
+    extension type (diagnostic settings) cannot exist without a resource to extend.
+    """
+    if type_key in _EXTENSION_TYPES:
+        others = [t for t in needed if t != type_key and t not in _EXTENSION_TYPES]
+        return any(inventory.of_type(t) for t in others) if others else True
+    segments = type_key.split("/")
+    if len(segments) > 2:
+        parent_type = "/".join(segments[:-1])
+        return bool(inventory.of_type(parent_type))
+    return True
+
+
+def _apply_gaps(
+    rule: Rule,
+    severity: Severity,
+    findings: list[Finding],
+    gaps: list[CoverageRecord],
+    scope_id: str,
+) -> list[Finding]:
+    if not gaps:
+        return findings
+    out = []
+    for f in findings:
+        under = [g for g in gaps if is_under(f.resource_id, g.scope) and g.scope]
+        is_scope_level = norm(f.resource_id) == norm(scope_id) or f.resource_type == "scope"
+        cross_reference = [g for g in gaps if norm(g.resource_type) != norm(f.resource_type)]
+        reason: CoverageRecord | None = None
+        if under:
+            reason = under[0]
+        elif is_scope_level and f.status != Status.PASS:
+            reason = gaps[0]
+        elif f.status in (Status.FAIL, Status.NOT_APPLICABLE) and cross_reference:
+            reason = cross_reference[0]
+        if reason is None or f.status in (Status.ERROR, Status.MANUAL):
+            out.append(f)
+            continue
+        evidence = dict(f.evidence)
+        evidence["verdict on the data that was read"] = f"{f.status.value}: {f.message}"
+        out.append(
+            replace(
+                f,
+                status=Status.ERROR,
+                message=f"not verified: {reason.resource_type} could not be read in {reason.scope}",
+                evidence=evidence,
+            )
+        )
+    for g in gaps:
+        target = ArmId.parse(g.scope)
+        out.append(
+            Finding(
+                rule_id=rule.id,
+                resource_id=g.scope,
+                status=Status.ERROR,
+                severity=severity,
+                message=g.describe(),
+                resource_name=target.name,
+                resource_type=target.type or "scope",
+                resource_group=target.resource_group,
+                evidence={"coverage.status": g.status, "coverage.statusCode": g.status_code},
+                remediation=(
+                    f"Grant the auditing identity {g.permission} (the Reader role includes it) "
+                    "and run the audit again."
+                    if g.permission
+                    else "Run the audit again; if it keeps failing, check the identity's access."
+                ),
+            )
+        )
+    return out
+
+
+def _to_finding(rule: Rule, severity: Severity, verdict: Verdict) -> Finding:
+    template = verdict.remediation if verdict.remediation is not None else rule.remediation
+    remediation = (
+        _remediation(template, verdict) if verdict.status in (Status.FAIL, Status.ERROR) else ""
+    )
+    if verdict.status == Status.MANUAL:
+        remediation = _remediation(template, verdict)
+    return Finding(
+        rule_id=rule.id,
+        resource_id=verdict.target_id,
+        status=verdict.status,
+        severity=severity,
+        message=verdict.message,
+        resource_name=verdict.target_name,
+        resource_type=verdict.target_type,
+        resource_group=verdict.resource_group,
+        evidence=redact(verdict.evidence),
+        remediation=remediation,
+    )
+
+
+def run_rule(
+    rule: Rule, inventory: Inventory, settings: AuditSettings | None = None
+) -> list[Finding]:
+    """All findings of one rule, with coverage gaps applied."""
+    settings = settings or AuditSettings()
+    severity = settings.severity.get(rule.id, rule.severity)
+    params = rule.resolve_params(settings.params.get(rule.id))
+    try:
+        verdicts = rule.run(inventory, params)
+        for v in verdicts:
+            if not isinstance(v, Verdict):
+                raise TypeError(f"yielded {type(v).__name__}, not a verdict (use resource.ok/fail)")
+    except Exception as exc:
+        return [
+            Finding(
+                rule_id=rule.id,
+                resource_id=inventory.scope.id,
+                status=Status.ERROR,
+                severity=severity,
+                message=f"rule {rule.id} broke ({type(exc).__name__}: {exc}); its verdicts are missing",
+                resource_name=inventory.scope.name,
+                resource_type="scope",
+                remediation=f"Report this to the rule's maintainers ({rule.origin}).",
+            )
+        ]
+    if not verdicts:
+        kinds = ", ".join(rule.needs) or "resources"
+        verdicts = [inventory.scope.not_applicable(f"nothing to check: no {kinds} in scope")]
+    findings = [_to_finding(rule, severity, v) for v in verdicts]
+    gaps = coverage_gaps(inventory, rule.needs)
+    findings = _apply_gaps(rule, severity, findings, gaps, inventory.scope.id)
+    # One verdict per rule and target: a rule yielding two for one resource keeps both only
+    # when the messages differ.
+    unique: dict[tuple[str, str, str], Finding] = {}
+    for f in findings:
+        unique.setdefault((f.rule_id, norm(f.resource_id), f.message), f)
+    return list(unique.values())
+
+
+def sort_findings(findings: list[Finding], rules: Mapping[str, RuleInfo]) -> list[Finding]:
+    def key(f: Finding) -> tuple[Any, ...]:
+        info = rules.get(f.rule_id)
+        where = order_of(info.section, info.checklist) if info else (99, 99, "")
+        return (where, f.rule_id, norm(f.resource_id), f.status.value, f.message)
+
+    return sorted(findings, key=key)
+
+
+def rule_info(rule: Rule, settings: AuditSettings) -> RuleInfo:
+    return RuleInfo(
+        id=rule.id,
+        title=rule.title,
+        checklist=rule.checklist,
+        section=rule.section,
+        severity=settings.severity.get(rule.id, rule.severity),
+        needs=list(rule.needs),
+        params=rule.resolve_params(settings.params.get(rule.id)).as_dict(),
+        rationale=rule.rationale,
+        remediation=rule.remediation,
+        links=list(rule.links),
+        doc=rule.doc,
+        origin=rule.origin,
+    )
+
+
+def audit(
+    snapshot: Snapshot,
+    rules: Sequence[Rule],
+    settings: AuditSettings | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> Report:
+    """Run `rules` over `snapshot` and build the report."""
+    settings = settings or AuditSettings()
+    inventory = snapshot.inventory()
+    infos = {r.id: rule_info(r, settings) for r in rules}
+    findings: list[Finding] = []
+    for r in rules:
+        findings.extend(run_rule(r, inventory, settings))
+    gaps = [c for c in inventory.coverage or [] if c.failed]
+    generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    return Report(
+        findings=sort_findings(findings, infos),
+        rules=sorted(infos.values(), key=lambda i: i.id),
+        fail_on=settings.fail_on,
+        scope=_report_scope(snapshot, inventory),
+        source=snapshot.source,
+        input_kind=snapshot.input_kind,
+        collected_at=snapshot.collected_at,
+        generated_at=generated.isoformat().replace("+00:00", "Z"),
+        coverage_gaps=sorted(gaps, key=lambda c: (norm(c.scope), norm(c.resource_type))),
+    )
+
+
+def _report_scope(snapshot: Snapshot, inventory: Inventory) -> dict[str, Any]:
+    scope = dict(snapshot.scope)
+    scope.setdefault("subscriptions", sorted({r.subscription for r in inventory if r.subscription}))
+    scope["id"] = inventory.scope.id
+    scope["label"] = inventory.scope.name
+    scope["resources"] = len(inventory)
+    scope["coverage"] = (
+        "recorded"
+        if inventory.coverage is not None
+        else "not recorded: the input is taken as complete"
+    )
+    return scope

@@ -1,0 +1,430 @@
+"""The inventory: ARM resources as ARM returns them, with the lookups rules need.
+
+Rules read the inventory and nothing else. Every lookup here is case-insensitive on ids and
+types, because ARM is not consistent about case (see `prodcheck.arm`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from prodcheck.arm import ArmId, is_under, norm
+from prodcheck.model import Status
+
+_MISSING = object()
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def dig(obj: Any, path: str, default: Any = None) -> Any:
+    """Read a nested value safely: ``dig(r, "properties.ipRules[0].value")``.
+
+    Returns `default` when any step is missing or of the wrong kind. Keys are matched
+    exactly first and then case-insensitively, because some resource providers spell the
+    same property differently (`DisableLocalAuth` and `disableLocalAuth`).
+    """
+    current = obj
+    for key, index in _PATH_TOKEN.findall(path):
+        if index:
+            if not isinstance(current, list) or int(index) >= len(current):
+                return default
+            current = current[int(index)]
+            continue
+        if not isinstance(current, dict):
+            return default
+        if key in current:
+            current = current[key]
+            continue
+        lowered = key.lower()
+        for k, v in current.items():
+            if isinstance(k, str) and k.lower() == lowered:
+                current = v
+                break
+        else:
+            return default
+    return default if current is None else current
+
+
+@dataclass
+class Verdict:
+    """What a rule says about one target; the engine turns it into a `Finding`."""
+
+    target_id: str
+    status: Status
+    message: str
+    target_name: str = ""
+    target_type: str = ""
+    resource_group: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    remediation: str | None = None
+
+
+class _Target:
+    """Something a verdict can be about: a resource, or the audited scope."""
+
+    id: str
+    name: str
+    type: str
+    resource_group: str
+
+    def _verdict(
+        self,
+        status: Status,
+        parts: tuple[str, ...],
+        evidence: dict[str, Any] | None,
+        remediation: str | None,
+    ) -> Verdict:
+        message = "; ".join(p for p in parts if p) or status.value.lower()
+        return Verdict(
+            target_id=self.id,
+            status=status,
+            message=message,
+            target_name=self.name,
+            target_type=self.type,
+            resource_group=self.resource_group,
+            evidence=dict(evidence or {}),
+            remediation=remediation,
+        )
+
+    def ok(
+        self, *why: str, evidence: dict[str, Any] | None = None, remediation: str | None = None
+    ) -> Verdict:
+        """PASS, saying what makes it pass (joined with '; ')."""
+        return self._verdict(Status.PASS, why, evidence, remediation)
+
+    def fail(
+        self, *problems: str, evidence: dict[str, Any] | None = None, remediation: str | None = None
+    ) -> Verdict:
+        """FAIL, listing each problem found (joined with '; ')."""
+        return self._verdict(Status.FAIL, problems, evidence, remediation)
+
+    def not_applicable(self, *why: str, evidence: dict[str, Any] | None = None) -> Verdict:
+        """NOT_APPLICABLE: the check has nothing to judge here; say why."""
+        return self._verdict(Status.NOT_APPLICABLE, why, evidence, None)
+
+    def manual(self, *what: str, evidence: dict[str, Any] | None = None) -> Verdict:
+        """MANUAL: a human must attest to this; say what evidence to attach."""
+        return self._verdict(Status.MANUAL, what, evidence, None)
+
+    def error(self, *why: str, evidence: dict[str, Any] | None = None) -> Verdict:
+        """ERROR: the rule could not decide from the data it has; say what is missing."""
+        return self._verdict(Status.ERROR, why, evidence, None)
+
+
+class Resource(_Target):
+    """One ARM resource. `raw` is the JSON exactly as ARM returned it."""
+
+    __slots__ = ("raw", "arm", "id", "name", "type", "resource_group")
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.id: str = str(raw.get("id") or "")
+        self.arm = ArmId.parse(self.id)
+        self.name: str = str(raw.get("name") or self.arm.name)
+        self.type: str = str(raw.get("type") or self.arm.type)
+        self.resource_group = self.arm.resource_group
+
+    def __repr__(self) -> str:
+        return f"Resource({self.id!r})"
+
+    @property
+    def key(self) -> str:
+        """The case-folded id, for dictionaries and comparisons."""
+        return norm(self.id)
+
+    @property
+    def subscription(self) -> str:
+        return self.arm.subscription
+
+    @property
+    def parent_id(self) -> str:
+        return self.arm.parent
+
+    @property
+    def location(self) -> str:
+        return str(self.raw.get("location") or "")
+
+    @property
+    def kind(self) -> str:
+        return str(self.raw.get("kind") or "")
+
+    @property
+    def sku(self) -> dict[str, Any]:
+        sku = self.raw.get("sku")
+        return sku if isinstance(sku, dict) else {}
+
+    @property
+    def tags(self) -> dict[str, str]:
+        tags = self.raw.get("tags")
+        return tags if isinstance(tags, dict) else {}
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        identity = self.raw.get("identity")
+        return identity if isinstance(identity, dict) else {}
+
+    @property
+    def zones(self) -> list[str]:
+        zones = self.raw.get("zones")
+        return [str(z) for z in zones] if isinstance(zones, list) else []
+
+    @property
+    def props(self) -> dict[str, Any]:
+        """`properties`, or an empty dict."""
+        props = self.raw.get("properties")
+        return props if isinstance(props, dict) else {}
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """Safe nested access from the resource root: ``r.get("properties.publicNetworkAccess")``."""
+        return dig(self.raw, path, default)
+
+    def is_type(self, *types: str) -> bool:
+        return norm(self.type) in {norm(t) for t in types}
+
+    def evidence(self, *paths: str) -> dict[str, Any]:
+        """The values at `paths`, for a verdict's evidence (missing values show as None)."""
+        return {path: dig(self.raw, path) for path in paths}
+
+
+class ScopeTarget(_Target):
+    """The audited scope, for verdicts about the whole of it ("a WAF gateway exists")."""
+
+    def __init__(self, scope_id: str, label: str) -> None:
+        self.id = scope_id
+        self.name = label
+        self.type = "scope"
+        self.resource_group = ""
+
+
+@dataclass(frozen=True)
+class PrivateEndpointLink:
+    """A private endpoint connection to a resource, seen from either side.
+
+    `source` is `"endpoint"` when found on a `Microsoft.Network/privateEndpoints` resource,
+    `"resource"` when found in the target's own `properties.privateEndpointConnections`.
+    """
+
+    endpoint_id: str
+    state: str
+    source: str
+    group_ids: tuple[str, ...] = ()
+
+    @property
+    def approved(self) -> bool:
+        return self.state.lower() == "approved"
+
+
+@dataclass(frozen=True)
+class CoverageRecord:
+    """What one collection attempt got: see docs/snapshot-format.md."""
+
+    resource_type: str
+    scope: str
+    status: str
+    status_code: int = 0
+    error_code: str = ""
+    message: str = ""
+    permission: str = ""
+    count: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.status.lower() != "ok"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CoverageRecord:
+        return cls(
+            resource_type=str(data.get("resourceType", "")),
+            scope=str(data.get("scope", "")),
+            status=str(data.get("status", "ok")),
+            status_code=int(data.get("statusCode") or 0),
+            error_code=str(data.get("errorCode") or ""),
+            message=str(data.get("message") or ""),
+            permission=str(data.get("permission") or ""),
+            count=int(data.get("count") or 0),
+        )
+
+    def describe(self) -> str:
+        code = f"HTTP {self.status_code}" if self.status_code else "no answer"
+        what = f"could not read {self.resource_type} in {self.scope} ({code}"
+        what += f" {self.error_code})" if self.error_code else ")"
+        if self.message:
+            what += f": {self.message}"
+        if self.permission:
+            what += f" — grant {self.permission}"
+        return what
+
+
+_PE_TYPE = "microsoft.network/privateendpoints"
+_DIAG_TYPE = "microsoft.insights/diagnosticsettings"
+
+
+class Inventory:
+    """The resources under audit, indexed for the questions rules ask."""
+
+    def __init__(
+        self,
+        resources: Iterable[dict[str, Any]],
+        *,
+        coverage: Iterable[CoverageRecord] | None = None,
+        scope: dict[str, Any] | None = None,
+    ) -> None:
+        self.resources: list[Resource] = sorted(
+            (Resource(r) for r in resources), key=lambda r: r.key
+        )
+        self.coverage: list[CoverageRecord] | None = (
+            list(coverage) if coverage is not None else None
+        )
+        self.scope_info: dict[str, Any] = dict(scope or {})
+        self._by_id: dict[str, Resource] = {}
+        self._by_type: dict[str, list[Resource]] = defaultdict(list)
+        self._children: dict[str, list[Resource]] = defaultdict(list)
+        for resource in self.resources:
+            self._by_id.setdefault(resource.key, resource)
+            self._by_type[norm(resource.type)].append(resource)
+            if resource.parent_id:
+                self._children[norm(resource.parent_id)].append(resource)
+        self._links: dict[str, list[PrivateEndpointLink]] | None = None
+        self.scope = ScopeTarget(*self._scope_id_and_label())
+
+    # ---- basic lookups -------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.resources)
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources)
+
+    def of_type(self, *types: str) -> list[Resource]:
+        """Resources of any of `types` (case-insensitive), in id order."""
+        if len(types) == 1:
+            return list(self._by_type.get(norm(types[0]), ()))
+        found: list[Resource] = []
+        for t in dict.fromkeys(norm(t) for t in types):
+            found.extend(self._by_type.get(t, ()))
+        return sorted(found, key=lambda r: r.key)
+
+    def get(self, resource_id: str | None) -> Resource | None:
+        """The resource with this id (case-insensitive), or None."""
+        return self._by_id.get(norm(resource_id)) if resource_id else None
+
+    def children(self, parent: Resource | str, type: str | None = None) -> list[Resource]:
+        """Direct child and extension resources of `parent`, optionally of one type."""
+        key = norm(parent.id if isinstance(parent, Resource) else parent)
+        kids = self._children.get(key, [])
+        return [k for k in kids if type is None or norm(k.type) == norm(type)]
+
+    def parent(self, resource: Resource) -> Resource | None:
+        return self.get(resource.parent_id)
+
+    # ---- cross-references ----------------------------------------------------------------
+
+    def private_endpoint_links(self, resource: Resource) -> list[PrivateEndpointLink]:
+        """Every private endpoint connection to `resource`, from the endpoint side and its own side.
+
+        The same endpoint seen from both sides is listed once (the endpoint's side wins, since it
+        is what clients use); ids are compared case-insensitively.
+        """
+        if self._links is None:
+            self._links = self._index_private_endpoints()
+        links: dict[str, PrivateEndpointLink] = {}
+        for link in self._links.get(resource.key, []):
+            links.setdefault(norm(link.endpoint_id), link)
+        for conn in dig(resource.raw, "properties.privateEndpointConnections", []) or []:
+            endpoint_id = str(dig(conn, "properties.privateEndpoint.id", ""))
+            state = str(dig(conn, "properties.privateLinkServiceConnectionState.status", ""))
+            groups = tuple(dig(conn, "properties.groupIds", []) or [])
+            if endpoint_id:
+                links.setdefault(
+                    norm(endpoint_id), PrivateEndpointLink(endpoint_id, state, "resource", groups)
+                )
+        return sorted(links.values(), key=lambda link: norm(link.endpoint_id))
+
+    def approved_private_endpoints(self, resource: Resource) -> list[PrivateEndpointLink]:
+        return [link for link in self.private_endpoint_links(resource) if link.approved]
+
+    def private_endpoints_targeting(self, resource: Resource) -> list[Resource]:
+        """The `Microsoft.Network/privateEndpoints` resources in scope that connect to `resource`."""
+        found = []
+        for link in self.private_endpoint_links(resource):
+            endpoint = self.get(link.endpoint_id)
+            if endpoint is not None and endpoint not in found:
+                found.append(endpoint)
+        return found
+
+    def private_link_targets(self, endpoint: Resource) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(target id, connection state, group ids) for each connection of a private endpoint."""
+        out = []
+        for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+            for conn in dig(endpoint.raw, f"properties.{key}", []) or []:
+                target = str(dig(conn, "properties.privateLinkServiceId", ""))
+                state = str(dig(conn, "properties.privateLinkServiceConnectionState.status", ""))
+                if not state and key == "privateLinkServiceConnections":
+                    # Auto-approved connections sometimes omit the state block; ARM approves them.
+                    state = "Approved"
+                groups = tuple(dig(conn, "properties.groupIds", []) or [])
+                if target:
+                    out.append((target, state, groups))
+        return out
+
+    def _index_private_endpoints(self) -> dict[str, list[PrivateEndpointLink]]:
+        index: dict[str, list[PrivateEndpointLink]] = defaultdict(list)
+        for endpoint in self._by_type.get(_PE_TYPE, []):
+            for target, state, groups in self.private_link_targets(endpoint):
+                index[norm(target)].append(
+                    PrivateEndpointLink(endpoint.id, state, "endpoint", groups)
+                )
+        return index
+
+    def diagnostic_settings(self, resource: Resource) -> list[Resource]:
+        """The `Microsoft.Insights/diagnosticSettings` extension resources of `resource`."""
+        return self.children(resource, _DIAG_TYPE)
+
+    def alerts_covering(
+        self,
+        resource: Resource,
+        alert_types: Iterable[str] = ("Microsoft.Insights/metricAlerts",),
+    ) -> list[Resource]:
+        """Alerts whose scopes cover `resource`.
+
+        An alert covers a resource when one of its `scopes` is the resource itself, or is the
+        resource group or subscription holding it and the alert's `targetResourceType` is the
+        resource's type (multi-resource metric alerts). Enabled or not: rules judge that.
+        """
+        covering = []
+        for alert in self.of_type(*alert_types):
+            scopes = [str(s) for s in alert.get("properties.scopes", []) or []]
+            target_type = str(alert.get("properties.targetResourceType", "") or "")
+            for scope in scopes:
+                if norm(scope) == resource.key:
+                    covering.append(alert)
+                    break
+                if (
+                    is_under(resource.id, scope)
+                    and norm(scope) != resource.key
+                    and (not target_type or norm(target_type) == norm(resource.type))
+                    and ArmId.parse(scope).type
+                    in ("Microsoft.Resources/resourceGroups", "Microsoft.Resources/subscriptions")
+                ):
+                    covering.append(alert)
+                    break
+        return covering
+
+    # ---- scope ---------------------------------------------------------------------------
+
+    def _scope_id_and_label(self) -> tuple[str, str]:
+        subs = [str(s) for s in self.scope_info.get("subscriptions", []) or []]
+        groups = [str(g) for g in self.scope_info.get("resourceGroups", []) or []]
+        if not subs:
+            subs = sorted({r.subscription for r in self.resources if r.subscription})
+        if len(subs) == 1 and len(groups) == 1:
+            sid = f"/subscriptions/{subs[0]}/resourceGroups/{groups[0]}"
+            return sid, f"resource group {groups[0]}"
+        if len(subs) == 1:
+            return f"/subscriptions/{subs[0]}", f"subscription {subs[0]}"
+        if subs:
+            return "/subscriptions/" + ",".join(subs), f"subscriptions {', '.join(subs)}"
+        return "/", "the audited scope"

@@ -1,0 +1,285 @@
+"""The result of an audit: findings, the rules that made them, and the gate's verdict.
+
+A `Report` is what reporters render and what `prodcheck report` reads back from JSON, so it
+holds plain data only (rule metadata, not rule functions).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from prodcheck import __version__
+from prodcheck.checklist import order_of
+from prodcheck.inventory import CoverageRecord
+from prodcheck.model import Finding, Severity, Status, worst_status
+
+REPORT_FORMAT = "prodcheck.report/v1"
+
+
+@dataclass
+class RuleInfo:
+    """A rule's metadata as it applied in this audit (effective severity and parameters)."""
+
+    id: str
+    title: str
+    checklist: str
+    section: str
+    severity: Severity
+    needs: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    rationale: str = ""
+    remediation: str = ""
+    links: list[str] = field(default_factory=list)
+    doc: str = ""
+    origin: str = "builtin"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "checklist": self.checklist,
+            "section": self.section,
+            "severity": self.severity.value,
+            "needs": list(self.needs),
+            "params": self.params,
+            "rationale": self.rationale,
+            "remediation": self.remediation,
+            "links": list(self.links),
+            "doc": self.doc,
+            "origin": self.origin,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RuleInfo:
+        return cls(
+            id=d["id"],
+            title=d.get("title", ""),
+            checklist=d.get("checklist", ""),
+            section=d.get("section", ""),
+            severity=Severity(d.get("severity", "medium")),
+            needs=list(d.get("needs", [])),
+            params=dict(d.get("params", {})),
+            rationale=d.get("rationale", ""),
+            remediation=d.get("remediation", ""),
+            links=list(d.get("links", [])),
+            doc=d.get("doc", ""),
+            origin=d.get("origin", "builtin"),
+        )
+
+
+@dataclass
+class ChecklistRow:
+    """One checklist line with the rules verifying it and their findings."""
+
+    section: str
+    item: str
+    status: Status
+    rules: list[RuleInfo]
+    findings: list[Finding]
+
+
+def finding_to_json(f: Finding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ruleId": f.rule_id,
+        "resourceId": f.resource_id,
+        "resourceName": f.resource_name,
+        "resourceType": f.resource_type,
+        "resourceGroup": f.resource_group,
+        "status": f.status.value,
+        "severity": f.severity.value,
+        "message": f.message,
+        "evidence": f.evidence,
+        "remediation": f.remediation,
+    }
+    if f.note:
+        out["note"] = f.note
+    return out
+
+
+def finding_from_json(d: dict[str, Any]) -> Finding:
+    return Finding(
+        rule_id=d["ruleId"],
+        resource_id=d.get("resourceId", ""),
+        status=Status(d["status"]),
+        severity=Severity(d["severity"]),
+        message=d.get("message", ""),
+        resource_name=d.get("resourceName", ""),
+        resource_type=d.get("resourceType", ""),
+        resource_group=d.get("resourceGroup", ""),
+        evidence=dict(d.get("evidence", {})),
+        remediation=d.get("remediation", ""),
+        note=dict(d.get("note", {})),
+    )
+
+
+def _coverage_json(c: CoverageRecord) -> dict[str, Any]:
+    return {
+        "resourceType": c.resource_type,
+        "scope": c.scope,
+        "status": c.status,
+        "statusCode": c.status_code,
+        "errorCode": c.error_code,
+        "message": c.message,
+        "permission": c.permission,
+    }
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    rules: list[RuleInfo]
+    fail_on: Severity = Severity.LOW
+    scope: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    input_kind: str = "snapshot"
+    collected_at: str | None = None
+    generated_at: str = ""
+    coverage_gaps: list[CoverageRecord] = field(default_factory=list)
+    tool_version: str = __version__
+    # Set when the gate only counts findings that are new or regressed against a baseline.
+    baseline: dict[str, Any] | None = None
+    # Configuration notices for reviewers: expired or stale waivers, expired attestations.
+    notices: list[dict[str, Any]] = field(default_factory=list)
+
+    # ---- the gate ------------------------------------------------------------------------
+
+    def blocking(self) -> list[Finding]:
+        """Findings that fail the gate: FAIL or ERROR at or above the threshold severity."""
+        keys = None
+        if self.baseline is not None:
+            keys = {tuple(k) for k in self.baseline.get("gated", [])}
+        return [
+            f
+            for f in self.findings
+            if f.status.blocks_gate
+            and f.severity.rank >= self.fail_on.rank
+            and (keys is None or (f.rule_id, f.resource_id.lower()) in keys)
+        ]
+
+    @property
+    def gate_passed(self) -> bool:
+        return not self.blocking()
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.gate_passed else 1
+
+    # ---- summaries -----------------------------------------------------------------------
+
+    def counts_by_status(self) -> dict[str, int]:
+        counts = Counter(f.status.value for f in self.findings)
+        return {s.value: counts.get(s.value, 0) for s in Status}
+
+    def counts_by_severity(self) -> dict[str, int]:
+        """FAIL and ERROR findings by severity: what stands between the workload and go-live."""
+        counts = Counter(f.severity.value for f in self.findings if f.status.blocks_gate)
+        return {s.value: counts.get(s.value, 0) for s in Severity}
+
+    @staticmethod
+    def readiness_of(findings: list[Finding]) -> int | None:
+        """Percent of automated verdicts that pass (PASS and WAIVED over PASS, WAIVED, FAIL, ERROR)."""
+        judged = [
+            f
+            for f in findings
+            if f.status in (Status.PASS, Status.FAIL, Status.ERROR, Status.WAIVED)
+        ]
+        if not judged:
+            return None
+        ok = sum(1 for f in judged if f.status in (Status.PASS, Status.WAIVED))
+        return round(100 * ok / len(judged))
+
+    @property
+    def readiness(self) -> int | None:
+        return self.readiness_of(self.findings)
+
+    def rule_info(self, rule_id: str) -> RuleInfo | None:
+        for info in self.rules:
+            if info.id == rule_id:
+                return info
+        return None
+
+    def checklist(self) -> list[ChecklistRow]:
+        """Checklist lines in the guide's order, each with its rules, findings and status."""
+        by_item: dict[tuple[str, str], list[RuleInfo]] = {}
+        for info in self.rules:
+            by_item.setdefault((info.section, info.checklist), []).append(info)
+        findings_by_rule: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            findings_by_rule.setdefault(f.rule_id, []).append(f)
+        rows = []
+        for (section, item), infos in sorted(by_item.items(), key=lambda kv: order_of(*kv[0])):
+            infos = sorted(infos, key=lambda i: i.id)
+            found = [f for info in infos for f in findings_by_rule.get(info.id, [])]
+            rows.append(
+                ChecklistRow(section, item, worst_status([f.status for f in found]), infos, found)
+            )
+        return rows
+
+    def sections(self) -> list[tuple[str, list[ChecklistRow]]]:
+        out: list[tuple[str, list[ChecklistRow]]] = []
+        for row in self.checklist():
+            if not out or out[-1][0] != row.section:
+                out.append((row.section, []))
+            out[-1][1].append(row)
+        return out
+
+    # ---- JSON ----------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """The `prodcheck.report/v1` document; deterministic except for `generatedAt`."""
+        blocking = self.blocking()
+        return {
+            "format": REPORT_FORMAT,
+            "tool": {"name": "prodcheck", "version": self.tool_version},
+            "generatedAt": self.generated_at,
+            "source": self.source,
+            "inputKind": self.input_kind,
+            "collectedAt": self.collected_at,
+            "scope": self.scope,
+            "gate": {
+                "failOn": self.fail_on.value,
+                "passed": not blocking,
+                "exitCode": 0 if not blocking else 1,
+                "blocking": len(blocking),
+                "baseline": self.baseline,
+            },
+            "summary": {
+                "readiness": self.readiness,
+                "byStatus": self.counts_by_status(),
+                "blockingBySeverity": self.counts_by_severity(),
+            },
+            "coverageGaps": [_coverage_json(c) for c in self.coverage_gaps],
+            "checklist": [
+                {
+                    "section": row.section,
+                    "item": row.item,
+                    "status": row.status.value,
+                    "rules": [i.id for i in row.rules],
+                    "readiness": self.readiness_of(row.findings),
+                }
+                for row in self.checklist()
+            ],
+            "rules": [i.to_json() for i in sorted(self.rules, key=lambda i: i.id)],
+            "findings": [finding_to_json(f) for f in self.findings],
+            "notices": self.notices,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Report:
+        gate = doc.get("gate", {})
+        return cls(
+            findings=[finding_from_json(f) for f in doc.get("findings", [])],
+            rules=[RuleInfo.from_json(r) for r in doc.get("rules", [])],
+            fail_on=Severity(gate.get("failOn", "low")),
+            scope=doc.get("scope", {}),
+            source=doc.get("source", ""),
+            input_kind=doc.get("inputKind", "snapshot"),
+            collected_at=doc.get("collectedAt"),
+            generated_at=doc.get("generatedAt", ""),
+            coverage_gaps=[CoverageRecord.from_json(c) for c in doc.get("coverageGaps", [])],
+            tool_version=doc.get("tool", {}).get("version", ""),
+            baseline=gate.get("baseline"),
+            notices=list(doc.get("notices", [])),
+        )

@@ -1,0 +1,43 @@
+"""Reporters: one module per output format, each a `render(report, options) -> str`.
+
+Formats are looked up here, and imported only when used. Every reporter treats resource
+names, tags and property values as untrusted text.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from prodcheck.errors import UserError
+from prodcheck.report import Report
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    color: bool = False
+    width: int | None = None
+    # Show PASS and NOT_APPLICABLE findings one by one (terminal), not just counted.
+    verbose: bool = False
+
+
+# format name -> (module, default file extension)
+FORMATS: dict[str, tuple[str, str]] = {
+    "terminal": ("prodcheck.reporters.terminal", "txt"),
+    "json": ("prodcheck.reporters.json_report", "json"),
+}
+
+
+def render(report: Report, fmt: str, options: RenderOptions | None = None) -> str:
+    try:
+        module_name, _ = FORMATS[fmt]
+    except KeyError:
+        raise UserError(
+            f"unknown format {fmt!r}: use one of {', '.join(sorted(FORMATS))}"
+        ) from None
+    module = importlib.import_module(module_name)
+    return str(module.render(report, options or RenderOptions()))
+
+
+def extension(fmt: str) -> str:
+    return FORMATS[fmt][1]

@@ -1,0 +1,159 @@
+"""The terminal report: the checklist, item by item, with what fails and why.
+
+Resource names, tags and property values come from the audited subscription and are untrusted:
+they are shown as plain text (never as rich markup), with control characters made visible, so
+that a resource named `[bold red]x[/]` or carrying an escape sequence cannot restyle or
+rewrite the terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+from rich.text import Text
+
+from prodcheck.model import Finding, Status
+from prodcheck.report import Report
+from prodcheck.reporters import RenderOptions
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+STATUS_STYLE = {
+    Status.PASS: ("✓", "green"),
+    Status.FAIL: ("✗", "bold red"),
+    Status.ERROR: ("!", "bold magenta"),
+    Status.NOT_APPLICABLE: ("–", "dim"),
+    Status.MANUAL: ("?", "yellow"),
+    Status.WAIVED: ("~", "cyan"),
+}
+
+SEVERITY_STYLE = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "blue",
+    "info": "dim",
+}
+
+
+def safe(text: object) -> str:
+    """Untrusted text with control characters (escape sequences among them) shown as \\xNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def _status(status: Status) -> Text:
+    mark, style = STATUS_STYLE[status]
+    return Text(f"{mark} {status.value:<14}", style=style)
+
+
+def _finding_line(f: Finding) -> Text:
+    line = Text("      ")
+    mark, style = STATUS_STYLE[f.status]
+    line.append(f"{mark} ", style=style)
+    name = f.resource_name or f.resource_id
+    line.append(safe(name), style="bold")
+    if f.resource_type and f.resource_type != "scope":
+        line.append(f" ({safe(f.resource_type)})", style="dim")
+    line.append(": ")
+    line.append(safe(f.message))
+    return line
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=options.color,
+        no_color=not options.color,
+        color_system="standard" if options.color else None,
+        width=options.width or 100,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,
+    )
+    scope = report.scope
+    title = Text("prodcheck ", style="bold")
+    title.append(f"{report.tool_version} — go-live audit of {safe(scope.get('label', 'scope'))}")
+    console.print(title)
+    details = f"source {safe(report.source)}, {scope.get('resources', 0)} resources"
+    if report.collected_at:
+        details += f", collected {safe(report.collected_at)}"
+    console.print(Text(details, style="dim"))
+    if scope.get("coverage", "").startswith("not recorded"):
+        console.print(
+            Text("coverage not recorded in the input: it is taken as complete", style="dim")
+        )
+
+    for section, rows in report.sections():
+        console.print()
+        console.print(Text(section, style="bold underline"))
+        for row in rows:
+            head = Text("  ")
+            head.append_text(_status(row.status))
+            head.append(safe(row.item), style="bold")
+            console.print(head)
+            for info in row.rules:
+                found = [f for f in row.findings if f.rule_id == info.id]
+                statuses = [f.status for f in found]
+                from prodcheck.model import worst_status
+
+                status = worst_status(statuses)
+                line = Text("    ")
+                mark, style = STATUS_STYLE[status]
+                line.append(f"{mark} ", style=style)
+                line.append(f"{info.id:<13}", style="bold")
+                line.append(f"{info.severity.value:<9}", style=SEVERITY_STYLE[info.severity.value])
+                line.append(safe(info.title))
+                passed = sum(1 for s in statuses if s == Status.PASS)
+                if passed and status != Status.PASS:
+                    line.append(f"  ({passed} passed)", style="dim")
+                console.print(line)
+                shown = [
+                    f
+                    for f in found
+                    if options.verbose
+                    or f.status in (Status.FAIL, Status.ERROR, Status.MANUAL, Status.WAIVED)
+                ]
+                for f in shown:
+                    console.print(_finding_line(f))
+
+    if report.coverage_gaps:
+        console.print()
+        console.print(Text("Not verified — data that could not be read", style="bold magenta"))
+        for gap in report.coverage_gaps:
+            console.print(Text(f"  ! {safe(gap.describe())}"))
+
+    if report.notices:
+        console.print()
+        console.print(Text("Configuration notices", style="bold yellow"))
+        for notice in report.notices:
+            console.print(Text(f"  ~ {safe(notice.get('message', ''))}"))
+
+    console.print()
+    counts = report.counts_by_status()
+    summary = Text("Summary: ", style="bold")
+    parts = [(s, counts[s.value]) for s in Status if counts[s.value]]
+    for i, (status, n) in enumerate(parts):
+        if i:
+            summary.append(" · ")
+        summary.append(f"{n} {status.value}", style=STATUS_STYLE[status][1])
+    readiness = report.readiness
+    summary.append(f"   readiness {readiness if readiness is not None else 'n/a'}%")
+    console.print(summary)
+    blocking = report.blocking()
+    gate = Text("Gate: ", style="bold")
+    if blocking:
+        gate.append("FAILED", style="bold red")
+        gate.append(
+            f" — {len(blocking)} FAIL/ERROR finding(s) at or above {report.fail_on.value} severity (exit 1)"
+        )
+    else:
+        gate.append("PASSED", style="bold green")
+        gate.append(f" — no FAIL or ERROR at or above {report.fail_on.value} severity (exit 0)")
+    if report.baseline is not None:
+        gate.append(" — counting only findings new or regressed since the baseline", style="dim")
+    console.print(gate)
+    return buffer.getvalue()

@@ -1,0 +1,179 @@
+"""Declaring rules: the `@rule` decorator and the metadata it records.
+
+A rule is a pure function of the inventory and its parameters that yields verdicts. Its
+metadata sits with its logic::
+
+    @rule(
+        id="PC-KV-002",
+        title="Key Vault is recoverable and RBAC-governed",
+        checklist="Key Vault integration for all secrets",
+        severity=Severity.HIGH,
+        needs=["Microsoft.KeyVault/vaults"],
+        params={"min_retention_days": 90},
+        rationale="A deleted or purged vault takes every secret of the workload with it.",
+        remediation="az keyvault update -n {name} -g {resource_group} --enable-purge-protection true",
+        links=["https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview"],
+    )
+    def vault_is_recoverable(inv, p):
+        '''Markdown documentation: what it checks, why, an example, how to fix.'''
+        for vault in inv.of_type("Microsoft.KeyVault/vaults"):
+            ...
+            yield vault.ok("...") or vault.fail("...")
+
+`needs` drives collection: live audits collect exactly the types the selected rules need.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from prodcheck.checklist import GUIDE, section_of
+from prodcheck.errors import UserError
+from prodcheck.inventory import Inventory, Verdict
+from prodcheck.model import Severity
+
+RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+
+RuleFunction = Callable[[Inventory, "Params"], Iterable[Verdict]]
+
+
+class Params:
+    """A rule's parameters: defaults from the rule, overridden by configuration.
+
+    Read them as attributes (`p.min_retention_days`); an unknown name is a bug in the rule
+    and raises AttributeError naming the parameters it has.
+    """
+
+    def __init__(self, rule_id: str, values: Mapping[str, Any]) -> None:
+        self._rule_id = rule_id
+        self._values = dict(values)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            known = ", ".join(sorted(self._values)) or "none"
+            raise AttributeError(
+                f"rule {self._rule_id} has no parameter {name!r} (it has: {known})"
+            ) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+@dataclass
+class Rule:
+    """A check and everything a reviewer needs to know about it."""
+
+    id: str
+    title: str
+    checklist: str
+    severity: Severity
+    needs: tuple[str, ...]
+    func: RuleFunction
+    section: str = GUIDE
+    params: dict[str, Any] = field(default_factory=dict)
+    rationale: str = ""
+    remediation: str = ""
+    links: tuple[str, ...] = ()
+    doc: str = ""
+    # Where the rule came from: "builtin", a directory path, or "plugin:<distribution>".
+    origin: str = "builtin"
+    source_file: str = ""
+
+    def resolve_params(self, overrides: Mapping[str, Any] | None = None) -> Params:
+        """Defaults with `overrides` applied; an unknown name or a wrong type is a UserError."""
+        values = dict(self.params)
+        for name, value in (overrides or {}).items():
+            if name not in self.params:
+                known = ", ".join(sorted(self.params)) or "none"
+                raise UserError(f"rule {self.id} has no parameter {name!r}: use one of {known}")
+            values[name] = coerce_param(self.id, name, self.params[name], value)
+        return Params(self.id, values)
+
+    def run(self, inventory: Inventory, params: Params) -> list[Verdict]:
+        return list(self.func(inventory, params) or [])
+
+
+def coerce_param(rule_id: str, name: str, default: Any, value: Any) -> Any:
+    """`value` converted to the type of `default`, or a UserError saying what was expected."""
+    expected = type(default)
+    ok: bool
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int | float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and isinstance(default, int) and isinstance(value, float) and not value.is_integer():
+            ok = False
+        if ok:
+            value = expected(value)
+    elif isinstance(default, list | tuple):
+        ok = isinstance(value, list | tuple)
+        if ok:
+            value = list(value)
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        raise UserError(
+            f"parameter {name!r} of rule {rule_id} must be a {expected.__name__} "
+            f"like {default!r}, not {value!r}"
+        )
+    return value
+
+
+def rule(
+    *,
+    id: str,
+    title: str,
+    checklist: str,
+    severity: Severity,
+    needs: Iterable[str],
+    section: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    rationale: str = "",
+    remediation: str = "",
+    links: Iterable[str] = (),
+) -> Callable[[RuleFunction], RuleFunction]:
+    """Declare a rule. The decorated function stays callable as it was."""
+
+    if not RULE_ID.match(id):
+        raise ValueError(f"rule id {id!r} must look like PC-NET-001 (upper case, dash-separated)")
+
+    def decorate(func: RuleFunction) -> RuleFunction:
+        doc = textwrap.dedent(inspect.getdoc(func) or "").strip()
+        meta = Rule(
+            id=id,
+            title=title,
+            checklist=checklist,
+            section=section or section_of(checklist) or GUIDE,
+            severity=severity,
+            needs=tuple(needs),
+            func=func,
+            params=dict(params or {}),
+            rationale=textwrap.dedent(rationale).strip(),
+            remediation=textwrap.dedent(remediation).strip(),
+            links=tuple(links),
+            doc=doc,
+            source_file=inspect.getsourcefile(func) or "",
+        )
+        func.__prodcheck_rule__ = meta  # type: ignore[attr-defined]
+        return func
+
+    return decorate
+
+
+def rules_in(namespace: Mapping[str, Any]) -> list[Rule]:
+    """The rules declared in a module's namespace, in definition order."""
+    found = []
+    for value in namespace.values():
+        meta = getattr(value, "__prodcheck_rule__", None)
+        if isinstance(meta, Rule) and meta not in found:
+            found.append(meta)
+    return found
