@@ -44,6 +44,7 @@ ITEMS: list[ChecklistItem] = [
     ChecklistItem(GUIDE, "Container Apps scale configuration"),
     ChecklistItem(GUIDE, "Managed messaging for backpressure"),
     ChecklistItem(GUIDE, "Operator access through Entra ID with MFA"),
+    ChecklistItem(GUIDE, "Callers authenticated at the backend"),
     ChecklistItem(GUIDE, "AI content safety"),
     ChecklistItem(GUIDE, "Production guardrails not bypassed"),
 ]
