@@ -175,5 +175,8 @@ def rules_in(namespace: Mapping[str, Any]) -> list[Rule]:
     for value in namespace.values():
         meta = getattr(value, "__prodcheck_rule__", None)
         if isinstance(meta, Rule) and meta not in found:
+            if not meta.doc:
+                # A docstring set after decoration (rules made by a factory) still counts.
+                meta.doc = textwrap.dedent(inspect.getdoc(meta.func) or "").strip()
             found.append(meta)
     return found

@@ -1,0 +1,46 @@
+"""The terminal report treats resource names and values as untrusted text."""
+
+from __future__ import annotations
+
+from builders import arm
+
+from prodcheck.api import audit_snapshot
+from prodcheck.reporters import RenderOptions, render
+
+HOSTILE = "[bold red]x[/]\x1b]0;pwned\x07\x1b[2J"
+
+
+def _report():
+    vault = arm("Microsoft.KeyVault/vaults", "kv", properties={"softDeleteRetentionInDays": 7})
+    vault["name"] = HOSTILE
+    return audit_snapshot([vault], rules=["PC-KV-002"])
+
+
+def test_rich_markup_in_a_resource_name_is_shown_literally():
+    text = render(_report(), "terminal", RenderOptions(color=True))
+    assert "[bold red]x[/]" in text
+
+
+def test_escape_sequences_in_a_resource_name_are_made_visible_not_sent():
+    for color in (True, False):
+        text = render(_report(), "terminal", RenderOptions(color=color))
+        assert "\x1b]" not in text
+        assert "\x1b[2J" not in text
+        assert "\x07" not in text
+        assert "\\x1b]0;pwned\\x07\\x1b[2J" in text
+
+
+def test_no_colour_means_no_escape_codes_at_all():
+    text = render(_report(), "terminal", RenderOptions(color=False))
+    assert "\x1b" not in text
+
+
+def test_colour_uses_ansi_styles_when_asked():
+    text = render(_report(), "terminal", RenderOptions(color=True))
+    assert "\x1b[" in text
+
+
+def test_summary_counts_and_readiness():
+    text = render(_report(), "terminal", RenderOptions())
+    assert "Summary: 1 FAIL" in text
+    assert "readiness 0%" in text
