@@ -44,3 +44,47 @@ def test_summary_counts_and_readiness():
     text = render(_report(), "terminal", RenderOptions())
     assert "Summary: 1 FAIL" in text
     assert "readiness 0%" in text
+
+
+def _run_on_a_terminal(env_extra: dict[str, str]) -> bytes:
+    """Run an audit with stdout on a pseudo-terminal; return what it printed."""
+    import json
+    import os
+    import pty
+    import subprocess
+    import sys
+    import tempfile
+
+    vault = arm("Microsoft.KeyVault/vaults", "kv", properties={"softDeleteRetentionInDays": 7})
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump({"format": "prodcheck.snapshot/v1", "resources": [vault]}, fh)
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(env_extra)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prodcheck", "audit", "--snapshot", fh.name, "--rule", "PC-KV-002"],
+        stdout=secondary,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(primary)
+    os.unlink(fh.name)
+    return b"".join(chunks)
+
+
+def test_a_terminal_gets_colour_unless_no_color_is_set():
+    assert b"\x1b[" in _run_on_a_terminal({})
+    plain = _run_on_a_terminal({"NO_COLOR": "1"})
+    assert b"Gate: FAILED" in plain
+    assert b"\x1b[" not in plain
