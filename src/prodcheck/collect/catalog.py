@@ -1,0 +1,358 @@
+"""Which resource types prodcheck can collect, and how: the one table to extend.
+
+Each entry says how one ARM type is listed:
+
+- `sdk(...)`: a top-level type listed with an Azure management SDK, subscription-wide and per
+  resource group;
+- `sdk_child(...)`: a child collection listed with an SDK, given its parent (see `ids.Parent`:
+  `p.resource_group`, `p.names` = the names along the parent's chain);
+- `rest(...)`: a type whose provider has no SDK installed here. It is listed through the same
+  pipeline as the SDKs (the resources client's), on the provider's own list path
+  (`/subscriptions/{s}/providers/{type}`, `.../resourceGroups/{rg}/providers/{type}`, or
+  `{parent id}/{child}` for a child type) with the api-version given. That is the REST call the
+  provider's SDK would make: one request per page, full resource bodies, no GET per resource.
+
+`diagnostics=True` marks the types that can carry diagnostic settings: when a rule needs
+`Microsoft.Insights/diagnosticSettings`, they are read for every collected resource of such a type.
+
+A type missing here (say, from a third-party rule) is still collected: through the generic
+resources API (list filtered by type, then GET by id with the provider's newest stable
+api-version), or on its parent's path for a child type. Adding it here makes it cheaper.
+
+To add a type: one line below. The RBAC action reported when a read is refused is
+`{type}/read` unless `permission` says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from prodcheck.collect.ids import Parent, type_key
+
+DIAGNOSTIC_SETTINGS = "Microsoft.Insights/diagnosticSettings"
+DIAGNOSTIC_SETTINGS_API = "2021-05-01-preview"
+
+ListAll = Callable[[Any], Iterable[Any]]
+ListInGroup = Callable[[Any, str], Iterable[Any]]
+ListChildren = Callable[[Any, Parent], Any]
+
+
+@dataclass(frozen=True)
+class Collector:
+    """How one ARM type is collected."""
+
+    type: str
+    service: str
+    # "sdk", "rest", "generic" (resources API + GET by id) or "diagnostics"
+    how: str
+    client: str = "resources"
+    by_subscription: ListAll | None = None
+    by_resource_group: ListInGroup | None = None
+    children: ListChildren | None = None
+    api_version: str | None = None
+    query: Mapping[str, str] = field(default_factory=dict)
+    diagnostics: bool = False
+    permission: str = ""
+
+    @property
+    def is_child(self) -> bool:
+        return self.type.count("/") > 1
+
+    @property
+    def read_permission(self) -> str:
+        return self.permission or f"{self.type}/read"
+
+
+def sdk(
+    type: str,
+    service: str,
+    client: str,
+    by_subscription: ListAll,
+    by_resource_group: ListInGroup,
+    *,
+    diagnostics: bool = False,
+) -> Collector:
+    return Collector(
+        type,
+        service,
+        "sdk",
+        client,
+        by_subscription=by_subscription,
+        by_resource_group=by_resource_group,
+        diagnostics=diagnostics,
+    )
+
+
+def sdk_child(type: str, service: str, client: str, children: ListChildren) -> Collector:
+    return Collector(type, service, "sdk", client, children=children)
+
+
+def rest(
+    type: str,
+    service: str,
+    api_version: str,
+    *,
+    diagnostics: bool = False,
+    query: Mapping[str, str] | None = None,
+) -> Collector:
+    return Collector(
+        type, service, "rest", api_version=api_version, diagnostics=diagnostics, query=query or {}
+    )
+
+
+def generic(type: str) -> Collector:
+    """An unknown type: generic resources API (top level) or its parent's path (child)."""
+    from prodcheck.collect.ids import namespace
+
+    # Unknown top-level types are asked for diagnostic settings (a type that cannot have any
+    # answers ResourceTypeNotSupported, recorded as none); unknown child types are not.
+    return Collector(type, namespace(type), "generic", diagnostics=type.count("/") == 1)
+
+
+_NET = "Network"
+_APIM = "API Management"
+_APP = "Container Apps"
+_MON = "Monitor"
+
+_ENTRIES: list[Collector] = [
+    # --- Networking ---
+    sdk(
+        "Microsoft.Network/applicationGateways",
+        _NET,
+        "network",
+        lambda c: c.application_gateways.list_all(),
+        lambda c, rg: c.application_gateways.list(rg),
+        diagnostics=True,
+    ),
+    sdk(
+        "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
+        _NET,
+        "network",
+        lambda c: c.web_application_firewall_policies.list_all(),
+        lambda c, rg: c.web_application_firewall_policies.list(rg),
+    ),
+    sdk(
+        "Microsoft.Network/privateEndpoints",
+        _NET,
+        "network",
+        lambda c: c.private_endpoints.list_by_subscription(),
+        lambda c, rg: c.private_endpoints.list(rg),
+    ),
+    sdk_child(
+        "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+        _NET,
+        "network",
+        lambda c, p: c.private_dns_zone_groups.list(p.names[0], p.resource_group),
+    ),
+    sdk(
+        "Microsoft.Network/virtualNetworks",
+        _NET,
+        "network",
+        lambda c: c.virtual_networks.list_all(),
+        lambda c, rg: c.virtual_networks.list(rg),
+        diagnostics=True,
+    ),
+    rest("Microsoft.Network/privateDnsZones", _NET, "2020-06-01"),
+    # --- API Management ---
+    sdk(
+        "Microsoft.ApiManagement/service",
+        _APIM,
+        "apimanagement",
+        lambda c: c.api_management_service.list(),
+        lambda c, rg: c.api_management_service.list_by_resource_group(rg),
+        diagnostics=True,
+    ),
+    sdk_child(
+        "Microsoft.ApiManagement/service/apis",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.api.list_by_service(p.resource_group, p.names[0]),
+    ),
+    sdk_child(
+        "Microsoft.ApiManagement/service/apis/policies",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.api_policy.list_by_api(p.resource_group, p.names[0], p.names[1]),
+    ),
+    sdk_child(
+        "Microsoft.ApiManagement/service/apis/operations",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.api_operation.list_by_api(p.resource_group, p.names[0], p.names[1]),
+    ),
+    sdk_child(
+        "Microsoft.ApiManagement/service/apis/operations/policies",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.api_operation_policy.list_by_operation(
+            p.resource_group, p.names[0], p.names[1], p.names[2]
+        ),
+    ),
+    sdk_child(
+        "Microsoft.ApiManagement/service/policies",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.policy.list_by_service(p.resource_group, p.names[0]),
+    ),
+    sdk_child(
+        "Microsoft.ApiManagement/service/products",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.product.list_by_service(p.resource_group, p.names[0]),
+    ),
+    sdk_child(
+        "Microsoft.ApiManagement/service/products/policies",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.product_policy.list_by_product(p.resource_group, p.names[0], p.names[1]),
+    ),
+    sdk_child(
+        "Microsoft.ApiManagement/service/backends",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.backend.list_by_service(p.resource_group, p.names[0]),
+    ),
+    # --- Container Apps ---
+    sdk(
+        "Microsoft.App/managedEnvironments",
+        _APP,
+        "appcontainers",
+        lambda c: c.managed_environments.list_by_subscription(),
+        lambda c, rg: c.managed_environments.list_by_resource_group(rg),
+        diagnostics=True,
+    ),
+    sdk(
+        "Microsoft.App/containerApps",
+        _APP,
+        "appcontainers",
+        lambda c: c.container_apps.list_by_subscription(),
+        lambda c, rg: c.container_apps.list_by_resource_group(rg),
+        diagnostics=True,
+    ),
+    sdk_child(
+        "Microsoft.App/containerApps/authConfigs",
+        _APP,
+        "appcontainers",
+        lambda c, p: c.container_apps_auth_configs.list_by_container_app(
+            p.resource_group, p.names[0]
+        ),
+    ),
+    # --- Monitoring ---
+    sdk(
+        "Microsoft.Insights/metricAlerts",
+        _MON,
+        "monitor",
+        lambda c: c.metric_alerts.list_by_subscription(),
+        lambda c, rg: c.metric_alerts.list_by_resource_group(rg),
+    ),
+    sdk(
+        "Microsoft.Insights/scheduledQueryRules",
+        _MON,
+        "monitor",
+        lambda c: c.scheduled_query_rules.list_by_subscription(),
+        lambda c, rg: c.scheduled_query_rules.list_by_resource_group(rg),
+    ),
+    sdk(
+        "Microsoft.Insights/actionGroups",
+        _MON,
+        "monitor",
+        lambda c: c.action_groups.list_by_subscription_id(),
+        lambda c, rg: c.action_groups.list_by_resource_group(rg),
+    ),
+    Collector(
+        DIAGNOSTIC_SETTINGS,
+        _MON,
+        "diagnostics",
+        "monitor",
+        api_version=DIAGNOSTIC_SETTINGS_API,
+    ),
+    rest("Microsoft.Insights/components", _MON, "2020-02-02", diagnostics=True),
+    rest("Microsoft.Insights/webtests", _MON, "2022-06-15"),
+    rest("Microsoft.Insights/workbooks", _MON, "2022-04-01", query={"category": "workbook"}),
+    rest("Microsoft.OperationalInsights/workspaces", _MON, "2023-09-01", diagnostics=True),
+    rest("Microsoft.Portal/dashboards", _MON, "2020-09-01-preview"),
+    rest("Microsoft.Dashboard/grafana", _MON, "2023-09-01", diagnostics=True),
+    # --- Data and AI services ---
+    sdk(
+        "Microsoft.KeyVault/vaults",
+        "Key Vault",
+        "keyvault",
+        # not vaults.list(): that is the generic resources API and carries no properties
+        lambda c: c.vaults.list_by_subscription(),
+        lambda c, rg: c.vaults.list_by_resource_group(rg),
+        diagnostics=True,
+    ),
+    sdk(
+        "Microsoft.Cache/redis",
+        "Redis",
+        "redis",
+        lambda c: c.redis.list_by_subscription(),
+        lambda c, rg: c.redis.list_by_resource_group(rg),
+        diagnostics=True,
+    ),
+    rest("Microsoft.Cache/redisEnterprise", "Redis", "2024-10-01", diagnostics=True),
+    rest("Microsoft.Cache/redisEnterprise/databases", "Redis", "2024-10-01", diagnostics=True),
+    sdk(
+        "Microsoft.DocumentDB/databaseAccounts",
+        "Cosmos DB",
+        "cosmosdb",
+        lambda c: c.database_accounts.list(),
+        lambda c, rg: c.database_accounts.list_by_resource_group(rg),
+        diagnostics=True,
+    ),
+    rest("Microsoft.DocumentDB/mongoClusters", "Cosmos DB", "2024-07-01", diagnostics=True),
+    rest("Microsoft.DocumentDB/mongoClusters/firewallRules", "Cosmos DB", "2024-07-01"),
+    sdk(
+        "Microsoft.CognitiveServices/accounts",
+        "AI Services",
+        "cognitiveservices",
+        lambda c: c.accounts.list(),
+        lambda c, rg: c.accounts.list_by_resource_group(rg),
+        diagnostics=True,
+    ),
+    sdk_child(
+        "Microsoft.CognitiveServices/accounts/deployments",
+        "AI Services",
+        "cognitiveservices",
+        lambda c, p: c.deployments.list(p.resource_group, p.names[0]),
+    ),
+    rest(
+        "Microsoft.Communication/communicationServices",
+        "Communication",
+        "2023-04-01",
+        diagnostics=True,
+    ),
+    rest(
+        "Microsoft.AppConfiguration/configurationStores",
+        "App Configuration",
+        "2024-05-01",
+        diagnostics=True,
+    ),
+    rest(
+        "Microsoft.ContainerRegistry/registries",
+        "Container Registry",
+        "2023-07-01",
+        diagnostics=True,
+    ),
+    rest("Microsoft.Storage/storageAccounts", "Storage", "2023-05-01", diagnostics=True),
+    # the storage logs (StorageRead/Write/Delete) are diagnostic settings of the services
+    rest(
+        "Microsoft.Storage/storageAccounts/blobServices", "Storage", "2023-05-01", diagnostics=True
+    ),
+    rest("Microsoft.ServiceBus/namespaces", "Messaging", "2021-11-01", diagnostics=True),
+    rest("Microsoft.EventHub/namespaces", "Messaging", "2021-11-01", diagnostics=True),
+    rest("Microsoft.EventGrid/topics", "Messaging", "2022-06-15", diagnostics=True),
+    rest("Microsoft.EventGrid/systemTopics", "Messaging", "2022-06-15", diagnostics=True),
+    rest("Microsoft.SignalRService/signalR", "SignalR", "2024-03-01", diagnostics=True),
+    rest("Microsoft.LoadTestService/loadTests", "Load Testing", "2022-12-01", diagnostics=True),
+    rest("Microsoft.ManagedIdentity/userAssignedIdentities", "Identity", "2023-01-31"),
+]
+
+CATALOG: dict[str, Collector] = {type_key(c.type): c for c in _ENTRIES}
+
+
+def collector_for(resource_type: str) -> Collector:
+    """The catalog entry of `resource_type` (any case), or a generic one."""
+    return CATALOG.get(type_key(resource_type)) or generic(resource_type.strip("/"))

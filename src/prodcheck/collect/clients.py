@@ -1,0 +1,239 @@
+"""The Azure management SDK clients of one collection, and the pipeline they share.
+
+Every client is built with the same explicit azure-core policy list, so that all of them:
+
+- talk to the configured Resource Manager endpoint with the configured token scope;
+- retry 408/429/5xx and connection errors a bounded number of times, honouring Retry-After
+  (azure-core's RetryPolicy);
+- pass every attempt through prodcheck's read-only guard (GET only, never a listKeys-style
+  action) and the per-subscription token bucket;
+- never auto-register a resource provider (the default ARM pipeline would POST a registration
+  on a 409 MissingSubscriptionRegistration: a write, which an audit must not do);
+- share one HTTP session (connection pool sized for the concurrency), one credential and the
+  trust settings of the HTTP stack (REQUESTS_CA_BUNDLE keeps working when no CA is given).
+
+SDK modules are imported here, on first use, never at package import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from azure.core.exceptions import AzureError
+from azure.core.pipeline.policies import (
+    ContentDecodePolicy,
+    CustomHookPolicy,
+    DistributedTracingPolicy,
+    HeadersPolicy,
+    HTTPPolicy,
+    NetworkTraceLoggingPolicy,
+    ProxyPolicy,
+    RedirectPolicy,
+    RequestIdPolicy,
+    RetryPolicy,
+    SensitiveHeaderCleanupPolicy,
+    UserAgentPolicy,
+)
+from azure.core.pipeline.transport import RequestsTransport
+from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+
+from prodcheck import __version__
+from prodcheck.collect.limiter import RateLimiter, retry_after_seconds
+from prodcheck.collect.options import Cloud, CollectOptions
+
+# client key -> (module, class). The catalog names clients by these keys.
+SDK_CLIENTS: dict[str, tuple[str, str]] = {
+    "network": ("azure.mgmt.network", "NetworkManagementClient"),
+    "apimanagement": ("azure.mgmt.apimanagement", "ApiManagementClient"),
+    "appcontainers": ("azure.mgmt.appcontainers", "ContainerAppsAPIClient"),
+    "monitor": ("azure.mgmt.monitor", "MonitorManagementClient"),
+    "keyvault": ("azure.mgmt.keyvault", "KeyVaultManagementClient"),
+    "redis": ("azure.mgmt.redis", "RedisManagementClient"),
+    "cosmosdb": ("azure.mgmt.cosmosdb", "CosmosDBManagementClient"),
+    "cognitiveservices": (
+        "azure.mgmt.cognitiveservices",
+        "CognitiveServicesManagementClient",
+    ),
+    "resources": ("azure.mgmt.resource.resources", "ResourceManagementClient"),
+}
+
+# Actions that return secrets or change state. None is ever requested; the guard makes sure.
+_FORBIDDEN_ACTIONS = re.compile(
+    r"/(list\w*keys?|list\w*secrets?|list\w*credentials?|listconnectionstrings?|listvalue|"
+    r"regenerate\w*|getsecrets?)$",
+    re.IGNORECASE,
+)
+_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+
+
+class ReadOnlyViolation(AzureError):
+    """A request prodcheck must never send (a write, or an action that returns secrets)."""
+
+
+class RequestStats:
+    """Counts of the HTTP attempts of a collection (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.throttled = 0
+
+    def add(self, throttled: bool = False) -> None:
+        with self._lock:
+            self.requests += 1
+            if throttled:
+                self.throttled += 1
+
+
+_capture = threading.local()
+
+
+@contextlib.contextmanager
+def capture_responses() -> Iterator[list[Any]]:
+    """Collect the successful HTTP responses this thread receives inside the block.
+
+    The SDKs deserialize ARM's JSON into models; the snapshot wants the JSON itself, exactly as
+    ARM sent it (old-style models reformat timestamps and drop fields they do not know). The SDK
+    still builds the requests and follows the pages; prodcheck keeps the bodies it received.
+    """
+    previous = getattr(_capture, "sink", None)
+    sink: list[Any] = []
+    _capture.sink = sink
+    try:
+        yield sink
+    finally:
+        _capture.sink = previous
+
+
+class GuardPolicy(HTTPPolicy):
+    """Refuses anything but a plain read, and paces every attempt through the rate limiter."""
+
+    def __init__(self, limiter: RateLimiter, stats: RequestStats) -> None:
+        super().__init__()
+        self._limiter = limiter
+        self._stats = stats
+
+    def send(self, request: Any) -> Any:
+        http_request = request.http_request
+        path = urlsplit(http_request.url).path
+        if http_request.method.upper() != "GET" or _FORBIDDEN_ACTIONS.search(path.rstrip("/")):
+            raise ReadOnlyViolation(
+                f"prodcheck is read-only and refused to send {http_request.method} {path}"
+            )
+        match = _SUBSCRIPTION.match(path)
+        subscription = match.group(1).lower() if match else ""
+        self._limiter.acquire(subscription)
+        response = self.next.send(request)
+        status = response.http_response.status_code
+        self._stats.add(throttled=status == 429)
+        if status == 429:
+            self._limiter.pause(subscription, retry_after_seconds(response.http_response.headers))
+        sink = getattr(_capture, "sink", None)
+        if sink is not None and status == 200:
+            sink.append(response.http_response)
+        return response
+
+
+def _session(options: CollectOptions) -> Any:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    session = requests.Session()
+    # Retries belong to azure-core's RetryPolicy; the adapter must not retry on its own.
+    adapter = HTTPAdapter(
+        pool_connections=4,
+        pool_maxsize=max(10, options.concurrency + 2),
+        max_retries=Retry(total=False, redirect=False, raise_on_status=False),
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class Clients:
+    """Lazily built SDK clients, one per (SDK, subscription), over one shared transport."""
+
+    def __init__(
+        self,
+        credential: Any,
+        cloud: Cloud,
+        options: CollectOptions,
+        limiter: RateLimiter,
+        stats: RequestStats,
+    ) -> None:
+        self._credential = credential
+        self._cloud = cloud
+        self._options = options
+        self._limiter = limiter
+        self._stats = stats
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._session = _session(options)
+        transport_kwargs: dict[str, Any] = {
+            "session": self._session,
+            "session_owner": False,
+            "connection_timeout": options.timeout,
+            "read_timeout": options.timeout,
+        }
+        if options.connection_verify is not None:
+            transport_kwargs["connection_verify"] = options.connection_verify
+        self._transport = RequestsTransport(**transport_kwargs)
+
+    def _policies(self, sdk: str) -> list[Any]:
+        o = self._options
+        return [
+            RequestIdPolicy(),
+            HeadersPolicy(),
+            UserAgentPolicy(user_agent=f"prodcheck/{__version__}", sdk_moniker=f"mgmt-{sdk}"),
+            ProxyPolicy(),
+            ContentDecodePolicy(),
+            RedirectPolicy(),
+            RetryPolicy(
+                retry_total=o.retry_total,
+                retry_connect=o.retry_total,
+                retry_read=o.retry_total,
+                retry_status=o.retry_total,
+                retry_backoff_factor=o.retry_backoff,
+                retry_backoff_max=max(o.retry_backoff * 8, 1.0),
+            ),
+            GuardPolicy(self._limiter, self._stats),
+            ARMChallengeAuthenticationPolicy(self._credential, self._cloud.credential_scope),
+            CustomHookPolicy(),
+            NetworkTraceLoggingPolicy(),
+            DistributedTracingPolicy(),
+            SensitiveHeaderCleanupPolicy(),
+            ARMHttpLoggingPolicy(),
+        ]
+
+    def get(self, sdk: str, subscription: str) -> Any:
+        key = (sdk, subscription.lower())
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                module_name, class_name = SDK_CLIENTS[sdk]
+                cls: Callable[..., Any] = getattr(importlib.import_module(module_name), class_name)
+                client = cls(
+                    self._credential,
+                    subscription,
+                    base_url=self._cloud.arm_endpoint,
+                    credential_scopes=[self._cloud.credential_scope],
+                    policies=self._policies(sdk),
+                    transport=self._transport,
+                )
+                self._clients[key] = client
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                with contextlib.suppress(Exception):  # must not hide the collection's outcome
+                    client.close()
+            self._clients.clear()
+        self._session.close()

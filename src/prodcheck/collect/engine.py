@@ -1,0 +1,674 @@
+"""Live collection: list what the rules need, concurrently, read-only, failing closed.
+
+The plan is the closure of the needed types (a child type brings its parent chain). Every
+top-level list (per subscription, or per resource group when the scope names groups) is one task;
+each resource that arrives schedules its child collections and, when asked for, its diagnostic
+settings, so children are read while their parents are still being listed. A bounded thread pool
+(`concurrency`) runs the tasks; every HTTP attempt goes through the per-subscription limiter.
+
+Nothing that goes wrong while reading stops the collection: it becomes a `failed` coverage record
+(status, ARM error code, message, the RBAC action that would have allowed the read), and the
+collections that depended on the failed one get failed records too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from prodcheck.collect.auth import (
+    CachedCredential,
+    build_credential,
+    check_credential,
+    cli_default_subscription,
+    one_line,
+)
+from prodcheck.collect.catalog import DIAGNOSTIC_SETTINGS, Collector, collector_for
+from prodcheck.collect.clients import Clients, RequestStats, capture_responses
+from prodcheck.collect.failures import Failure, MalformedResponse, describe
+from prodcheck.collect.ids import Parent, last_segment, namespace, parent_type, type_key, url_path
+from prodcheck.collect.limiter import RateLimiter
+from prodcheck.collect.options import Cloud, CollectOptions
+from prodcheck.collect.progress import Progress
+from prodcheck.collect.scrub import drop_secrets
+from prodcheck.errors import UserError
+
+FORMAT = "prodcheck.snapshot/v1"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_GROUP = re.compile(r"^[-\w.()]{1,90}$")
+_SUBSCRIPTION_API = "2022-12-01"
+_PROVIDERS_API = "2021-04-01"
+
+
+# --------------------------------------------------------------------------- plan
+
+
+class Plan:
+    """What to collect: the needed types, their parent chains, and who hangs off whom."""
+
+    def __init__(self, needs: Collection[str]) -> None:
+        self.collectors: dict[str, Collector] = {}
+        for need in needs:
+            if need and need.strip("/"):
+                self._add(need)
+        self.diagnostics: Collector | None = self.collectors.get(type_key(DIAGNOSTIC_SETTINGS))
+        self.top = [
+            c for c in self.collectors.values() if not c.is_child and c.how != "diagnostics"
+        ]
+        self.children: dict[str, list[Collector]] = {}
+        for c in self.collectors.values():
+            p = parent_type(c.type) if c.how != "diagnostics" else None
+            if p:
+                self.children.setdefault(type_key(p), []).append(c)
+
+    def _add(self, resource_type: str) -> None:
+        collector = collector_for(resource_type)
+        key = type_key(collector.type)
+        if key in self.collectors:
+            return
+        self.collectors[key] = collector
+        if collector.how == "diagnostics":
+            return
+        parent = parent_type(collector.type)
+        if parent:
+            self._add(parent)
+
+    def descendants(self, collector: Collector) -> list[Collector]:
+        out: list[Collector] = []
+        for child in self.children.get(type_key(collector.type), []):
+            out.append(child)
+            out.extend(self.descendants(child))
+        return out
+
+    def wants_diagnostics(self, collector: Collector) -> bool:
+        return self.diagnostics is not None and collector.diagnostics
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def to_json(model: Any) -> dict[str, Any]:
+    """An SDK model as its ARM REST JSON."""
+    if isinstance(model, dict):
+        return model
+    if isinstance(model, MutableMapping):  # new-style (TypeSpec) models
+        return dict(model.as_dict())  # type: ignore[attr-defined]
+    return dict(model.serialize(keep_readonly=True))  # old-style (msrest) models
+
+
+def _items(result: Any) -> Iterable[Any]:
+    """What an SDK list call returned, as an iterable of models.
+
+    Most are pagers; a few APIM calls (`api_policy.list_by_api`) return one collection object.
+    """
+    if result is None:
+        return ()
+    if isinstance(result, MutableMapping):
+        return result.get("value") or ()
+    value = getattr(result, "value", None)
+    if value is not None and not hasattr(result, "by_page"):
+        return value
+    return result
+
+
+def _page_body(sink: list[Any]) -> Any:
+    responses = list(sink)
+    sink.clear()
+    if len(responses) != 1:
+        return None
+    try:
+        return json.loads(responses[0].text())
+    except (ValueError, TypeError):
+        return None
+
+
+def _raw_items(body: Any, models: list[Any]) -> list[dict[str, Any]]:
+    """The page's items as ARM sent them (see `capture_responses`), else the models as JSON."""
+    value = body.get("value") if isinstance(body, dict) else None
+    if (
+        isinstance(value, list)
+        and len(value) == len(models)
+        and all(isinstance(v, dict) for v in value)
+    ):
+        return value
+    return [to_json(m) for m in models]
+
+
+def sdk_items(call: Callable[[], Any], client: Any) -> Iterator[dict[str, Any]]:
+    """Run an SDK list call and yield its items as ARM JSON, page by page.
+
+    A few SDK operations model a list as unpaged (metric alerts, action groups); should ARM send
+    a nextLink there anyway, the rest of the pages are read rather than silently dropped.
+    """
+    next_link = None
+    with capture_responses() as sink:
+        result = call()
+        if hasattr(result, "by_page"):
+            for page in result.by_page():
+                models = list(page)
+                body = _page_body(sink)
+                next_link = body.get("nextLink") if isinstance(body, dict) else None
+                yield from _raw_items(body, models)
+        else:  # one collection object (a few APIM policy lists)
+            models = list(_items(result))
+            body = _page_body(sink)
+            next_link = body.get("nextLink") if isinstance(body, dict) else None
+            yield from _raw_items(body, models)
+    if next_link and isinstance(next_link, str):
+        api_version = str(getattr(getattr(client, "_config", None), "api_version", "") or "")
+        yield from rest_pages(client, next_link, api_version)
+
+
+def _send(client: Any, request: Any) -> Any:
+    send = getattr(client, "send_request", None) or client._send_request
+    return send(request)
+
+
+def rest_pages(
+    client: Any, path: str, api_version: str, query: dict[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """GET an ARM collection through `client`'s pipeline and yield its items, page by page."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.core.exceptions import ARMErrorFormat
+
+    url: str | None = path
+    params: dict[str, str] = dict(query or {})
+    if api_version and "api-version=" not in path.lower():
+        params["api-version"] = api_version
+    seen: set[str] = set()
+    while url:
+        response = _send(client, HttpRequest("GET", url, params=params))
+        if response.status_code != 200:
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise MalformedResponse(f"page of {path} is not JSON: {exc}") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("value", []), list):
+            raise MalformedResponse(f"page of {path} has no 'value' list")
+        for item in body.get("value") or []:
+            if not isinstance(item, dict):
+                raise MalformedResponse(f"page of {path} has an item that is not an object")
+            yield item
+        next_link = body.get("nextLink")
+        if not next_link:
+            break
+        if not isinstance(next_link, str) or next_link in seen:
+            raise MalformedResponse(f"page of {path} has a bad or repeated nextLink")
+        seen.add(next_link)
+        url = next_link
+        params = (
+            {}
+            if "api-version=" in next_link.lower() or not api_version
+            else {"api-version": api_version}
+        )
+
+
+def _tags_match(resource: dict[str, Any], wanted: dict[str, str]) -> bool:
+    if not wanted:
+        return True
+    tags = resource.get("tags") or {}
+    if not isinstance(tags, dict):
+        return False
+    folded = {str(k).lower(): v for k, v in tags.items()}
+    return all(folded.get(k.lower()) == v for k, v in wanted.items())
+
+
+def _under(resource_id: str, scope: str) -> bool:
+    rid, sc = resource_id.lower().rstrip("/"), scope.lower().rstrip("/")
+    return rid == sc or rid.startswith(sc + "/")
+
+
+# --------------------------------------------------------------------------- the run
+
+
+class Run:
+    def __init__(
+        self,
+        options: CollectOptions,
+        plan: Plan,
+        clients: Clients,
+        stats: RequestStats,
+        progress: Progress,
+        subscriptions: list[str],
+    ) -> None:
+        self.options = options
+        self.plan = plan
+        self.clients = clients
+        self.stats = stats
+        self.progress = progress
+        self.subscriptions = subscriptions
+        self.groups = list(dict.fromkeys(options.resource_groups))
+        self.tags = dict(options.tags)
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pending = 0
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, options.concurrency), thread_name_prefix="prodcheck-collect"
+        )
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.coverage: list[dict[str, Any]] = []
+        self._collections: set[tuple[str, str]] = set()
+        self._api_versions: dict[str, dict[str, str]] = {}
+        self._api_locks: dict[str, threading.Lock] = {}
+
+    # ---- scheduling
+
+    def submit(self, fn: Any, *args: Any) -> None:
+        with self._lock:
+            self._pending += 1
+        self._executor.submit(self._guarded, fn, args)
+
+    def _guarded(self, fn: Any, args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # a bug in a task must not hang or abort the collection
+            print(f"prodcheck: internal error while collecting: {exc!r}", file=sys.stderr)
+        finally:
+            self.progress.requests(self.stats.requests)
+            with self._lock:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.notify_all()
+
+    def run(self) -> None:
+        for subscription in self.subscriptions:
+            scopes = (
+                [(f"/subscriptions/{subscription}/resourceGroups/{g}", g) for g in self.groups]
+                if self.groups
+                else [(f"/subscriptions/{subscription}", None)]
+            )
+            for collector in self.plan.top:
+                for scope, group in scopes:
+                    self.submit(self.list_top, collector, subscription, group, scope)
+        with self._lock:
+            while self._pending:
+                self._idle.wait()
+        self._executor.shutdown(wait=True)
+        self._fill_empty_child_types()
+
+    # ---- bookkeeping
+
+    def _claim(self, resource_type: str, scope: str) -> bool:
+        """True the first time a collection is asked for: each is read once."""
+        key = (type_key(resource_type), scope.lower())
+        with self._lock:
+            if key in self._collections:
+                return False
+            self._collections.add(key)
+            return True
+
+    def _ok(self, collector: Collector, scope: str, count: int) -> None:
+        record = {
+            "resourceType": collector.type,
+            "scope": scope,
+            "status": "ok",
+            "count": count,
+        }
+        with self._lock:
+            self.coverage.append(record)
+
+    def _failed(self, collector: Collector, scope: str, exc: BaseException, count: int) -> None:
+        failure = describe(exc, collector.read_permission, self.options.retry_total)
+        records = [failure.record(collector.type, scope, count)]
+        for descendant in self.plan.descendants(collector):
+            records.append(
+                Failure(
+                    failure.status_code,
+                    failure.error_code,
+                    f"not collected: {collector.type} could not be read in {scope}: "
+                    f"{failure.message}",
+                    failure.permission,
+                ).record(descendant.type, scope)
+            )
+        with self._lock:
+            self.coverage.extend(records)
+
+    def _accept(self, item: dict[str, Any], collector: Collector, top_level: bool) -> bool:
+        """Store a resource that arrived; False for one filtered out or already stored."""
+        rid = item.get("id")
+        if not isinstance(rid, str) or not rid:
+            return False
+        if top_level and not _tags_match(item, self.tags):
+            return False
+        drop_secrets(item)
+        with self._lock:
+            if rid.lower() in self.resources:
+                return False
+            self.resources[rid.lower()] = item
+        self.progress.found(collector.service)
+        return True
+
+    def _arrived(self, collector: Collector, item: dict[str, Any]) -> None:
+        """A resource was stored: schedule what hangs off it."""
+        for child in self.plan.children.get(type_key(collector.type), []):
+            self.submit(self.list_children, child, item)
+        if self.plan.wants_diagnostics(collector):
+            assert self.plan.diagnostics is not None
+            self.submit(self.list_diagnostics, self.plan.diagnostics, item)
+
+    # ---- tasks
+
+    def list_top(
+        self, collector: Collector, subscription: str, group: str | None, scope: str
+    ) -> None:
+        if not self._claim(collector.type, scope):
+            return
+        count = 0
+        try:
+            for item in self._top_items(collector, subscription, group):
+                if self._accept(item, collector, top_level=True):
+                    count += 1
+                    if collector.how == "generic":
+                        self.submit(self.get_generic, collector, item["id"], subscription)
+                    else:
+                        self._arrived(collector, item)
+        except Exception as exc:
+            if self._unregistered(exc):
+                self._ok(collector, scope, count)
+            else:
+                self._failed(collector, scope, exc, count)
+            return
+        self._ok(collector, scope, count)
+
+    def _top_items(
+        self, collector: Collector, subscription: str, group: str | None
+    ) -> Iterator[dict[str, Any]]:
+        if collector.how == "sdk":
+            client = self.clients.get(collector.client, subscription)
+            assert collector.by_subscription is not None
+            assert collector.by_resource_group is not None
+            by_group, by_subscription = collector.by_resource_group, collector.by_subscription
+            if group:
+                yield from sdk_items(lambda: by_group(client, group), client)
+            else:
+                yield from sdk_items(lambda: by_subscription(client), client)
+        elif collector.how == "rest":
+            assert collector.api_version is not None
+            where = f"/subscriptions/{subscription}" + (f"/resourceGroups/{group}" if group else "")
+            yield from rest_pages(
+                self.clients.get("resources", subscription),
+                url_path(f"{where}/providers/{collector.type}"),
+                collector.api_version,
+                dict(collector.query),
+            )
+        else:  # generic: the resources API lists ids (no properties); get_generic reads each
+            client = self.clients.get("resources", subscription)
+            type_filter = f"resourceType eq '{collector.type}'"
+            if group:
+                yield from sdk_items(
+                    lambda: client.resources.list_by_resource_group(group, filter=type_filter),
+                    client,
+                )
+            else:
+                yield from sdk_items(lambda: client.resources.list(filter=type_filter), client)
+
+    def get_generic(self, collector: Collector, resource_id: str, subscription: str) -> None:
+        """Read one resource of a type prodcheck has no collector for, by id."""
+        try:
+            api_version = self.api_version_for(collector.type, subscription)
+            model = self.clients.get("resources", subscription).resources.get_by_id(
+                url_path(resource_id), api_version=api_version
+            )
+            item = drop_secrets(to_json(model))
+            if not item.get("id"):
+                raise MalformedResponse(f"GET {resource_id} returned no resource id")
+        except Exception as exc:
+            with self._lock:  # the listing's envelope is not the resource: do not keep it
+                self.resources.pop(resource_id.lower(), None)
+            self._failed(collector, resource_id, exc, 0)
+            return
+        with self._lock:
+            self.resources[resource_id.lower()] = item
+        self._arrived(collector, item)
+
+    def list_children(self, collector: Collector, parent_item: dict[str, Any]) -> None:
+        parent = Parent.from_id(parent_item["id"])
+        if not self._claim(collector.type, parent.id):
+            return
+        count = 0
+        try:
+            for item in self._child_items(collector, parent):
+                if self._accept(item, collector, top_level=False):
+                    count += 1
+                    self._arrived(collector, item)
+        except Exception as exc:
+            self._failed(collector, parent.id, exc, count)
+            return
+        self._ok(collector, parent.id, count)
+
+    def _child_items(self, collector: Collector, parent: Parent) -> Iterator[dict[str, Any]]:
+        if collector.how == "sdk":
+            assert collector.children is not None
+            client = self.clients.get(collector.client, parent.subscription)
+            children = collector.children
+            yield from sdk_items(lambda: children(client, parent), client)
+            return
+        api_version = collector.api_version or self.api_version_for(
+            collector.type, parent.subscription
+        )
+        yield from rest_pages(
+            self.clients.get("resources", parent.subscription),
+            url_path(parent.id) + "/" + last_segment(collector.type),
+            api_version,
+            dict(collector.query),
+        )
+
+    def list_diagnostics(self, collector: Collector, resource: dict[str, Any]) -> None:
+        rid = resource["id"]
+        if not self._claim(collector.type, rid):
+            return
+        subscription = Parent.from_id(rid).subscription
+        count = 0
+        try:
+            assert collector.api_version is not None
+            for item in rest_pages(
+                self.clients.get(collector.client, subscription),
+                url_path(rid) + "/providers/" + DIAGNOSTIC_SETTINGS,
+                collector.api_version,
+            ):
+                if self._accept(item, collector, top_level=False):
+                    count += 1
+        except Exception as exc:
+            if self._not_supported(exc):
+                self._ok(collector, rid, count)
+            else:
+                self._failed(collector, rid, exc, count)
+            return
+        self._ok(collector, rid, count)
+
+    # ---- api-versions for types without a collector
+
+    def api_version_for(self, resource_type: str, subscription: str) -> str:
+        """The provider's newest stable api-version of `resource_type` (one lookup per provider)."""
+        ns = namespace(resource_type).lower()
+        with self._lock:
+            lock = self._api_locks.setdefault(ns, threading.Lock())
+        with lock:
+            versions = self._api_versions.get(ns)
+            if versions is None:
+                client = self.clients.get("resources", subscription)
+                provider = to_json(client.providers.get(namespace(resource_type)))
+                versions = {}
+                for entry in provider.get("resourceTypes") or []:
+                    listed = [str(v) for v in entry.get("apiVersions") or []]
+                    stable = sorted((v for v in listed if "preview" not in v.lower()), reverse=True)
+                    chosen = stable[0] if stable else (sorted(listed, reverse=True) or [""])[0]
+                    if chosen:
+                        versions[str(entry.get("resourceType", "")).lower()] = chosen
+                self._api_versions[ns] = versions
+        wanted = resource_type.split("/", 1)[1].lower() if "/" in resource_type else ""
+        version = versions.get(wanted)
+        if not version:
+            raise LookupError(
+                f"provider {namespace(resource_type)} lists no api-version for {resource_type}"
+            )
+        return version
+
+    # ---- completion
+
+    @staticmethod
+    def _unregistered(exc: BaseException) -> bool:
+        """A provider not registered in the subscription: none of its resources can exist there."""
+        status = getattr(exc, "status_code", None)
+        code = str(getattr(getattr(exc, "error", None), "code", "") or "")
+        return status == 409 and code == "MissingSubscriptionRegistration"
+
+    @staticmethod
+    def _not_supported(exc: BaseException) -> bool:
+        """ARM says the resource's type cannot have diagnostic settings: it has none."""
+        from prodcheck.collect.failures import describe
+
+        if getattr(exc, "status_code", None) != 400:
+            return False
+        return describe(exc, "", 0).error_code == "ResourceTypeNotSupported"
+
+    def _fill_empty_child_types(self) -> None:
+        """A child type with no parent anywhere in a listed scope: collected, and empty."""
+        listing_scopes = [
+            f"/subscriptions/{s}" + (f"/resourceGroups/{g}" if g else "")
+            for s in self.subscriptions
+            for g in (self.groups or [""])
+        ]
+        extras = [c for c in self.plan.collectors.values() if c.is_child]
+        if self.plan.diagnostics is not None:
+            extras.append(self.plan.diagnostics)
+        for collector in extras:
+            key = type_key(collector.type)
+            scopes = [r["scope"] for r in self.coverage if type_key(r["resourceType"]) == key]
+            for listing in listing_scopes:
+                if not any(_under(s, listing) for s in scopes):
+                    self._ok(collector, listing, 0)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _validate(options: CollectOptions) -> None:
+    for s in options.subscriptions:
+        if not _GUID.match(s.strip()):
+            raise UserError(
+                f"{s!r} is not a subscription id: give the subscription's GUID "
+                "(az account list --query '[].id' -o tsv)"
+            )
+    for g in options.resource_groups:
+        if not _GROUP.match(g):
+            raise UserError(f"{g!r} is not a resource group name (letters, digits, - _ . ( ))")
+    if options.concurrency < 1:
+        raise UserError(f"concurrency must be at least 1, not {options.concurrency}")
+    if options.retry_total < 0 or options.timeout <= 0:
+        raise UserError("retries must be 0 or more and the timeout more than 0 seconds")
+    for k, v in options.tags.items():
+        if not isinstance(k, str) or not k or not isinstance(v, str):
+            raise UserError(f"bad tag filter {k!r}={v!r}: use KEY=VALUE")
+
+
+def _check_subscription(clients: Clients, subscription: str, cloud: Cloud) -> None:
+    """One GET per subscription before collecting: a wrong id is the user's to fix."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.rest import HttpRequest
+
+    try:
+        response = _send(
+            clients.get("resources", subscription),
+            HttpRequest(
+                "GET", f"/subscriptions/{subscription}", params={"api-version": _SUBSCRIPTION_API}
+            ),
+        )
+    except HttpResponseError:
+        return
+    except Exception:  # connection trouble: the collection will record it per read
+        return
+    if response.status_code == 404:
+        raise UserError(
+            f"subscription {subscription} was not found at {cloud.arm_endpoint}, or the identity "
+            "cannot see it: check the id (az account list) and the cloud (--cloud)"
+        )
+    if response.status_code == 401:
+        raise UserError(
+            f"Resource Manager refused the token for subscription {subscription}: "
+            f"{one_line(response.text())}; is the subscription in another tenant? use --tenant"
+        )
+
+
+def collect(
+    options: CollectOptions, needs: Collection[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The snapshot (see `prodcheck.collect.collect_snapshot`) and how the collection went."""
+    _validate(options)
+    cloud = options.resolved_cloud()
+    if not cloud.arm_endpoint.lower().startswith("https://"):
+        raise UserError(
+            f"the Resource Manager endpoint must be an https:// URL, not {cloud.arm_endpoint!r}"
+        )
+    subscriptions = list(dict.fromkeys(s.strip().lower() for s in options.subscriptions))
+    if not subscriptions:
+        sub_id, sub_name = cli_default_subscription()
+        print(
+            f"prodcheck: no --subscription given; using the Azure CLI's default subscription "
+            f"{sub_name + ' ' if sub_name else ''}({sub_id})",
+            file=sys.stderr,
+        )
+        subscriptions = [sub_id.lower()]
+
+    inner, mode = build_credential(options, cloud)
+    credential = CachedCredential(inner, options.tenant)
+    check_credential(credential, mode, cloud)
+
+    started = time.monotonic()
+    stats = RequestStats()
+    limiter = RateLimiter(options.rate_limit, options.rate_burst)
+    clients = Clients(credential, cloud, options, limiter, stats)
+    progress = Progress(Progress.wanted(options.quiet, options.progress))
+    plan = Plan(needs)
+    run = Run(options, plan, clients, stats, progress, subscriptions)
+    try:
+        for subscription in subscriptions:
+            _check_subscription(clients, subscription, cloud)
+        progress.start()
+        run.run()
+    finally:
+        progress.stop()
+        clients.close()
+        if options.credential is None:
+            credential.close()
+    seconds = time.monotonic() - started
+    failed = sum(1 for r in run.coverage if r["status"] != "ok")
+    if progress.enabled:
+        print(
+            f"prodcheck: collected {len(run.resources)} resources with {stats.requests} requests "
+            f"in {seconds:.1f} s" + (f"; {failed} reads failed (see the report)" if failed else ""),
+            file=sys.stderr,
+        )
+    coverage = sorted(
+        run.coverage,
+        key=lambda r: (type_key(r["resourceType"]), r["scope"].lower(), r["status"]),
+    )
+    snapshot = {
+        "format": FORMAT,
+        "collectedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "scope": {
+            "subscriptions": subscriptions,
+            "resourceGroups": list(dict.fromkeys(options.resource_groups)),
+            "tags": dict(options.tags),
+            "cloud": cloud.name,
+        },
+        "coverage": coverage,
+        "resources": [run.resources[k] for k in sorted(run.resources)],
+    }
+    stats_out = {
+        "requests": stats.requests,
+        "throttled": stats.throttled,
+        "seconds": round(seconds, 3),
+        "limiterWaitSeconds": round(limiter.waited, 3),
+        "failedReads": failed,
+    }
+    return snapshot, stats_out

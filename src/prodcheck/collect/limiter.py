@@ -1,0 +1,107 @@
+"""A client-side token bucket per subscription, modelled on Azure Resource Manager's read limits.
+
+ARM gives each principal, per subscription (and region), a bucket of 250 reads refilled at 25 per
+second, and answers 429 with Retry-After once it is empty. Staying inside the bucket on our side
+keeps a large audit from being throttled at all; when ARM throttles anyway (other tools share the
+principal, or a resource provider throttles on its own), a 429 pauses every request to that
+subscription for the Retry-After time, not only the one that was refused.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+# Longest pause honoured from one Retry-After; ARM asks for seconds, not minutes.
+MAX_PAUSE = 60.0
+
+
+def retry_after_seconds(headers: Mapping[str, Any]) -> float:
+    """Seconds asked for by `retry-after-ms`, `x-ms-retry-after-ms` or `Retry-After` (0 if none)."""
+    for name, scale in (("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                pass
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                when = parsedate_to_datetime(str(value)).timestamp()
+            except (TypeError, ValueError):
+                return 0.0
+            return max(0.0, when - time.time())
+    return 0.0
+
+
+class _Bucket:
+    __slots__ = ("paused_until", "tokens", "updated")
+
+    def __init__(self, tokens: float, now: float) -> None:
+        self.tokens = tokens
+        self.updated = now
+        self.paused_until = 0.0
+
+
+class RateLimiter:
+    """Token buckets keyed by subscription id; `rate` 0 (or less) turns pacing off."""
+
+    def __init__(
+        self,
+        rate: float = 25.0,
+        burst: int = 250,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._buckets: dict[str, _Bucket] = {}
+        self.waited = 0.0  # total seconds callers spent waiting, for the benchmark
+
+    def _bucket(self, key: str, now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+        return bucket
+
+    def acquire(self, key: str) -> None:
+        """Take one token for `key`, waiting for the refill (or a 429 pause) when needed."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                bucket = self._bucket(key, now)
+                wait = bucket.paused_until - now
+                if wait <= 0:
+                    if self.rate <= 0:
+                        return
+                    bucket.tokens = min(
+                        float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate
+                    )
+                    bucket.updated = now
+                    if bucket.tokens >= 1.0:
+                        bucket.tokens -= 1.0
+                        return
+                    wait = (1.0 - bucket.tokens) / self.rate
+                self.waited += wait
+            self._sleep(wait)
+
+    def pause(self, key: str, seconds: float) -> None:
+        """ARM said 429: hold every request to `key` for `seconds` and empty its bucket."""
+        seconds = min(max(seconds, 0.0), MAX_PAUSE)
+        with self._lock:
+            now = self._clock()
+            bucket = self._bucket(key, now)
+            bucket.paused_until = max(bucket.paused_until, now + seconds)
+            bucket.tokens = 0.0
+            bucket.updated = now + seconds

@@ -1,0 +1,111 @@
+"""What a live collection is asked to do: scope, credentials, endpoint and pacing.
+
+Plain data with no Azure SDK import, so that the CLI can build it cheaply.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+AUTH_MODES = ("default", "cli", "env", "managed-identity", "workload-identity")
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """An Azure cloud: where Resource Manager answers and who issues its tokens."""
+
+    name: str
+    arm_endpoint: str
+    credential_scope: str
+    authority_host: str
+
+
+CLOUDS: dict[str, Cloud] = {
+    "public": Cloud(
+        "public",
+        "https://management.azure.com",
+        "https://management.azure.com/.default",
+        "login.microsoftonline.com",
+    ),
+    "usgov": Cloud(
+        "usgov",
+        "https://management.usgovcloudapi.net",
+        "https://management.usgovcloudapi.net/.default",
+        "login.microsoftonline.us",
+    ),
+    "china": Cloud(
+        "china",
+        "https://management.chinacloudapi.cn",
+        "https://management.chinacloudapi.cn/.default",
+        "login.chinacloudapi.cn",
+    ),
+}
+
+# A custom Resource Manager endpoint (Azure Stack Hub, a proxy, a test double) and its token scope.
+ENV_ARM_ENDPOINT = "PRODCHECK_ARM_ENDPOINT"
+ENV_CREDENTIAL_SCOPE = "PRODCHECK_TOKEN_SCOPE"
+
+
+@dataclass
+class CollectOptions:
+    """Options of one live collection (see docs/live-audit.md)."""
+
+    # Subscription ids; empty means the Azure CLI's default subscription.
+    subscriptions: list[str] = field(default_factory=list)
+    # Resource group names; empty means the whole subscription.
+    resource_groups: list[str] = field(default_factory=list)
+    # Keep only top-level resources carrying all of these tags (children follow their parent).
+    tags: dict[str, str] = field(default_factory=dict)
+    # cli | env | managed-identity | workload-identity | default (DefaultAzureCredential).
+    auth: str = "default"
+    tenant: str | None = None
+    # public | usgov | china
+    cloud: str = "public"
+    # Custom Resource Manager endpoint; PRODCHECK_ARM_ENDPOINT when None.
+    arm_endpoint: str | None = None
+    # Token scope; derived from the cloud or the custom endpoint when None
+    # (PRODCHECK_TOKEN_SCOPE overrides the derivation).
+    credential_scope: str | None = None
+    # An azure-core TokenCredential to use instead of building one from `auth`.
+    credential: Any | None = None
+    # CA bundle path, or False to skip verification; None keeps the HTTP stack's own settings
+    # (REQUESTS_CA_BUNDLE and the system store).
+    connection_verify: str | bool | None = None
+    # Requests in flight at once.
+    concurrency: int = 8
+    # No progress display on stderr.
+    quiet: bool = False
+    # Retries of one request on 408/429/5xx and connection errors (azure-core RetryPolicy).
+    retry_total: int = 4
+    # Seconds to wait for a connection and for each read.
+    timeout: float = 60.0
+    # Exponential backoff base between retries, in seconds (Retry-After wins when present).
+    retry_backoff: float = 0.8
+    # Client-side token bucket per subscription: ARM allows each principal a burst of 250 reads
+    # per subscription, refilled at 25 per second. 0 disables the limiter.
+    rate_limit: float = 25.0
+    rate_burst: int = 250
+    # Show the progress display even when stderr is not a terminal (None: only on a terminal).
+    progress: bool | None = None
+
+    def resolved_cloud(self) -> Cloud:
+        """The cloud with the custom endpoint and scope applied."""
+        base = CLOUDS.get((self.cloud or "public").lower())
+        if base is None:
+            from prodcheck.errors import UserError
+
+            raise UserError(
+                f"unknown cloud {self.cloud!r}: use one of {', '.join(CLOUDS)}, or give a custom "
+                f"Resource Manager endpoint with --arm-endpoint (or {ENV_ARM_ENDPOINT})"
+            )
+        endpoint = (self.arm_endpoint or os.environ.get(ENV_ARM_ENDPOINT) or "").strip()
+        scope = (self.credential_scope or os.environ.get(ENV_CREDENTIAL_SCOPE) or "").strip()
+        if endpoint:
+            endpoint = endpoint.rstrip("/")
+            scope = scope or endpoint + "/.default"
+            return Cloud(base.name, endpoint, scope, base.authority_host)
+        return Cloud(
+            base.name, base.arm_endpoint, scope or base.credential_scope, base.authority_host
+        )

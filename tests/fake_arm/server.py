@@ -1,0 +1,510 @@
+"""A local fake of Azure Resource Manager, for tests and benchmarks.
+
+`FakeArm` is an HTTPS server on 127.0.0.1 (certificate from a trustme CA) that serves a snapshot's
+resources through the REST paths the Azure management SDKs call:
+
+- subscription-wide and resource-group lists of a type
+  (`/subscriptions/{s}/providers/{Ns}/{type}`, `.../resourceGroups/{rg}/providers/{Ns}/{type}`);
+- GET by id, and child collections (`{parent id}/{child type}`), including APIM policies with
+  `?format=xml` or `rawxml`;
+- diagnostic settings (`{resource id}/providers/Microsoft.Insights/diagnosticSettings`);
+- the generic resources API (`/subscriptions/{s}/resources?$filter=resourceType eq '...'`), the
+  providers API (`/subscriptions/{s}/providers/{Ns}`) and `GET /subscriptions/{s}`.
+
+It ignores api-version, pages every collection with absolute `nextLink`s (`page_size`), keeps a
+request log, wants a bearer token, and injects faults per path: latency, 429 with Retry-After,
+5xx, 403 (ARM's AuthorizationFailed body), hangs (timeouts) and malformed JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import re
+import ssl
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+API_VERSIONS = ["2099-01-01", "2098-06-01-preview"]
+
+# Lists ARM answers in one response, without paging (the SDKs ignore a nextLink on these).
+UNPAGED_TYPES = {"microsoft.insights/metricalerts", "microsoft.insights/actiongroups"}
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What makes two requests the same read: method, path, query (api-version aside)."""
+        q = sorted((k.lower(), v) for k, v in self.query.items() if k.lower() != "api-version")
+        return self.method, self.path.lower().rstrip("/"), urlencode(q)
+
+
+@dataclass
+class Fault:
+    pattern: re.Pattern[str]
+    status: int | None = None
+    retry_after: float | None = None
+    latency: float = 0.0
+    hang: bool = False
+    malformed: bool = False
+    times: int | None = None  # None: every matching request
+    code: str | None = None
+    message: str | None = None
+    hits: int = 0
+
+    def applies(self, target: str) -> bool:
+        if not self.pattern.search(target):
+            return False
+        if self.times is not None and self.hits >= self.times:
+            return False
+        self.hits += 1
+        return True
+
+
+def path_type(path: str) -> str:
+    """The ARM type a path reads: `.../providers/Ns/a/x/b` -> `Ns/a/b`."""
+    parts = [p for p in path.split("/") if p]
+    lowered = [p.lower() for p in parts]
+    if "providers" not in lowered:
+        if len(parts) >= 3 and lowered[2] == "resourcegroups":
+            return "Microsoft.Resources/subscriptions/resourceGroups"
+        return "Microsoft.Resources/subscriptions"
+    i = len(lowered) - 1 - lowered[::-1].index("providers")
+    if i + 1 >= len(parts):
+        return "Microsoft.Resources/providers"
+    rest = parts[i + 2 :]
+    return "/".join([parts[i + 1], *rest[0::2]]) if rest else parts[i + 1]
+
+
+def arm_error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def authorization_failed(path: str) -> dict[str, Any]:
+    scope = path.split("?")[0]
+    if scope.lower().endswith("/resources"):
+        action = "Microsoft.Resources/subscriptions/resources/read"
+    else:
+        action = f"{path_type(scope)}/read"
+    return arm_error(
+        "AuthorizationFailed",
+        "The client 'auditor@example.com' with object id '00000000-0000-0000-0000-0000000000aa' "
+        f"does not have authorization to perform action '{action}' over scope '{scope}' or the "
+        "scope is invalid. If access was recently granted, please refresh your credentials.",
+    )
+
+
+def load_resources(snapshot: Any) -> list[dict[str, Any]]:
+    """Resources of a snapshot given as a dict, a list, a JSON string path or a Path."""
+    if isinstance(snapshot, str | Path):
+        snapshot = json.loads(Path(snapshot).read_text(encoding="utf-8"))
+    if isinstance(snapshot, dict):
+        for key in ("resources", "value", "data"):
+            if isinstance(snapshot.get(key), list):
+                return list(snapshot[key])
+        raise ValueError("a snapshot dict needs a resources list")
+    return list(snapshot)
+
+
+class _Index:
+    """The resources by id, by collection path and by (subscription, type)."""
+
+    def __init__(self, resources: Iterable[dict[str, Any]], subscriptions: Iterable[str]) -> None:
+        self.by_id: dict[str, dict[str, Any]] = {}
+        self.collections: dict[str, list[dict[str, Any]]] = {}
+        self.by_sub_type: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.by_sub: dict[str, list[dict[str, Any]]] = {}
+        self.groups: set[tuple[str, str]] = set()
+        self.subscriptions: set[str] = {s.lower() for s in subscriptions}
+        for r in sorted(resources, key=lambda r: str(r.get("id", "")).lower()):
+            rid = str(r.get("id", "")).rstrip("/")
+            if not rid:
+                continue
+            key = rid.lower()
+            self.by_id[key] = r
+            self.collections.setdefault(key.rsplit("/", 1)[0], []).append(r)
+            parts = key.split("/")
+            if len(parts) > 2 and parts[1] == "subscriptions":
+                sub = parts[2]
+                self.subscriptions.add(sub)
+                self.by_sub.setdefault(sub, []).append(r)
+                self.by_sub_type.setdefault((sub, str(r.get("type", "")).lower()), []).append(r)
+                if len(parts) > 4 and parts[3] == "resourcegroups":
+                    self.groups.add((sub, parts[4]))
+
+    def add_group(self, subscription: str, group: str) -> None:
+        self.subscriptions.add(subscription.lower())
+        self.groups.add((subscription.lower(), group.lower()))
+
+
+class FakeArm:
+    """The fake ARM server. Use as a context manager, or start()/stop()."""
+
+    def __init__(self, ca: Any, *, page_size: int = 100, latency: float = 0.0) -> None:
+        self.ca = ca
+        self.page_size = page_size
+        self.latency = latency
+        self.hang_seconds = 30.0
+        self.require_token = True
+        self.requests: list[LoggedRequest] = []
+        self.faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._index = _Index([], [])
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ca_file: Path | None = None
+
+    # ---- lifecycle
+
+    def start(self) -> FakeArm:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        self._server = _Server(("127.0.0.1", 0), _Handler, context, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-arm", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeArm:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the fake first"
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def ca_path(self, directory: Path) -> str:
+        """Write the CA certificate (PEM) into `directory` once and return its path."""
+        if self._ca_file is None:
+            self._ca_file = Path(directory) / "fake-arm-ca.pem"
+            self.ca.cert_pem.write_to_path(str(self._ca_file))
+        return str(self._ca_file)
+
+    # ---- content
+
+    def serve(
+        self,
+        snapshot: Any,
+        *,
+        subscriptions: Iterable[str] = (),
+        resource_groups: Iterable[tuple[str, str]] = (),
+    ) -> FakeArm:
+        """Serve these resources (a snapshot dict, a list, or a file) from now on."""
+        index = _Index(copy.deepcopy(load_resources(snapshot)), subscriptions)
+        for sub, group in resource_groups:
+            index.add_group(sub, group)
+        with self._lock:
+            self._index = index
+        return self
+
+    # ---- faults and the log
+
+    def fault(
+        self,
+        pattern: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        latency: float = 0.0,
+        hang: bool = False,
+        malformed: bool = False,
+        times: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> Fault:
+        """Inject a fault on requests whose `path?query` matches `pattern` (regex, any case)."""
+        fault = Fault(
+            re.compile(pattern, re.IGNORECASE),
+            status=status,
+            retry_after=retry_after,
+            latency=latency,
+            hang=hang,
+            malformed=malformed,
+            times=times,
+            code=code,
+            message=message,
+        )
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.faults.clear()
+
+    def duplicates(self) -> list[tuple[str, str, str]]:
+        """Reads sent more than once (retries of injected faults count too)."""
+        seen: set[tuple[str, str, str]] = set()
+        dup: list[tuple[str, str, str]] = []
+        for r in list(self.requests):
+            if r.key in seen:
+                dup.append(r.key)
+            seen.add(r.key)
+        return dup
+
+    # ---- answering
+
+    def _faults_for(self, target: str) -> list[Fault]:
+        with self._lock:
+            return [f for f in self.faults if f.applies(target)]
+
+    def answer(self, method: str, raw_path: str, query: dict[str, str], headers: Any) -> Any:
+        """(status, headers, body bytes) for one request, or None to hang up without answering."""
+        path = unquote(raw_path).rstrip("/") or "/"
+        with self._lock:
+            self.requests.append(LoggedRequest(method, path, dict(query)))
+        target = path + ("?" + urlencode(query) if query else "")
+        faults = self._faults_for(target)
+        delay = self.latency + sum(f.latency for f in faults)
+        if delay:
+            time.sleep(delay)
+        for f in faults:
+            if f.hang:
+                self._stopping.wait(self.hang_seconds)
+                return None
+            if f.status is not None:
+                extra = {}
+                if f.retry_after is not None:
+                    extra["Retry-After"] = f"{f.retry_after:g}"
+                if f.status == 403:
+                    body = authorization_failed(path)
+                else:
+                    default_code = {
+                        429: "SubscriptionRequestsThrottled",
+                        500: "InternalServerError",
+                        502: "BadGateway",
+                        503: "ServiceUnavailable",
+                        504: "GatewayTimeout",
+                        404: "ResourceNotFound",
+                    }.get(f.status, f"Http{f.status}")
+                    body = arm_error(
+                        f.code or default_code,
+                        f.message or f"injected {f.status} for {path}",
+                    )
+                if f.status == 403 and (f.code or f.message):
+                    body = arm_error(f.code or "AuthorizationFailed", f.message or "")
+                return f.status, extra, json.dumps(body).encode()
+            if f.malformed:
+                return 200, {}, b'{"value": [{"id": "/subscriptions/broken", "name": '
+        if method != "GET":
+            return 405, {}, json.dumps(arm_error("MethodNotAllowed", method)).encode()
+        auth = headers.get("Authorization") or ""
+        if self.require_token and not auth.startswith("Bearer "):
+            return (
+                401,
+                {},
+                json.dumps(arm_error("AuthenticationFailed", "no bearer token")).encode(),
+            )
+        status, body = self._route(path, query)
+        return status, {}, json.dumps(body).encode()
+
+    def _route(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        index = self._index
+        p = path.lower()
+        parts = p.split("/")
+        if len(parts) < 3 or parts[1] != "subscriptions":
+            return 404, arm_error("InvalidResourceType", f"no route for {path}")
+        sub = parts[2]
+        if sub not in index.subscriptions:
+            return 404, arm_error(
+                "SubscriptionNotFound", f"The subscription '{sub}' could not be found."
+            )
+        n = len(parts)
+        if n == 3:
+            return 200, {
+                "id": f"/subscriptions/{sub}",
+                "subscriptionId": sub,
+                "displayName": f"fake {sub[:8]}",
+                "state": "Enabled",
+            }
+        if n == 4 and parts[3] == "resources":
+            return self._page(path, query, self._generic(index.by_sub.get(sub, []), query))
+        if n == 6 and parts[3] == "resourcegroups" and parts[5] == "resources":
+            if (sub, parts[4]) not in index.groups:
+                return 404, self._group_missing(parts[4])
+            prefix = f"/subscriptions/{sub}/resourcegroups/{parts[4]}/"
+            members = [r for r in index.by_sub.get(sub, []) if r["id"].lower().startswith(prefix)]
+            return self._page(path, query, self._generic(members, query))
+        if n == 5 and parts[3] == "providers":
+            return 200, self._provider(sub, path.split("/")[4])
+        if n == 6 and parts[3] == "providers":
+            rtype = f"{parts[4]}/{parts[5]}"
+            return self._page(path, query, index.by_sub_type.get((sub, rtype), []))
+        if n == 8 and parts[3] == "resourcegroups" and parts[5] == "providers":
+            if (sub, parts[4]) not in index.groups:
+                return 404, self._group_missing(parts[4])
+            return self._page(path, query, index.collections.get(p, []))
+        if n >= 5 and parts[3] == "resourcegroups" and (sub, parts[4]) not in index.groups:
+            return 404, self._group_missing(parts[4])
+        found = index.by_id.get(p)
+        if found is not None:
+            return 200, self._shape(found, query)
+        parent = p.rsplit("/", 1)[0]
+        if p.endswith("/providers/microsoft.insights/diagnosticsettings"):
+            parent = p[: -len("/providers/microsoft.insights/diagnosticsettings")]
+        if parent in index.by_id:
+            return self._page(path, query, index.collections.get(p, []))
+        if parent.rsplit("/", 1)[0] in index.by_id:
+            return 404, arm_error("ResourceNotFound", f"The Resource '{path}' was not found.")
+        return 404, arm_error("ParentResourceNotFound", f"The parent of '{path}' was not found.")
+
+    @staticmethod
+    def _group_missing(group: str) -> dict[str, Any]:
+        return arm_error("ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
+
+    @staticmethod
+    def _shape(resource: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+        fmt = {k.lower(): v for k, v in query.items()}.get("format")
+        if fmt and str(resource.get("type", "")).lower().endswith("/policies"):
+            shaped = copy.deepcopy(resource)
+            props = shaped.setdefault("properties", {})
+            if isinstance(props, dict):
+                props["format"] = fmt
+            return shaped
+        return resource
+
+    @staticmethod
+    def _generic(members: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
+        """The generic resources API: top-level resources, envelope only, filtered by type."""
+        wanted = None
+        flt = {k.lower(): v for k, v in query.items()}.get("$filter", "")
+        m = re.search(r"resourceType\s+eq\s+'([^']+)'", flt, re.IGNORECASE)
+        if m:
+            wanted = m.group(1).lower()
+        out = []
+        for r in members:
+            rtype = str(r.get("type", "")).lower()
+            if rtype.count("/") != 1 or r["id"].lower().count("/providers/") != 1:
+                continue
+            if wanted and rtype != wanted:
+                continue
+            out.append(
+                {
+                    k: r[k]
+                    for k in ("id", "name", "type", "location", "tags", "kind", "sku", "identity")
+                    if k in r
+                }
+            )
+        return out
+
+    def _provider(self, sub: str, namespace: str) -> dict[str, Any]:
+        types: set[str] = set()
+        for r in self._index.by_sub.get(sub, []):
+            rtype = str(r.get("type", ""))
+            ns, _, rest = rtype.partition("/")
+            if ns.lower() == namespace.lower() and rest:
+                types.add(rest)
+        return {
+            "id": f"/subscriptions/{sub}/providers/{namespace}",
+            "namespace": namespace,
+            "registrationState": "Registered",
+            "resourceTypes": [
+                {"resourceType": t, "locations": [], "apiVersions": API_VERSIONS}
+                for t in sorted(types)
+            ],
+        }
+
+    def _page(
+        self, path: str, query: dict[str, str], items: list[dict[str, Any]]
+    ) -> tuple[int, Any]:
+        lowered = {k.lower(): k for k in query}
+        start = int(query.get(lowered.get("$skiptoken", ""), "0") or 0)
+        rtype = path_type(path).lower()
+        if rtype in UNPAGED_TYPES or rtype.endswith("/policies"):
+            return 200, {"value": [self._shape(r, query) for r in items]}
+        page = [self._shape(r, query) for r in items[start : start + self.page_size]]
+        body: dict[str, Any] = {"value": page}
+        if start + self.page_size < len(items):
+            params = {k: v for k, v in query.items() if k.lower() != "$skiptoken"}
+            params["$skiptoken"] = str(start + self.page_size)
+            body["nextLink"] = f"{self.base_url}{path}?{urlencode(params)}"
+        return 200, body
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: Any, handler: Any, context: ssl.SSLContext, fake: FakeArm) -> None:
+        self.ssl_context = context
+        self.fake = fake
+        super().__init__(address, handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # The TLS handshake happens here, in the connection's own thread.
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                tls.close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 60
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _handle(self) -> None:
+        split = urlsplit(self.path)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        answer = self.server.fake.answer(self.command, split.path, query, self.headers)
+        if answer is None:
+            self.close_connection = True
+            return
+        status, headers, body = answer
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-ms-request-id", "fake")
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = _handle
+    do_POST = _handle
+    do_PUT = _handle
+    do_PATCH = _handle
+    do_DELETE = _handle
+    do_HEAD = _handle
