@@ -25,6 +25,10 @@ class RenderOptions:
 FORMATS: dict[str, tuple[str, str]] = {
     "terminal": ("prodcheck.reporters.terminal", "txt"),
     "json": ("prodcheck.reporters.json_report", "json"),
+    "html": ("prodcheck.reporters.html", "html"),
+    "sarif": ("prodcheck.reporters.sarif", "sarif"),
+    "junit": ("prodcheck.reporters.junit", "xml"),
+    "markdown": ("prodcheck.reporters.markdown", "md"),
 }
 
 

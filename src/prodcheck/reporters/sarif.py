@@ -1,0 +1,201 @@
+"""SARIF 2.1.0, for GitHub code scanning and the Azure DevOps SARIF viewers.
+
+One result per failing finding (FAIL, and ERROR: a check that could not verify fails closed),
+plus waived findings as results carrying an accepted external suppression, so that code
+scanning shows them as dismissed with the waiver's reason. Rules carry their help text and a
+level derived from their effective severity; GitHub reads `security-severity` to rank them.
+
+Findings are about Azure resources, not files. Each result names its resource as a logical
+location (the ARM id); because GitHub code scanning also requires a physical location, the
+ARM id doubles as a relative artifact URI (`subscriptions/.../providers/...`), which keeps
+alerts stable across runs. `partialFingerprints` are derived from rule id and resource id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+from urllib.parse import quote
+
+from prodcheck.model import Finding, Severity, Status
+from prodcheck.report import Report, RuleInfo
+from prodcheck.reporters import RenderOptions
+
+SCHEMA_URI = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+
+LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub maps security-severity to critical (>= 9.0), high (7.0-8.9), medium (4.0-6.9), low.
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
+REPORTED = (Status.FAIL, Status.ERROR, Status.WAIVED)
+
+
+def artifact_uri(resource_id: str) -> str:
+    """A relative URI reference naming the resource: its ARM id, percent-encoded."""
+    path = resource_id.strip().lstrip("/") or "scope"
+    return quote(path, safe="/-_.~")
+
+
+def fingerprint(f: Finding) -> str:
+    key = f"{f.rule_id}|{f.resource_id.strip().lower()}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _pascal(title: str) -> str:
+    words = [w for w in "".join(c if c.isalnum() else " " for c in title).split() if w]
+    return "".join(w[:1].upper() + w[1:] for w in words) or "Rule"
+
+
+def _help(info: RuleInfo) -> dict[str, str]:
+    parts_text = [info.title]
+    parts_md = [f"**{info.title}**", "", f"Checklist: {info.section} — {info.checklist}"]
+    if info.rationale:
+        parts_text.append(f"Why: {info.rationale}")
+        parts_md += ["", info.rationale]
+    if info.remediation:
+        parts_text.append(f"Fix: {info.remediation}")
+        parts_md += ["", "Fix:", "", "```", info.remediation, "```"]
+    if info.links:
+        parts_text.append("See: " + " ".join(info.links))
+        parts_md += [""] + [f"- <{link}>" for link in info.links]
+    return {"text": "\n".join(parts_text), "markdown": "\n".join(parts_md)}
+
+
+def _rule(info: RuleInfo) -> dict[str, Any]:
+    descriptor: dict[str, Any] = {
+        "id": info.id,
+        "name": _pascal(info.title),
+        "shortDescription": {"text": info.title or info.id},
+        "fullDescription": {"text": info.rationale or info.title or info.id},
+        "help": _help(info),
+        "defaultConfiguration": {"level": LEVEL[info.severity]},
+        "properties": {
+            "tags": ["security", "azure", "production-readiness", info.section],
+            "precision": "high",
+            "problem.severity": LEVEL[info.severity],
+            "security-severity": SECURITY_SEVERITY[info.severity],
+            "severity": info.severity.value,
+            "section": info.section,
+            "checklist": info.checklist,
+        },
+    }
+    if info.links and info.links[0].startswith(("http://", "https://")):
+        descriptor["helpUri"] = info.links[0]
+    return descriptor
+
+
+def _message(f: Finding) -> str:
+    name = f.resource_name or f.resource_id or "scope"
+    if f.status == Status.ERROR and not f.message.lower().startswith("not verified"):
+        return f"{name}: not verified — {f.message}"
+    return f"{name}: {f.message}"
+
+
+def _result(f: Finding, rule_index: int | None) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": f.rule_id,
+        "kind": "fail",
+        "level": LEVEL[f.severity],
+        "message": {"text": _message(f)},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": artifact_uri(f.resource_id)},
+                    "region": {"startLine": 1},
+                },
+                "logicalLocations": [
+                    {
+                        "name": f.resource_name or f.resource_id,
+                        "fullyQualifiedName": f.resource_id,
+                        "kind": "resource",
+                    }
+                ],
+            }
+        ],
+        "partialFingerprints": {"prodcheckFinding/v1": fingerprint(f)},
+        "properties": {
+            "status": f.status.value,
+            "severity": f.severity.value,
+            "resourceId": f.resource_id,
+            "resourceType": f.resource_type,
+            "resourceGroup": f.resource_group,
+            "evidence": f.evidence,
+            "remediation": f.remediation,
+        },
+    }
+    if rule_index is not None:
+        result["ruleIndex"] = rule_index
+    if f.status == Status.WAIVED:
+        note = f.note or {}
+        justification = "; ".join(
+            str(x)
+            for x in (
+                note.get("reason"),
+                f"owner {note['owner']}" if note.get("owner") else None,
+                f"expires {note['expires']}" if note.get("expires") else None,
+            )
+            if x
+        )
+        suppression: dict[str, Any] = {"kind": "external", "status": "accepted"}
+        if justification:
+            suppression["justification"] = justification
+        result["suppressions"] = [suppression]
+        result["properties"]["statusBeforeWaiver"] = note.get("statusBefore", "")
+    return result
+
+
+def to_sarif(report: Report) -> dict[str, Any]:
+    rules = sorted(report.rules, key=lambda i: i.id)
+    index = {info.id: i for i, info in enumerate(rules)}
+    results = [_result(f, index.get(f.rule_id)) for f in report.findings if f.status in REPORTED]
+    blocking = report.blocking()
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "prodcheck",
+                        "version": report.tool_version or "0",
+                        "semanticVersion": report.tool_version or "0",
+                        "rules": [_rule(info) for info in rules],
+                    }
+                },
+                "automationDetails": {"id": "prodcheck/"},
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "properties": {
+                            "gatePassed": not blocking,
+                            "failOn": report.fail_on.value,
+                            "blocking": len(blocking),
+                            "readiness": report.readiness,
+                            "source": report.source,
+                            "generatedAt": report.generated_at,
+                        },
+                    }
+                ],
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"

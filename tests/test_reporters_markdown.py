@@ -1,0 +1,66 @@
+"""Markdown summary: snapshot-tested, and inert for hostile resource names."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fixtures.sample_report import sample_report
+
+from prodcheck.model import Status
+from prodcheck.reporters import render
+from prodcheck.reporters.markdown import MAX_ROWS, code, md
+
+SNAPSHOT = Path(__file__).parent / "fixtures" / "report.md"
+
+
+def test_markdown_matches_the_snapshot():
+    text = render(sample_report(), "markdown")
+    if os.environ.get("PRODCHECK_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(text, encoding="utf-8")
+    assert text == SNAPSHOT.read_text(encoding="utf-8"), (
+        "the Markdown report changed; if intended, rerun with PRODCHECK_UPDATE_SNAPSHOTS=1"
+    )
+
+
+def test_summary_names_the_verdict_readiness_and_blocking_findings():
+    text = render(sample_report(), "markdown")
+    assert text.startswith("## ❌ prodcheck: gate failed")
+    assert "**Readiness 40%**" in text
+    assert "### Blocking findings (3)" in text
+    assert "Manual checks awaiting attestation (2)" in text
+    assert "Waived findings (1)" in text
+    assert "### Configuration notices" in text
+
+
+def test_a_passing_report_says_so():
+    report = sample_report(notices=[])
+    report.findings = [f for f in report.findings if f.status == Status.PASS]
+    text = render(report, "markdown")
+    assert text.startswith("## ✅ prodcheck: gate passed")
+    assert "Blocking findings" not in text
+
+
+def test_untrusted_text_is_inert():
+    assert md("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert\\(1\\)&gt;"
+    assert "@\u200b" not in md("@team")  # the zero-width space is an entity, not a raw char
+    assert md("@team") == "@&#8203;team"
+    assert md("see #12") == "see #&#8203;12"
+    assert md("https://evil.example") == "https:&#8203;//evil.example"
+    assert md("[x](javascript:alert(1))") == "\\[x\\]\\(javascript:alert\\(1\\)\\)"
+    assert md("a|b\nc") == "a\\|b c"
+    assert code("a`b|c") == "``a`b\\|c``"
+    assert code("`x`") == "`` `x` ``"
+    assert code("a|b", in_table=False) == "`a|b`"
+
+
+def test_long_lists_are_cut():
+    report = sample_report()
+    base = report.findings[0]
+    from dataclasses import replace
+
+    report.findings = [
+        replace(base, resource_id=f"{base.resource_id}-{i}") for i in range(MAX_ROWS + 5)
+    ]
+    text = render(report, "markdown")
+    assert "…and 5 more" in text

@@ -1,0 +1,106 @@
+"""SARIF: valid against the official 2.1.0 schema, one result per failing finding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from fixtures.sample_report import COSMOS_ID, IMG_NAME, REDIS_ID, SCRIPT_NAME, sample_report
+
+from prodcheck.model import Status
+from prodcheck.reporters import render
+
+SCHEMA = Path(__file__).parent / "fixtures" / "sarif-schema-2.1.0.json"
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft4Validator:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft4Validator(schema)
+
+
+def sarif() -> dict:
+    return json.loads(render(sample_report(), "sarif"))
+
+
+def test_sarif_is_valid_against_the_official_schema(validator):
+    errors = sorted(validator.iter_errors(sarif()), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+
+
+def test_one_result_per_failing_finding_and_waived_ones_are_suppressed():
+    doc = sarif()
+    results = doc["runs"][0]["results"]
+    report = sample_report()
+    failing = [f for f in report.findings if f.status in (Status.FAIL, Status.ERROR)]
+    waived = [f for f in report.findings if f.status == Status.WAIVED]
+    assert len(results) == len(failing) + len(waived)
+    suppressed = [r for r in results if r.get("suppressions")]
+    assert len(suppressed) == len(waived)
+    assert suppressed[0]["suppressions"][0]["status"] == "accepted"
+    assert "recreated by the pipeline" in suppressed[0]["suppressions"][0]["justification"]
+    assert all("suppressions" not in r for r in results if r["properties"]["status"] != "WAIVED")
+
+
+def test_rules_carry_help_and_levels_from_severity():
+    driver = sarif()["runs"][0]["tool"]["driver"]
+    rules = {r["id"]: r for r in driver["rules"]}
+    assert rules["PC-NET-001"]["defaultConfiguration"]["level"] == "error"
+    assert rules["PC-MON-001"]["defaultConfiguration"]["level"] == "warning"
+    assert rules["PC-APP-001"]["defaultConfiguration"]["level"] == "note"
+    assert rules["PC-NET-001"]["properties"]["security-severity"] == "8.0"
+    assert "private endpoint" in rules["PC-NET-001"]["help"]["text"].lower() or rules["PC-NET-001"][
+        "help"
+    ]["text"].startswith("Data services")
+    assert rules["PC-NET-001"]["helpUri"].startswith("https://")
+    # ruleIndex points at the right descriptor
+    for result in sarif()["runs"][0]["results"]:
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+
+
+def test_results_locate_resources_by_arm_id():
+    results = sarif()["runs"][0]["results"]
+    by_id = {r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]: r for r in results}
+    redis = by_id[REDIS_ID]
+    assert redis["locations"][0]["logicalLocations"][0]["kind"] == "resource"
+    uri = redis["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.startswith("subscriptions/")
+    assert "<" not in uri and " " not in uri
+    assert redis["partialFingerprints"]["prodcheckFinding/v1"]
+    assert by_id[COSMOS_ID]["level"] == "error"
+
+
+def test_error_findings_are_reported_as_not_verified():
+    results = sarif()["runs"][0]["results"]
+    errors = [r for r in results if r["properties"]["status"] == "ERROR"]
+    assert errors and all("not verified" in r["message"]["text"] for r in errors)
+
+
+def test_hostile_names_stay_valid_json_and_round_trip():
+    text = render(sample_report(), "sarif")
+    doc = json.loads(text)
+    messages = [r["message"]["text"] for r in doc["runs"][0]["results"]]
+    assert any(SCRIPT_NAME in m for m in messages)
+    assert any(IMG_NAME in m for m in messages)
+
+
+def test_fingerprints_are_stable_across_runs_and_case():
+    from prodcheck.reporters.sarif import fingerprint
+
+    report = sample_report()
+    f = report.findings[0]
+    from dataclasses import replace
+
+    assert fingerprint(f) == fingerprint(replace(f, resource_id=f.resource_id.upper()))
+    assert fingerprint(f) != fingerprint(report.findings[1])
+
+
+def test_a_passing_report_has_no_results_but_still_lists_rules(validator):
+    report = sample_report()
+    report.findings = [f for f in report.findings if f.status == Status.PASS]
+    doc = json.loads(render(report, "sarif"))
+    assert doc["runs"][0]["results"] == []
+    assert doc["runs"][0]["tool"]["driver"]["rules"]
+    assert not list(validator.iter_errors(doc))
