@@ -58,7 +58,10 @@
   form.addEventListener("input", apply);
   form.addEventListener("change", apply);
   form.addEventListener("submit", function (e) { e.preventDefault(); });
-  form.addEventListener("reset", function () { window.setTimeout(apply, 0); });
+  document.getElementById("reset-filters").addEventListener("click", function () {
+    form.reset();
+    apply();
+  });
   document.getElementById("only-problems").addEventListener("click", function () {
     Array.prototype.forEach.call(form.querySelectorAll("input[name='status']"), function (box) {
       box.checked = box.value === "FAIL" || box.value === "ERROR";
