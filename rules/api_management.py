@@ -1,0 +1,651 @@
+"""API Management as AI gateway — "API Management configured with rate limiting".
+
+An API Management service fronts the workload; the policy that really applies to each API (the
+chain global → product → API → operation, see `_apim_policy.py`) limits its request rate; the APIs
+that call Azure OpenAI / AI Services also limit and count tokens, cache, and break the circuit
+when the model backend throttles or fails; the gateway itself is private and calls the models
+with its managed identity.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from prodcheck import Severity, rule
+from prodcheck.arm import ArmId, norm
+
+from ._apim_policy import (
+    BACKEND,
+    POLICY_CHAIN_TYPES,
+    SERVICE,
+    api_policies,
+    current_apis,
+    guaranteed,
+    present,
+    walk,
+)
+
+CHECKLIST = "API Management configured with rate limiting"
+COGNITIVE = "Microsoft.CognitiveServices/accounts"
+PRIVATE_ENDPOINT = "Microsoft.Network/privateEndpoints"
+
+RATE_LIMITS = ("rate-limit", "rate-limit-by-key", "quota", "quota-by-key")
+TOKEN_LIMITS = ("llm-token-limit", "azure-openai-token-limit")
+TOKEN_METRICS = ("llm-emit-token-metric", "azure-openai-emit-token-metric")
+CACHE_LOOKUPS = (
+    "llm-semantic-cache-lookup",
+    "azure-openai-semantic-cache-lookup",
+    "cache-lookup",
+    "cache-lookup-value",
+)
+AI_HOST_SUFFIXES = [".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"]
+AI_NEEDS = [*POLICY_CHAIN_TYPES, BACKEND, COGNITIVE]
+
+
+def _host(url) -> str:
+    text = str(url or "").strip()
+    if not text or text.startswith("@") or "{{" in text:
+        return ""  # a policy expression or a named value: not resolvable from the inventory
+    return (urlparse(text if "://" in text else f"https://{text}").hostname or "").lower()
+
+
+# ---- AI backends ---------------------------------------------------------------------------------
+
+
+class AiBackends:
+    """Which hosts and backend entities of a service lead to Azure OpenAI / AI Services."""
+
+    def __init__(self, inv, service, suffixes):
+        self.inv = inv
+        self.service = service
+        self.suffixes = [s.lower() for s in suffixes]
+        self.accounts = {}
+        for account in inv.of_type(COGNITIVE):
+            self.accounts[account.key] = account
+        self.account_hosts = set()
+        for account in self.accounts.values():
+            urls = [account.get("properties.endpoint")]
+            urls += list((account.get("properties.endpoints") or {}).values())
+            self.account_hosts |= {_host(u) for u in urls if _host(u)}
+        self.backends = {b.name.lower(): b for b in inv.children(service, BACKEND)}
+
+    def is_ai_host(self, host: str) -> bool:
+        return bool(host) and (
+            any(host.endswith(s) for s in self.suffixes) or host in self.account_hosts
+        )
+
+    def backend(self, backend_id: str):
+        return self.backends.get((backend_id or "").lower())
+
+    def members(self, backend, depth: int = 0) -> list:
+        """The single backends behind `backend` (itself, or a pool's members)."""
+        if backend is None or depth > 3:
+            return []
+        if _is_pool(backend):
+            out = []
+            for member in backend.get("properties.pool.services", []) or []:
+                name = ArmId.parse(str(member.get("id", ""))).name
+                out += self.members(self.backend(name), depth + 1)
+            return out
+        return [backend]
+
+    def is_ai_backend(self, backend) -> bool:
+        for member in self.members(backend):
+            if self.is_ai_host(_host(member.get("properties.url"))):
+                return True
+            resource_id = str(member.get("properties.resourceId", "") or "")
+            if "/providers/" in resource_id.lower():
+                target = "/subscriptions/" + resource_id.split("/subscriptions/", 1)[-1]
+                if norm(target) in self.accounts:
+                    return True
+        return False
+
+
+def _is_pool(backend) -> bool:
+    return str(backend.get("properties.type", "") or "").lower() == "pool"
+
+
+class ApiView:
+    """One API and what its policy chain does, across all its request paths."""
+
+    def __init__(self, inv, service, api, ai: AiBackends):
+        self.api = api
+        self.policies = api_policies(inv, service, api)
+        self.paths = self.policies.paths
+        self.errors = self.policies.errors
+        self.ai_routes: list[str] = []  # how the API reaches AI: "serviceUrl ...", "backend x"
+        self.ai_backends: list = []
+        self.direct_ai = False  # some path calls an AI host without a backend entity
+        service_url_host = _host(api.get("properties.serviceUrl"))
+        for path in self.paths:
+            inbound = path.effective("inbound")
+            switch = guaranteed(inbound, ["set-backend-service"])
+            if switch is None and ai.is_ai_host(service_url_host):
+                self.direct_ai = True
+                self._route(f"serviceUrl {service_url_host}")
+            for item in walk(inbound):
+                if item.tag != "set-backend-service":
+                    continue
+                backend_id = item.element.get("backend-id", "")
+                base_host = _host(item.element.get("base-url", ""))
+                if backend_id:
+                    backend = ai.backend(backend_id)
+                    if backend is not None and ai.is_ai_backend(backend):
+                        self._route(f"backend {backend.name}")
+                        if backend not in self.ai_backends:
+                            self.ai_backends.append(backend)
+                elif ai.is_ai_host(base_host):
+                    self.direct_ai = True
+                    self._route(f"base-url {base_host}")
+
+    def _route(self, text: str) -> None:
+        if text not in self.ai_routes:
+            self.ai_routes.append(text)
+
+    @property
+    def is_ai(self) -> bool:
+        return bool(self.ai_routes)
+
+    def check(self, names, *, anywhere: bool = False) -> tuple[list[str], list[str]]:
+        """(origins, paths lacking) of a policy across every request path of the API."""
+        origins, lacking = [], []
+        for path in self.paths:
+            inbound = path.effective("inbound")
+            found = present(inbound, names) if anywhere else guaranteed(inbound, names)
+            if found is None:
+                lacking.append(path.describe())
+            else:
+                where = f"<{found.tag}> from the {found.origin} policy"
+                if found.tag == "choose":
+                    where = f"every branch of a <choose> in the {found.origin} policy"
+                if where not in origins:
+                    origins.append(where)
+        return origins, lacking
+
+
+def _views(inv, p=None, ai_only: bool = False):
+    """(service, view or None) for every APIM service; None when it has no (AI) API."""
+    suffixes = (p.as_dict() if p is not None else {}).get("ai_host_suffixes", AI_HOST_SUFFIXES)
+    for service in inv.of_type(SERVICE):
+        ai = AiBackends(inv, service, suffixes)
+        views = [ApiView(inv, service, api, ai) for api in current_apis(inv, service)]
+        if ai_only:
+            views = [v for v in views if v.is_ai]
+        yield service, views
+
+
+def _policy_verdicts(inv, p, names, *, ai_only, anywhere, lacking_text, ok_text, none_text):
+    for service, views in _views(inv, p, ai_only):
+        if not views:
+            yield service.not_applicable(none_text)
+            continue
+        for view in views:
+            api = view.api
+            evidence = {"service": service.name}
+            if ai_only:
+                evidence["aiRoutes"] = view.ai_routes
+            if view.errors:
+                yield api.error(*view.errors, evidence=evidence)
+                continue
+            origins, lacking = view.check(names, anywhere=anywhere)
+            evidence["from"] = origins
+            if lacking:
+                yield api.fail(
+                    f"{lacking_text} on {', '.join(lacking)}"
+                    + (f" (present elsewhere: {'; '.join(origins)})" if origins else ""),
+                    evidence=evidence,
+                )
+            else:
+                yield api.ok(f"{ok_text}: {'; '.join(origins)}", evidence=evidence)
+
+
+# ---- 12. an APIM service fronts the workload ---------------------------------------------------
+
+
+@rule(
+    id="PC-APIM-001",
+    title="An API Management service fronts the workload",
+    checklist=CHECKLIST,
+    severity=Severity.HIGH,
+    needs=[SERVICE, "Microsoft.ApiManagement/service/apis"],
+    rationale=(
+        "Without an API gateway there is no place to enforce rate limits, token budgets, caching "
+        "or circuit breaking: every caller reaches the models and the backend directly."
+    ),
+    remediation=(
+        "az apim create -g {resource_group} -n <name> --sku-name Premium --publisher-name <org> "
+        "--publisher-email <mail> --enable-managed-identity true, then import the backend and "
+        "Azure OpenAI APIs"
+    ),
+    links=["https://learn.microsoft.com/azure/api-management/genai-gateway-capabilities"],
+)
+def apim_fronts_workload(inv, p):
+    """
+    ## What it checks
+    The audited scope has at least one API Management service, and each one exposes at least one
+    API. None at all is a FAIL reported at the scope.
+
+    ## Example
+    Fails: no `Microsoft.ApiManagement/service` in scope, or a service without APIs.
+    Passes: a service with `Microsoft.ApiManagement/service/apis` children.
+    """
+    services = inv.of_type(SERVICE)
+    if not services:
+        yield inv.scope.fail(
+            "no API Management service in scope: callers reach the backend and the models directly"
+        )
+        return
+    for service in services:
+        apis = current_apis(inv, service)
+        evidence = {"apis": [a.name for a in apis], "sku": service.sku.get("name")}
+        if apis:
+            yield service.ok(
+                f"exposes {len(apis)} API(s): {', '.join(a.name for a in apis)}", evidence=evidence
+            )
+        else:
+            yield service.fail("exposes no API: it fronts nothing", evidence=evidence)
+
+
+# ---- 13. every API is rate limited ----------------------------------------------------------------
+
+
+@rule(
+    id="PC-APIM-002",
+    title="Every API is rate limited by the policy that really applies",
+    checklist=CHECKLIST,
+    severity=Severity.HIGH,
+    needs=POLICY_CHAIN_TYPES,
+    rationale=(
+        "One caller in a loop can exhaust the backend and run up the model bill. A limit in the "
+        "global policy protects only the APIs whose policies keep <base />."
+    ),
+    remediation=(
+        'Add <rate-limit-by-key calls="..." renewal-period="60" counter-key="..." /> to the '
+        "API's inbound section, or keep <base /> in it so that the global or product limit applies "
+        "(az apim api policy ... or the portal's policy editor)"
+    ),
+    links=[
+        "https://learn.microsoft.com/azure/api-management/api-management-howto-policies",
+        "https://learn.microsoft.com/azure/api-management/rate-limit-by-key-policy",
+    ],
+)
+def every_api_rate_limited(inv, p):
+    """
+    ## What it checks
+    For each API (current revisions), the effective inbound policy on every request path
+    contains `rate-limit`, `rate-limit-by-key`, `quota` or `quota-by-key`, outside any condition
+    (or in every branch of a `<choose>` with `<otherwise>`). The effective policy is the chain
+    global → product → API → operation: a section runs its parent's section only where it holds
+    `<base />`, and a scope without a policy document inherits its parent whole. Request paths are
+    each product that contains the API (and none, when the API does not require a subscription
+    or is in no product) times each operation with a policy of its own. The finding names where
+    the limit comes from, or the paths that lack one. Policies are parsed as XML (defusedxml);
+    comments do not count. A policy that cannot be parsed, or that includes a fragment missing
+    from the inventory, gives ERROR.
+
+    ## Example
+    Fails: the global policy limits, but the API's inbound section has no `<base />`:
+    ```xml
+    <!-- global -->
+    <policies><inbound><rate-limit calls="100" renewal-period="60" /></inbound>...</policies>
+    <!-- API -->
+    <policies><inbound><set-backend-service backend-id="app" /></inbound>...</policies>
+    ```
+    Passes: the API's inbound section keeps `<base />` (or has its own limit):
+    ```xml
+    <policies><inbound><base /><set-backend-service backend-id="app" /></inbound>...</policies>
+    ```
+    """
+    yield from _policy_verdicts(
+        inv,
+        p,
+        RATE_LIMITS,
+        ai_only=False,
+        anywhere=False,
+        lacking_text="no rate limit or quota applies",
+        ok_text="rate limited by",
+        none_text="the service exposes no API",
+    )
+
+
+# ---- 14. AI APIs are token limited -----------------------------------------------------------------
+
+
+_AI_PARAMS = {"ai_host_suffixes": AI_HOST_SUFFIXES}
+
+
+@rule(
+    id="PC-APIM-003",
+    title="APIs calling Azure OpenAI enforce a token limit",
+    checklist=CHECKLIST,
+    severity=Severity.HIGH,
+    needs=AI_NEEDS,
+    params=_AI_PARAMS,
+    rationale=(
+        "Request counts say nothing about cost: one request can spend a hundred thousand tokens. "
+        "Without a token limit one client can exhaust the deployment's quota for everyone."
+    ),
+    remediation=(
+        'Add <llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="..." '
+        'estimate-prompt-tokens="true" /> to the API\'s inbound section (azure-openai-token-limit '
+        "for Azure OpenAI-only APIs)"
+    ),
+    links=["https://learn.microsoft.com/azure/api-management/llm-token-limit-policy"],
+)
+def ai_apis_token_limited(inv, p):
+    """
+    ## What it checks
+    Every API that calls Azure OpenAI / AI Services enforces `llm-token-limit` or
+    `azure-openai-token-limit` on every request path of its effective inbound policy (see
+    PC-APIM-002 for how the effective policy is worked out).
+
+    An API calls Azure OpenAI / AI Services when its `serviceUrl`, a `set-backend-service`
+    `base-url`, or the backend a `set-backend-service backend-id` names (or a member of that
+    backend pool) points at a host ending in one of `ai_host_suffixes` or at the endpoint of a
+    Cognitive Services account in scope, or the backend's `resourceId` is such an account.
+    NOT_APPLICABLE for a service with no such API.
+
+    ## Example
+    Fails: the API's backend is `https://myai.openai.azure.com/openai` and its inbound section only
+    has `<base />` and a `rate-limit`.
+    Passes:
+    ```xml
+    <inbound><base /><llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="60000" /></inbound>
+    ```
+    """
+    yield from _policy_verdicts(
+        inv,
+        p,
+        TOKEN_LIMITS,
+        ai_only=True,
+        anywhere=False,
+        lacking_text="no token limit applies",
+        ok_text="token limited by",
+        none_text="no API of the service calls Azure OpenAI or AI Services",
+    )
+
+
+# ---- 15. AI token usage is counted ----------------------------------------------------------------
+
+
+@rule(
+    id="PC-APIM-004",
+    title="APIs calling Azure OpenAI emit token metrics",
+    checklist=CHECKLIST,
+    severity=Severity.MEDIUM,
+    needs=AI_NEEDS,
+    params=_AI_PARAMS,
+    rationale=(
+        "Without token metrics per caller there is no way to see who spends the quota, to alert "
+        "on a runaway client, or to charge back."
+    ),
+    remediation=(
+        'Add <llm-emit-token-metric namespace="..."><dimension name="Subscription ID" />'
+        "</llm-emit-token-metric> to the API's inbound section (Application Insights must be "
+        "enabled for the API)"
+    ),
+    links=["https://learn.microsoft.com/azure/api-management/llm-emit-token-metric-policy"],
+)
+def ai_apis_emit_token_metrics(inv, p):
+    """
+    ## What it checks
+    Every API that calls Azure OpenAI / AI Services emits `llm-emit-token-metric` or
+    `azure-openai-emit-token-metric` on every request path of its effective inbound policy.
+
+    An API calls Azure OpenAI / AI Services when its `serviceUrl`, a `set-backend-service`
+    `base-url`, or the backend a `set-backend-service backend-id` names (or a member of that
+    backend pool) points at a host ending in one of `ai_host_suffixes` or at the endpoint of a
+    Cognitive Services account in scope, or the backend's `resourceId` is such an account.
+    NOT_APPLICABLE for a service with no such API.
+
+    ## Example
+    Fails: the inbound section has a token limit but no metric.
+    Passes:
+    ```xml
+    <inbound><base /><llm-emit-token-metric namespace="llm"><dimension name="API ID" /></llm-emit-token-metric></inbound>
+    ```
+    """
+    yield from _policy_verdicts(
+        inv,
+        p,
+        TOKEN_METRICS,
+        ai_only=True,
+        anywhere=False,
+        lacking_text="no token metric is emitted",
+        ok_text="token usage emitted by",
+        none_text="no API of the service calls Azure OpenAI or AI Services",
+    )
+
+
+# ---- 16. caching ------------------------------------------------------------------------------------
+
+
+@rule(
+    id="PC-APIM-005",
+    title="APIs calling Azure OpenAI use a response cache",
+    checklist=CHECKLIST,
+    severity=Severity.LOW,
+    needs=AI_NEEDS,
+    params=_AI_PARAMS,
+    rationale="Common prompts answered from a cache cost no tokens and return in milliseconds.",
+    remediation=(
+        'Add <llm-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="..." /> '
+        'to inbound and <llm-semantic-cache-store duration="300" /> to outbound (needs an '
+        "external Redis-compatible cache), or cache-lookup / cache-store for exact matches"
+    ),
+    links=["https://learn.microsoft.com/azure/api-management/azure-openai-enable-semantic-caching"],
+)
+def ai_apis_cache(inv, p):
+    """
+    ## What it checks
+    Every API that calls Azure OpenAI / AI Services looks responses up in a cache on every
+    request path: `llm-semantic-cache-lookup`, `azure-openai-semantic-cache-lookup`,
+    `cache-lookup` or `cache-lookup-value` anywhere in the effective inbound policy (a lookup
+    inside a condition counts: caching is best effort).
+
+    An API calls Azure OpenAI / AI Services when its `serviceUrl`, a `set-backend-service`
+    `base-url`, or the backend a `set-backend-service backend-id` names (or a member of that
+    backend pool) points at a host ending in one of `ai_host_suffixes` or at the endpoint of a
+    Cognitive Services account in scope, or the backend's `resourceId` is such an account.
+    NOT_APPLICABLE for a service with no such API.
+
+    ## Example
+    Fails: no cache lookup in the effective inbound policy.
+    Passes:
+    ```xml
+    <inbound><base /><llm-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="embed" /></inbound>
+    ```
+    """
+    yield from _policy_verdicts(
+        inv,
+        p,
+        CACHE_LOOKUPS,
+        ai_only=True,
+        anywhere=True,
+        lacking_text="no cache lookup",
+        ok_text="cached by",
+        none_text="no API of the service calls Azure OpenAI or AI Services",
+    )
+
+
+# ---- 17. circuit breaking ----------------------------------------------------------------------
+
+
+def _covered_codes(backend) -> set[int]:
+    codes: set[int] = set()
+    for rule_ in backend.get("properties.circuitBreaker.rules", []) or []:
+        for code_range in (rule_.get("failureCondition") or {}).get("statusCodeRanges", []) or []:
+            try:
+                low, high = int(code_range.get("min")), int(code_range.get("max"))
+            except (TypeError, ValueError):
+                continue
+            codes |= set(range(low, high + 1))
+    return codes
+
+
+@rule(
+    id="PC-APIM-006",
+    title="AI backends break the circuit on throttling and server errors",
+    checklist=CHECKLIST,
+    severity=Severity.MEDIUM,
+    needs=AI_NEEDS,
+    params={**_AI_PARAMS, "trip_status_codes": [429, 500, 502, 503, 504]},
+    rationale=(
+        "When a model deployment throttles or fails, retrying into it makes things worse: a "
+        "circuit breaker (or a pool that routes around the failing member) degrades gracefully."
+    ),
+    remediation=(
+        "Give the AI backend a circuit breaker rule (Bicep: properties.circuitBreaker.rules: "
+        "[{ name: 'ai', failureCondition: { count: 3, interval: 'PT1M', statusCodeRanges: "
+        "[{ min: 429, max: 429 }, { min: 500, max: 599 }] }, tripDuration: 'PT1M', "
+        "acceptRetryAfter: true }]), or route the API to a load-balanced backend pool"
+    ),
+    links=["https://learn.microsoft.com/azure/api-management/backends#circuit-breaker"],
+)
+def ai_backends_break_circuit(inv, p):
+    """
+    ## What it checks
+    Every API that calls Azure OpenAI / AI Services does so through backend entities
+    (`set-backend-service backend-id`), and each of those backends is either a load-balanced pool
+    (`type: Pool`) or defines `circuitBreaker.rules` whose `statusCodeRanges` together cover every
+    code of `trip_status_codes` (429 and the 5xx server errors). An API that calls the model by
+    URL (`serviceUrl` or `base-url`) fails: no circuit breaker can apply to it.
+
+    An API calls Azure OpenAI / AI Services when its `serviceUrl`, a `set-backend-service`
+    `base-url`, or the backend a `set-backend-service backend-id` names (or a member of that
+    backend pool) points at a host ending in one of `ai_host_suffixes` or at the endpoint of a
+    Cognitive Services account in scope, or the backend's `resourceId` is such an account.
+    NOT_APPLICABLE for a service with no such API.
+
+    ## Example
+    Fails:
+    ```json
+    {"type": "Microsoft.ApiManagement/service/backends", "name": "aoai",
+     "properties": {"url": "https://myai.openai.azure.com/openai", "protocol": "http"}}
+    ```
+    Passes:
+    ```json
+    {"properties": {"url": "https://myai.openai.azure.com/openai", "circuitBreaker": {"rules": [
+      {"name": "ai", "failureCondition": {"count": 3, "interval": "PT1M",
+       "statusCodeRanges": [{"min": 429, "max": 429}, {"min": 500, "max": 599}]},
+       "tripDuration": "PT1M", "acceptRetryAfter": true}]}}}
+    ```
+    """
+    wanted = {int(c) for c in p.trip_status_codes}
+    for service, views in _views(inv, p, ai_only=True):
+        if not views:
+            yield service.not_applicable("no API of the service calls Azure OpenAI or AI Services")
+            continue
+        for view in views:
+            api = view.api
+            evidence = {"service": service.name, "aiRoutes": view.ai_routes}
+            if view.errors:
+                yield api.error(*view.errors, evidence=evidence)
+                continue
+            problems, good = [], []
+            if view.direct_ai:
+                problems.append(
+                    "calls the AI endpoint by URL, not through a backend entity, so no circuit "
+                    "breaker can apply"
+                )
+            for backend in view.ai_backends:
+                if _is_pool(backend):
+                    good.append(f"backend {backend.name} is a load-balanced pool")
+                    continue
+                missing = sorted(wanted - _covered_codes(backend))
+                if missing:
+                    problems.append(
+                        f"backend {backend.name} has no circuit breaker rule tripping on "
+                        f"{', '.join(map(str, missing))}"
+                    )
+                else:
+                    good.append(
+                        f"backend {backend.name} trips on {', '.join(map(str, sorted(wanted)))}"
+                    )
+            evidence["backends"] = [b.name for b in view.ai_backends]
+            if problems:
+                yield api.fail(*problems, evidence=evidence)
+            else:
+                yield api.ok(*good, evidence=evidence)
+
+
+# ---- 18. private and managed identity --------------------------------------------------------------
+
+
+@rule(
+    id="PC-APIM-007",
+    title="API Management is private and calls backends with a managed identity",
+    checklist=CHECKLIST,
+    severity=Severity.HIGH,
+    needs=[SERVICE, PRIVATE_ENDPOINT],
+    rationale=(
+        "A public gateway can be called around the Application Gateway's WAF; without a managed "
+        "identity the gateway needs API keys for the model backends, which leak and never expire."
+    ),
+    remediation=(
+        "Inject the service into a virtual network in Internal mode (az apim update -g "
+        "{resource_group} -n {name} --virtual-network Internal, Developer/Premium tiers) or add an "
+        "approved private endpoint and set --public-network-access false; enable the identity: "
+        "az apim update -g {resource_group} -n {name} --enable-managed-identity true"
+    ),
+    links=[
+        "https://learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet",
+        "https://learn.microsoft.com/azure/api-management/private-endpoint",
+        "https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity",
+    ],
+)
+def apim_private_with_identity(inv, p):
+    """
+    ## What it checks
+    Every API Management service is private: `virtualNetworkType: Internal`, or
+    `publicNetworkAccess: Disabled` with an approved private endpoint. And it has a managed
+    identity (`identity.type` system- or user-assigned), so that it calls Azure OpenAI without
+    keys. A tier that cannot be private (Consumption, Basic v2) fails with that reason.
+
+    ## Example
+    Fails:
+    ```json
+    {"type": "Microsoft.ApiManagement/service", "identity": {"type": "None"},
+     "properties": {"virtualNetworkType": "None", "publicNetworkAccess": "Enabled"}}
+    ```
+    Passes:
+    ```json
+    {"type": "Microsoft.ApiManagement/service", "identity": {"type": "SystemAssigned"},
+     "properties": {"virtualNetworkType": "Internal"}}
+    ```
+    """
+    for service in inv.of_type(SERVICE):
+        problems, good = [], []
+        vnet = str(service.get("properties.virtualNetworkType", "None") or "None")
+        pna = str(service.get("properties.publicNetworkAccess", "Enabled") or "Enabled")
+        approved = inv.approved_private_endpoints(service)
+        if vnet.lower() == "internal":
+            good.append("injected into a virtual network in Internal mode")
+        elif pna.lower() == "disabled" and approved:
+            good.append(
+                "public network access disabled, reached through an approved private endpoint"
+            )
+        else:
+            tier = str(service.sku.get("name", "") or "")
+            why = (
+                f" (the {tier} tier supports neither)"
+                if tier.lower() in ("consumption", "basicv2")
+                else ""
+            )
+            detail = f"virtualNetworkType {vnet}, publicNetworkAccess {pna}"
+            if pna.lower() == "disabled" and not approved:
+                detail += ", no approved private endpoint"
+            problems.append(f"the gateway is public: {detail}{why}")
+        identity = str(service.identity.get("type", "") or "None")
+        if "assigned" in identity.lower():
+            good.append(f"managed identity {identity}")
+        else:
+            problems.append("no managed identity: backends must be called with keys")
+        evidence = service.evidence(
+            "properties.virtualNetworkType", "properties.publicNetworkAccess", "identity.type"
+        )
+        evidence["approvedPrivateEndpoints"] = [link.endpoint_id for link in approved]
+        if problems:
+            yield service.fail(*problems, evidence=evidence)
+        else:
+            yield service.ok(*good, evidence=evidence)
