@@ -1,0 +1,518 @@
+"""API Management rules PC-APIM-001..007 on small ARM fixtures and policy XML."""
+
+from __future__ import annotations
+
+from builders import arm, by_name, child_id, rid, run, statuses
+
+APIM = "Microsoft.ApiManagement/service"
+AI = "Microsoft.CognitiveServices/accounts"
+PE = "Microsoft.Network/privateEndpoints"
+SERVICE_ID = rid(APIM, "apim1")
+
+AOAI_URL = "https://ai1.openai.azure.com/openai"
+APP_URL = "https://backend.internal.example.com/api"
+
+
+def service(identity="SystemAssigned", **props):
+    properties = {"virtualNetworkType": "Internal", "publicNetworkAccess": "Enabled", **props}
+    return arm(
+        APIM,
+        "apim1",
+        sku={"name": "Premium", "capacity": 1},
+        identity={"type": identity},
+        properties=properties,
+    )
+
+
+def policy_xml(inbound: str, *, base_elsewhere=True) -> str:
+    rest = "<base />" if base_elsewhere else ""
+    return (
+        f"<policies><inbound>{inbound}</inbound><backend>{rest or '<forward-request />'}</backend>"
+        f"<outbound>{rest}</outbound><on-error>{rest}</on-error></policies>"
+    )
+
+
+def policy(parent_id: str, inbound: str):
+    return arm(
+        f"{APIM}/policies",
+        "policy",
+        id=child_id(parent_id, "policies", "policy"),
+        properties={"format": "xml", "value": policy_xml(inbound)},
+    )
+
+
+def global_policy(inbound: str):
+    return policy(SERVICE_ID, inbound)
+
+
+def api(name="app", url=APP_URL, policy_inbound: str | None = None, **props):
+    api_id = child_id(SERVICE_ID, "apis", name)
+    resource = arm(
+        f"{APIM}/apis",
+        name,
+        id=api_id,
+        properties={"path": name, "serviceUrl": url, "isCurrent": True, **props},
+    )
+    out = [resource]
+    if policy_inbound is not None:
+        out.append(
+            arm(
+                f"{APIM}/apis/policies",
+                "policy",
+                id=child_id(api_id, "policies", "policy"),
+                properties={"format": "xml", "value": policy_xml(policy_inbound)},
+            )
+        )
+    return out
+
+
+def operation(api_name, name, inbound: str):
+    op_id = child_id(child_id(SERVICE_ID, "apis", api_name), "operations", name)
+    return [
+        arm(f"{APIM}/apis/operations", name, id=op_id, properties={"method": "POST"}),
+        arm(
+            f"{APIM}/apis/operations/policies",
+            "policy",
+            id=child_id(op_id, "policies", "policy"),
+            properties={"format": "xml", "value": policy_xml(inbound)},
+        ),
+    ]
+
+
+def product(name, api_names, inbound: str | None):
+    product_id = child_id(SERVICE_ID, "products", name)
+    out = [arm(f"{APIM}/products", name, id=product_id, properties={"subscriptionRequired": True})]
+    for api_name in api_names:
+        out.append(
+            arm(
+                f"{APIM}/products/apis",
+                api_name,
+                id=child_id(product_id, "apis", api_name),
+                properties={"path": api_name},
+            )
+        )
+    if inbound is not None:
+        out.append(
+            arm(
+                f"{APIM}/products/policies",
+                "policy",
+                id=child_id(product_id, "policies", "policy"),
+                properties={"format": "xml", "value": policy_xml(inbound)},
+            )
+        )
+    return out
+
+
+def backend(name, url=AOAI_URL, breaker_ranges=None, **props):
+    properties = {"url": url, "protocol": "http", "type": "Single", **props}
+    if breaker_ranges is not None:
+        properties["circuitBreaker"] = {
+            "rules": [
+                {
+                    "name": "trip",
+                    "failureCondition": {
+                        "count": 3,
+                        "interval": "PT1M",
+                        "statusCodeRanges": [{"min": lo, "max": hi} for lo, hi in breaker_ranges],
+                    },
+                    "tripDuration": "PT1M",
+                }
+            ]
+        }
+    return arm(
+        f"{APIM}/backends", name, id=child_id(SERVICE_ID, "backends", name), properties=properties
+    )
+
+
+LIMIT = '<rate-limit calls="100" renewal-period="60" />'
+TOKEN_LIMIT = (
+    '<llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="60000" />'
+)
+METRIC = (
+    '<llm-emit-token-metric namespace="llm"><dimension name="API ID" /></llm-emit-token-metric>'
+)
+CACHE = '<llm-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="embed" />'
+FULL_BREAKER = [(429, 429), (500, 599)]
+
+
+# ---- PC-APIM-001: an APIM service fronts the workload ----------------------------------------
+
+
+def test_no_apim_in_scope_fails_at_the_scope():
+    assert statuses(run("PC-APIM-001", [])) == {"scope": "FAIL"}
+
+
+def test_service_exposing_apis_passes():
+    findings = run("PC-APIM-001", [service(), *api()])
+    assert statuses(findings) == {"apim1": "PASS"}
+    assert "app" in by_name(findings)["apim1"].message
+
+
+def test_service_without_apis_fronts_nothing():
+    assert statuses(run("PC-APIM-001", [service()])) == {"apim1": "FAIL"}
+
+
+# ---- PC-APIM-002: every API is rate limited -----------------------------------------------------
+
+
+def test_global_limit_reaches_an_api_that_keeps_base():
+    resources = [service(), global_policy(LIMIT), *api(policy_inbound="<base />")]
+    findings = run("PC-APIM-002", resources)
+    assert statuses(findings) == {"app": "PASS"}
+    assert "global" in by_name(findings)["app"].message
+
+
+def test_api_without_base_does_not_inherit_global_rate_limit():
+    resources = [
+        service(),
+        global_policy(LIMIT),
+        *api(policy_inbound='<set-backend-service backend-id="app" />'),
+    ]
+    findings = run("PC-APIM-002", resources)
+    assert statuses(findings) == {"app": "FAIL"}
+    assert "no rate limit" in by_name(findings)["app"].message
+
+
+def test_api_without_a_policy_document_inherits_the_global_limit():
+    assert statuses(run("PC-APIM-002", [service(), global_policy(LIMIT), *api()])) == {
+        "app": "PASS"
+    }
+
+
+def test_commented_out_rate_limit_does_not_count():
+    commented = '<base /><!-- <rate-limit calls="100" renewal-period="60" /> -->'
+    findings = run("PC-APIM-002", [service(), *api(policy_inbound=commented)])
+    assert statuses(findings) == {"app": "FAIL"}
+
+
+def test_api_level_quota_counts_and_is_named():
+    quota = '<base /><quota-by-key calls="10000" renewal-period="3600" counter-key="@(context.Subscription.Id)" />'
+    findings = run("PC-APIM-002", [service(), *api(policy_inbound=quota)])
+    assert statuses(findings) == {"app": "PASS"}
+    assert "<quota-by-key> from the API app policy" in by_name(findings)["app"].message
+
+
+def test_limit_inside_a_condition_without_otherwise_does_not_protect_every_request():
+    conditional = f'<base /><choose><when condition="@(true)">{LIMIT}</when></choose>'
+    assert statuses(run("PC-APIM-002", [service(), *api(policy_inbound=conditional)])) == {
+        "app": "FAIL"
+    }
+
+
+def test_limit_in_every_branch_of_a_condition_counts():
+    both = (
+        f'<base /><choose><when condition="@(true)">{LIMIT}</when>'
+        f"<otherwise>{LIMIT}</otherwise></choose>"
+    )
+    assert statuses(run("PC-APIM-002", [service(), *api(policy_inbound=both)])) == {"app": "PASS"}
+
+
+def test_operation_without_base_escapes_the_api_limit():
+    resources = [
+        service(),
+        *api(policy_inbound=f"<base />{LIMIT}"),
+        *operation(
+            "app",
+            "upload",
+            '<set-header name="x" exists-action="override"><value>1</value></set-header>',
+        ),
+    ]
+    findings = run("PC-APIM-002", resources)
+    assert statuses(findings) == {"app": "FAIL"}
+    assert "operation upload" in by_name(findings)["app"].message
+
+
+def test_product_limit_protects_an_api_that_requires_a_subscription():
+    resources = [service(), *api(policy_inbound="<base />"), *product("starter", ["app"], LIMIT)]
+    findings = run("PC-APIM-002", resources)
+    assert statuses(findings) == {"app": "PASS"}
+    assert "product starter" in by_name(findings)["app"].message
+
+
+def test_product_limit_does_not_protect_calls_without_a_subscription_key():
+    resources = [
+        service(),
+        *api(policy_inbound="<base />", subscriptionRequired=False),
+        *product("starter", ["app"], LIMIT),
+    ]
+    findings = run("PC-APIM-002", resources)
+    assert statuses(findings) == {"app": "FAIL"}
+    assert "without a product" in by_name(findings)["app"].message
+
+
+def test_policy_fragment_is_expanded():
+    fragment = arm(
+        f"{APIM}/policyFragments",
+        "limits",
+        id=child_id(SERVICE_ID, "policyFragments", "limits"),
+        properties={"format": "xml", "value": f"<fragment>{LIMIT}</fragment>"},
+    )
+    resources = [
+        service(),
+        fragment,
+        *api(policy_inbound='<base /><include-fragment fragment-id="limits" />'),
+    ]
+    assert statuses(run("PC-APIM-002", resources)) == {"app": "PASS"}
+
+
+def test_missing_fragment_is_an_error_not_a_pass_or_fail():
+    resources = [service(), *api(policy_inbound='<include-fragment fragment-id="gone" />')]
+    findings = run("PC-APIM-002", resources)
+    assert statuses(findings) == {"app": "ERROR"}
+    assert "gone" in by_name(findings)["app"].message
+
+
+def test_malformed_policy_xml_is_an_error():
+    broken = api()
+    broken.append(
+        arm(
+            f"{APIM}/apis/policies",
+            "policy",
+            id=child_id(broken[0]["id"], "policies", "policy"),
+            properties={"format": "rawxml", "value": "<policies><inbound><base /></policies>"},
+        )
+    )
+    findings = run("PC-APIM-002", [service(), global_policy(LIMIT), *broken])
+    assert statuses(findings) == {"app": "ERROR"}
+    assert "not well-formed" in by_name(findings)["app"].message
+
+
+def test_entity_expansion_in_policy_xml_is_refused():
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        "<policies><inbound>&b;<base /></inbound></policies>"
+    )
+    resources = [
+        service(),
+        global_policy(LIMIT),
+        arm(
+            f"{APIM}/apis/policies",
+            "policy",
+            id=child_id(child_id(SERVICE_ID, "apis", "app"), "policies", "policy"),
+            properties={"format": "rawxml", "value": bomb},
+        ),
+        *api(),
+    ]
+    findings = run("PC-APIM-002", resources)
+    assert statuses(findings) == {"app": "ERROR"}
+    assert "forbidden XML" in by_name(findings)["app"].message
+
+
+def test_non_current_revisions_are_not_judged():
+    resources = [service(), global_policy(LIMIT), *api(), *api("app;rev=2", isCurrent=False)]
+    assert statuses(run("PC-APIM-002", resources)) == {"app": "PASS"}
+
+
+def test_service_without_apis_is_not_applicable_for_rate_limits():
+    assert statuses(run("PC-APIM-002", [service()])) == {"apim1": "NOT_APPLICABLE"}
+
+
+# ---- PC-APIM-003: token limits ----------------------------------------------------------------
+
+
+def ai_api(inbound: str, url=AOAI_URL):
+    return api("openai", url=url, policy_inbound=inbound)
+
+
+def test_ai_api_with_token_limit_passes():
+    findings = run("PC-APIM-003", [service(), *ai_api(f"<base />{TOKEN_LIMIT}")])
+    assert statuses(findings) == {"openai": "PASS"}
+
+
+def test_ai_api_without_token_limit_fails():
+    assert statuses(run("PC-APIM-003", [service(), *ai_api(f"<base />{LIMIT}")])) == {
+        "openai": "FAIL"
+    }
+
+
+def test_global_azure_openai_token_limit_is_inherited_through_base():
+    legacy = '<azure-openai-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="1000" />'
+    resources = [service(), global_policy(legacy), *ai_api("<base />")]
+    assert statuses(run("PC-APIM-003", resources)) == {"openai": "PASS"}
+
+
+def test_api_routed_to_an_ai_backend_entity_is_an_ai_api():
+    resources = [
+        service(),
+        backend("aoai"),
+        *api(
+            "chat", url=APP_URL, policy_inbound='<base /><set-backend-service backend-id="aoai" />'
+        ),
+    ]
+    findings = run("PC-APIM-003", resources)
+    assert statuses(findings) == {"chat": "FAIL"}
+    assert by_name(findings)["chat"].evidence["aiRoutes"] == ["backend aoai"]
+
+
+def test_backend_pointing_at_an_account_by_resource_id_is_an_ai_backend():
+    account = arm(
+        AI, "ai2", kind="AIServices", properties={"endpoint": "https://custom.example.com/"}
+    )
+    target = backend(
+        "models",
+        url="https://custom.example.com/",
+        resourceId=f"https://management.azure.com{account['id']}",
+    )
+    resources = [
+        service(),
+        account,
+        target,
+        *api(
+            "chat",
+            url=APP_URL,
+            policy_inbound=f'<base /><set-backend-service backend-id="models" />{TOKEN_LIMIT}',
+        ),
+    ]
+    assert statuses(run("PC-APIM-003", resources)) == {"chat": "PASS"}
+
+
+def test_service_without_ai_apis_is_not_applicable_for_token_limits():
+    findings = run("PC-APIM-003", [service(), *api(policy_inbound="<base />")])
+    assert statuses(findings) == {"apim1": "NOT_APPLICABLE"}
+
+
+# ---- PC-APIM-004: token metrics ----------------------------------------------------------------
+
+
+def test_ai_api_emitting_token_metrics_passes():
+    assert statuses(run("PC-APIM-004", [service(), *ai_api(f"<base />{METRIC}")])) == {
+        "openai": "PASS"
+    }
+
+
+def test_ai_api_without_token_metrics_fails():
+    assert statuses(run("PC-APIM-004", [service(), *ai_api(f"<base />{TOKEN_LIMIT}")])) == {
+        "openai": "FAIL"
+    }
+
+
+def test_token_metrics_are_not_applicable_without_ai_apis():
+    assert statuses(run("PC-APIM-004", [service(), *api()])) == {"apim1": "NOT_APPLICABLE"}
+
+
+# ---- PC-APIM-005: caching -----------------------------------------------------------------------
+
+
+def test_ai_api_with_semantic_cache_passes():
+    assert statuses(run("PC-APIM-005", [service(), *ai_api(f"<base />{CACHE}")])) == {
+        "openai": "PASS"
+    }
+
+
+def test_conditional_cache_lookup_counts():
+    conditional = f'<base /><choose><when condition="@(true)">{CACHE}</when></choose>'
+    assert statuses(run("PC-APIM-005", [service(), *ai_api(conditional)])) == {"openai": "PASS"}
+
+
+def test_ai_api_without_cache_fails():
+    assert statuses(run("PC-APIM-005", [service(), *ai_api("<base />")])) == {"openai": "FAIL"}
+
+
+def test_caching_is_not_applicable_without_ai_apis():
+    assert statuses(run("PC-APIM-005", [service(), *api()])) == {"apim1": "NOT_APPLICABLE"}
+
+
+# ---- PC-APIM-006: circuit breaking ----------------------------------------------------------
+
+
+def routed(backend_name):
+    return api(
+        "chat",
+        url=APP_URL,
+        policy_inbound=f'<base /><set-backend-service backend-id="{backend_name}" />',
+    )
+
+
+def test_backend_tripping_on_429_and_5xx_passes():
+    resources = [service(), backend("aoai", breaker_ranges=FULL_BREAKER), *routed("aoai")]
+    assert statuses(run("PC-APIM-006", resources)) == {"chat": "PASS"}
+
+
+def test_backend_not_tripping_on_429_fails():
+    resources = [service(), backend("aoai", breaker_ranges=[(500, 599)]), *routed("aoai")]
+    findings = run("PC-APIM-006", resources)
+    assert statuses(findings) == {"chat": "FAIL"}
+    assert "429" in by_name(findings)["chat"].message
+
+
+def test_backend_without_circuit_breaker_fails():
+    resources = [service(), backend("aoai"), *routed("aoai")]
+    assert statuses(run("PC-APIM-006", resources)) == {"chat": "FAIL"}
+
+
+def test_load_balanced_pool_passes():
+    pool = arm(
+        f"{APIM}/backends",
+        "pool",
+        id=child_id(SERVICE_ID, "backends", "pool"),
+        properties={
+            "type": "Pool",
+            "pool": {
+                "services": [
+                    {"id": child_id(SERVICE_ID, "backends", "east"), "priority": 1},
+                    {"id": child_id(SERVICE_ID, "backends", "west"), "priority": 2},
+                ]
+            },
+        },
+    )
+    resources = [
+        service(),
+        pool,
+        backend("east"),
+        backend("west", url="https://ai2.openai.azure.com/openai"),
+        *routed("pool"),
+    ]
+    findings = run("PC-APIM-006", resources)
+    assert statuses(findings) == {"chat": "PASS"}
+    assert "pool" in by_name(findings)["chat"].message
+
+
+def test_api_calling_the_model_by_url_cannot_break_the_circuit():
+    findings = run("PC-APIM-006", [service(), *ai_api("<base />")])
+    assert statuses(findings) == {"openai": "FAIL"}
+    assert "by URL" in by_name(findings)["openai"].message
+
+
+def test_circuit_breaking_is_not_applicable_without_ai_apis():
+    assert statuses(run("PC-APIM-006", [service(), *api()])) == {"apim1": "NOT_APPLICABLE"}
+
+
+# ---- PC-APIM-007: private and managed identity --------------------------------------------------
+
+
+def test_internal_service_with_managed_identity_passes():
+    assert statuses(run("PC-APIM-007", [service()])) == {"apim1": "PASS"}
+
+
+def test_public_service_without_identity_fails_on_both_counts():
+    public = service(identity="None", virtualNetworkType="None")
+    findings = run("PC-APIM-007", [public])
+    assert statuses(findings) == {"apim1": "FAIL"}
+    message = by_name(findings)["apim1"].message
+    assert "the gateway is public" in message and "no managed identity" in message
+
+
+def test_public_access_disabled_with_an_approved_private_endpoint_passes():
+    private = service(virtualNetworkType="None", publicNetworkAccess="Disabled")
+    pe = arm(
+        PE,
+        "pe-apim",
+        properties={
+            "privateLinkServiceConnections": [
+                {
+                    "properties": {
+                        "privateLinkServiceId": SERVICE_ID,
+                        "groupIds": ["Gateway"],
+                        "privateLinkServiceConnectionState": {"status": "Approved"},
+                    }
+                }
+            ]
+        },
+    )
+    assert statuses(run("PC-APIM-007", [private, pe])) == {"apim1": "PASS"}
+    assert statuses(run("PC-APIM-007", [private])) == {"apim1": "FAIL"}
+
+
+def test_private_and_identity_are_not_applicable_without_apim():
+    assert statuses(run("PC-APIM-007", [])) == {"scope": "NOT_APPLICABLE"}
