@@ -143,6 +143,24 @@ ConcurrencyOpt = Annotated[
         "--concurrency", min=1, max=64, help="Parallel requests to Azure.", rich_help_panel=SCOPE
     ),
 ]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Configuration file (default: prodcheck.yaml in the working directory, if present).",
+        rich_help_panel=SELECTION,
+    ),
+]
+FormatOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="terminal (default), json, html, sarif, junit or markdown; repeatable.",
+        rich_help_panel=OUTPUT,
+    ),
+]
 QuietOpt = Annotated[
     bool,
     typer.Option(
@@ -297,19 +315,23 @@ def audit(
     skip: SkipOpt = None,
     rules_dir: RulesDirOpt = None,
     fail_on: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--fail-on",
-            help="Fail the gate on FAIL or ERROR findings at or above this severity: critical, high, medium, low or info.",
+            help="Fail the gate on FAIL or ERROR findings at or above this severity: critical, high, medium, low or info (default: the configuration's gate.fail_on, else low).",
             rich_help_panel="Gate",
         ),
-    ] = "low",
-    format: Annotated[
-        list[str] | None,
+    ] = None,
+    baseline: Annotated[
+        Path | None,
         typer.Option(
-            "--format", "-f", help="terminal (default) or json; repeatable.", rich_help_panel=OUTPUT
+            "--baseline",
+            help="A JSON report of an earlier audit: gate only on findings new or regressed since then.",
+            rich_help_panel="Gate",
         ),
     ] = None,
+    config: ConfigOpt = None,
+    format: FormatOpt = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -330,8 +352,8 @@ def audit(
     ] = False,
 ) -> None:
     """Audit a snapshot, a built-in demo, or a live subscription, and gate on the verdict."""
-    from prodcheck import api
-    from prodcheck.engine import AuditSettings
+    from prodcheck import api, waivers
+    from prodcheck.config import find_config, load_config
     from prodcheck.model import Severity
     from prodcheck.snapshot import load_demo, load_snapshot
 
@@ -343,18 +365,22 @@ def audit(
         raise UserError(
             "--subscription/--resource-group/--tag select a live scope: drop them to audit a snapshot or demo"
         )
-    settings = AuditSettings(fail_on=Severity.parse(fail_on))
-    registry = api.Registry.load(list(rules_dir or []))
-    selected = registry.select(rule or [], skip or [])
+    # prodcheck.yaml gives defaults; flags given on the command line replace them.
+    cfg = load_config(config if config is not None else find_config())
+    settings = cfg.settings(Severity.parse(fail_on) if fail_on else None)
+    registry = api.Registry.load(list(rules_dir or []) + cfg.rules_dirs)
+    cfg.check_rules(registry)
+    include, exclude = list(rule or cfg.select), list(skip or cfg.skip)
+    selected = registry.select(include, exclude)
     if demo is not None:
         snap = load_demo(demo)
     elif snapshot is not None:
         snap = load_snapshot(snapshot)
     else:
         options = _collect_options(
-            subscription,
-            resource_group,
-            tag,
+            subscription or cfg.subscriptions or None,
+            resource_group or cfg.resource_groups or None,
+            tag or [f"{k}={v}" for k, v in cfg.tags.items()] or None,
             auth,
             tenant,
             cloud,
@@ -363,11 +389,17 @@ def audit(
             concurrency,
             quiet,
         )
-        snap = api.collect(options, rules=rule or [], skip=skip or [], registry=registry)
+        snap = api.collect(options, rules=include, skip=exclude, registry=registry)
     from prodcheck.engine import audit as run_audit
 
     report = run_audit(snap, selected, settings)
+    waivers.apply(report, cfg)
+    if baseline is not None:
+        from prodcheck.baseline import apply_baseline, load_report
+
+        apply_baseline(report, load_report(baseline), str(baseline))
     protected = [snapshot] if snapshot is not None and str(snapshot) != "-" else []
+    protected += [p for p in (cfg.path, baseline) if p is not None]
     emit_report(report, list(format or []), output, output_dir, verbose, protected)
     raise typer.Exit(report.exit_code)
 
@@ -489,6 +521,88 @@ def rules_docs(
     registry = Registry.load(list(rules_dir or []))
     written = write_rule_docs(registry.all(), output_dir)
     typer.echo(f"wrote {len(written)} pages to {output_dir}", err=True)
+
+
+@app.command("report")
+def report_cmd(
+    results: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RESULTS.json", help="A JSON report saved by 'prodcheck audit --format json'."
+        ),
+    ],
+    format: FormatOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to this file.", rich_help_panel=OUTPUT
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            help="Write each format to DIR/prodcheck-report.<ext>.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="List passing findings too.", rich_help_panel=OUTPUT),
+    ] = False,
+) -> None:
+    """Render a saved JSON report again, in other formats, without touching Azure."""
+    from prodcheck.baseline import load_report
+
+    report = load_report(results)
+    emit_report(report, list(format or []), output, output_dir, verbose, [results])
+
+
+@app.command("diff")
+def diff_cmd(
+    old: Annotated[Path, typer.Argument(metavar="OLD.json", help="The earlier JSON report.")],
+    new: Annotated[Path, typer.Argument(metavar="NEW.json", help="The later JSON report.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="text (default), json or markdown.")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the diff to this file.")
+    ] = None,
+    exit_code: Annotated[
+        bool,
+        typer.Option(
+            "--exit-code", help="Exit with 1 when any finding is new or regressed (else 0)."
+        ),
+    ] = False,
+) -> None:
+    """Compare two JSON reports: what got fixed, what regressed, what is new, by rule and resource."""
+    from prodcheck.baseline import compare, load_report, render_diff
+
+    diff = compare(load_report(old), load_report(new))
+    text = render_diff(diff, format)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        _write_atomically(output, text, [old, new])
+        typer.echo(f"wrote the diff to {output}", err=True)
+    raise typer.Exit(1 if exit_code and diff.worse else 0)
+
+
+@app.command("init")
+def init_cmd(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the configuration.")
+    ] = Path("prodcheck.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter configuration (prodcheck.yaml)."""
+    from prodcheck.config import starter_config
+
+    if output.exists() and not force:
+        raise UserError(f"{output} already exists: edit it, or pass --force to overwrite it")
+    _write_atomically(output, starter_config(), [])
+    typer.echo(f"wrote {output}: edit it, then run 'prodcheck audit'", err=True)
 
 
 def _default_demo(argv: list[str]) -> list[str]:

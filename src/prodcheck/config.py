@@ -1,0 +1,561 @@
+"""`prodcheck.yaml`: scope defaults, rule selection and parameters, the gate, waivers, attestations.
+
+The file is validated on load, and every problem is one `UserError` line naming the file, the
+line, what is wrong and how to fix it (`prodcheck.yaml:12: unknown key 'fail-on' in gate: did
+you mean 'fail_on'?`). Line numbers come from PyYAML's node marks: the document is composed
+into nodes first and checked node by node, so each error points at the offending key or value.
+
+Checks that need the rules (unknown rule ids, parameter names and types) run in
+`Config.check_rules`, once the rule registry is loaded; the positions are kept for them.
+
+Command-line flags win over the file: `--rule`/`--skip` replace `rules.select`/`rules.skip`,
+`--fail-on` replaces `gate.fail_on`, and a live scope on the command line replaces `scope`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from prodcheck.errors import UserError
+from prodcheck.model import Severity
+
+if TYPE_CHECKING:
+    from prodcheck.engine import AuditSettings
+    from prodcheck.registry import Registry
+
+CONFIG_NAMES = ("prodcheck.yaml", "prodcheck.yml", ".prodcheck.yaml")
+VERSION = 1
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """Accepts FAIL/ERROR findings of matching rules on matching resources until `expires`."""
+
+    rule: str
+    resource: str
+    reason: str
+    owner: str
+    expires: dt.date
+    number: int
+    where: str
+
+    def matches_rule(self, rule_id: str) -> bool:
+        return fnmatch.fnmatchcase(rule_id.upper(), self.rule)
+
+    def matches_resource(self, resource_id: str, resource_name: str = "") -> bool:
+        return resource_matches(self.resource, resource_id, resource_name)
+
+    def describe(self) -> str:
+        return f"waiver #{self.number} ({self.rule} on {self.resource}, owner {self.owner})"
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A person's word, with evidence, that a MANUAL checklist line is done; valid for N days."""
+
+    rule: str
+    by: str
+    date: dt.date
+    evidence: str
+    valid_days: int
+    resource: str
+    number: int
+    where: str
+    note: str = ""
+
+    @property
+    def valid_until(self) -> dt.date:
+        return self.date + dt.timedelta(days=self.valid_days)
+
+    def describe(self) -> str:
+        return f"attestation #{self.number} ({self.rule} by {self.by} on {self.date.isoformat()})"
+
+
+def resource_matches(pattern: str, resource_id: str, resource_name: str = "") -> bool:
+    """A glob over ARM ids (case-insensitive); a pattern without '/' matches resource names."""
+    pattern = pattern.strip().lower()
+    if "/" not in pattern:
+        return fnmatch.fnmatchcase((resource_name or "").lower(), pattern)
+    return fnmatch.fnmatchcase(resource_id.strip().lower().rstrip("/"), pattern.rstrip("/"))
+
+
+@dataclass
+class Config:
+    """A loaded and structurally validated configuration (empty when there is no file)."""
+
+    path: Path | None = None
+    subscriptions: list[str] = field(default_factory=list)
+    resource_groups: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    select: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    rules_dirs: list[Path] = field(default_factory=list)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    fail_on: Severity | None = None
+    waivers: list[Waiver] = field(default_factory=list)
+    attestations: list[Attestation] = field(default_factory=list)
+    # Where each rule reference sits in the file, for errors found once rules are loaded:
+    # (rule id or glob, what refers to it, "file:line", parameter name -> "file:line").
+    _rule_refs: list[tuple[str, str, str]] = field(default_factory=list, repr=False)
+    _param_lines: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else "configuration"
+
+    def check_rules(self, registry: Registry) -> None:
+        """Every rule id, glob and parameter in the file refers to a known rule: else UserError."""
+        known = sorted(r.id for r in registry.all())
+        for ref, what, where in self._rule_refs:
+            if any(fnmatch.fnmatchcase(rid, ref) for rid in known):
+                continue
+            close = difflib.get_close_matches(ref, known, n=3)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise UserError(
+                f"{where}: unknown rule {ref!r} in {what}: {hint}"
+                "run 'prodcheck rules list' to see rule ids"
+            )
+        from prodcheck.rule import coerce_param
+
+        for rule_id, values in self.params.items():
+            rule = registry.get(rule_id)
+            for name, value in values.items():
+                where = self._param_lines.get(rule_id, {}).get(name, self.label)
+                if name not in rule.params:
+                    names = sorted(rule.params)
+                    close = difflib.get_close_matches(name, names, n=1)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    choices = ", ".join(names) or "none (it takes no parameters)"
+                    raise UserError(
+                        f"{where}: rule {rule_id} has no parameter {name!r}: {hint}"
+                        f"its parameters are {choices}"
+                    )
+                try:
+                    values[name] = coerce_param(rule_id, name, rule.params[name], value)
+                except UserError as exc:
+                    raise UserError(f"{where}: {exc}") from None
+
+    def settings(self, fail_on: Severity | None = None) -> AuditSettings:
+        """The engine's settings: `fail_on` from the command line wins over the file's."""
+        from prodcheck.engine import AuditSettings
+
+        return AuditSettings(
+            fail_on=fail_on or self.fail_on or Severity.LOW,
+            params={k: dict(v) for k, v in self.params.items()},
+            severity=dict(self.severity),
+        )
+
+
+def find_config(directory: Path | None = None) -> Path | None:
+    """The configuration file in `directory` (default: the working directory), if any."""
+    base = directory or Path.cwd()
+    for name in CONFIG_NAMES:
+        candidate = base / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None, *, today: dt.date | None = None) -> Config:
+    """Read and validate `path`; None gives the empty configuration."""
+    if path is None:
+        return Config()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(
+            f"configuration file {path} not found: check the path, or run 'prodcheck init' to create one"
+        ) from None
+    except IsADirectoryError:
+        raise UserError(f"configuration {path} is a directory: pass a YAML file") from None
+    except UnicodeDecodeError:
+        raise UserError(f"configuration {path} is not UTF-8 text: save it as UTF-8") from None
+    except OSError as exc:
+        raise UserError(f"cannot read configuration {path}: {exc.strerror}") from None
+    return parse_config(text, path, today=today)
+
+
+def parse_config(text: str, path: Path | str, *, today: dt.date | None = None) -> Config:
+    """Validate the YAML `text` of the configuration file `path`."""
+    return _Parser(Path(path), today or dt.date.today()).parse(text)
+
+
+# ---- the checker --------------------------------------------------------------------------
+
+_TOP = ("version", "scope", "rules", "gate", "waivers", "attestations")
+_SCOPE = ("subscriptions", "resource_groups", "tags")
+_RULES = ("select", "skip", "dirs", "params", "severity")
+_GATE = ("fail_on",)
+_WAIVER_REQUIRED = ("rule", "resource", "reason", "owner", "expires")
+_WAIVER = _WAIVER_REQUIRED
+_ATTESTATION_REQUIRED = ("rule", "by", "date", "evidence", "valid_days")
+_ATTESTATION = (*_ATTESTATION_REQUIRED, "resource", "note")
+
+_TYPE_NAMES = {
+    _STR: "a string",
+    _INT: "a number",
+    _FLOAT: "a number",
+    _BOOL: "true or false",
+    _NULL: "empty",
+    _TIMESTAMP: "a date",
+}
+
+
+class _Parser:
+    def __init__(self, path: Path, today: dt.date) -> None:
+        self.path = path
+        self.today = today
+        self.config = Config(path=path)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def at(self, node: yaml.Node) -> str:
+        return f"{self.path}:{node.start_mark.line + 1}"
+
+    def error(self, node: yaml.Node, message: str) -> UserError:
+        return UserError(f"{self.at(node)}: {message}")
+
+    @staticmethod
+    def kind(node: yaml.Node) -> str:
+        if isinstance(node, yaml.MappingNode):
+            return "a mapping"
+        if isinstance(node, yaml.SequenceNode):
+            return "a list"
+        return _TYPE_NAMES.get(node.tag, "a value")
+
+    @staticmethod
+    def value(node: yaml.Node) -> Any:
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+
+    def mapping(
+        self, node: yaml.Node, where: str, allowed: tuple[str, ...], example: str
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, f"{where} must be a mapping, not {self.kind(node)}: {example}")
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
+                raise self.error(key_node, f"keys in {where} must be names: {example}")
+            key = key_node.value
+            if key in out:
+                raise self.error(
+                    key_node,
+                    f"{key!r} appears twice in {where} "
+                    f"(first at line {out[key][0].start_mark.line + 1}): keep one",
+                )
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = (
+                    f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(allowed)}"
+                )
+                raise self.error(key_node, f"unknown key {key!r} in {where}: {hint}")
+            out[key] = (key_node, value_node)
+        return out
+
+    def string(self, node: yaml.Node, where: str, example: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR or not str(node.value).strip():
+            got = (
+                "an empty string"
+                if isinstance(node, yaml.ScalarNode) and node.tag == _STR
+                else self.kind(node)
+            )
+            raise self.error(node, f"{where} must be a non-empty string, not {got}: {example}")
+        return str(node.value).strip()
+
+    def strings(self, node: yaml.Node, where: str, example: str) -> list[str]:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, f"{where} must be a list, not {self.kind(node)}: {example}")
+        return [self.string(item, f"each entry of {where}", example) for item in node.value]
+
+    def date(self, node: yaml.Node, where: str) -> dt.date:
+        raw: Any = None
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                raw = self.value(node)
+            except ValueError:  # YAML took it for a date that does not exist (2027-13-01)
+                raw = str(node.value)
+        if isinstance(raw, dt.datetime):
+            return raw.date()
+        if isinstance(raw, dt.date):
+            return raw
+        if isinstance(raw, str):
+            try:
+                return dt.date.fromisoformat(raw.strip())
+            except ValueError:
+                pass
+        shown = repr(raw) if raw is not None else self.kind(node)
+        raise self.error(node, f"{where} must be a date like 2027-03-31, not {shown}")
+
+    def severity(self, node: yaml.Node, where: str) -> Severity:
+        text = self.string(node, where, "critical, high, medium, low or info")
+        try:
+            return Severity(text.lower())
+        except ValueError:
+            names = ", ".join(s.value for s in Severity)
+            raise self.error(
+                node, f"{where} {text!r} is not a severity: use one of {names}"
+            ) from None
+
+    def rule_id(self, node: yaml.Node, where: str, *, glob: bool) -> str:
+        rid = self.string(node, where, "a rule id like PC-NET-001").upper()
+        if not glob and any(c in rid for c in "*?["):
+            raise self.error(node, f"{where} must be one rule id, not the pattern {rid!r}")
+        self.config._rule_refs.append((rid, where, self.at(node)))
+        return rid
+
+    def entries(
+        self, node: yaml.Node, what: str, example: str
+    ) -> list[tuple[int, yaml.Node, dict[str, tuple[yaml.Node, yaml.Node]]]]:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(
+                node,
+                f"{what}s must be a list of entries (each starting with '- '), not {self.kind(node)}",
+            )
+        allowed = _WAIVER if what == "waiver" else _ATTESTATION
+        required = _WAIVER_REQUIRED if what == "waiver" else _ATTESTATION_REQUIRED
+        out = []
+        for number, item in enumerate(node.value, start=1):
+            fields = self.mapping(item, f"{what} #{number}", allowed, example)
+            missing = [k for k in required if k not in fields]
+            if missing:
+                raise self.error(
+                    item,
+                    f"{what} #{number} has no {', '.join(repr(m) for m in missing)}: "
+                    f"every {what} needs {', '.join(required)}",
+                )
+            out.append((number, item, fields))
+        return out
+
+    # -- sections --------------------------------------------------------------------------
+
+    def parse(self, text: str) -> Config:
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = f":{mark.line + 1}" if mark else ""
+            problem = exc.problem or exc.context or "syntax error"
+            raise UserError(
+                f"{self.path}{line}: not valid YAML ({problem}): fix the syntax "
+                "(indent with spaces, quote values containing ': ')"
+            ) from None
+        except yaml.YAMLError as exc:
+            raise UserError(f"{self.path}: not valid YAML ({exc}): fix the syntax") from None
+        if root is None:
+            return self.config
+        top = self.mapping(root, "the configuration", _TOP, "see 'prodcheck init' for a starter")
+        if "version" in top:
+            node = top["version"][1]
+            if self.value(node) != VERSION or node.tag != _INT:
+                raise self.error(
+                    node, f"version must be {VERSION}: this prodcheck reads version {VERSION}"
+                )
+        handlers: dict[str, Callable[[yaml.Node], None]] = {
+            "scope": self.scope,
+            "rules": self.rules,
+            "gate": self.gate,
+            "waivers": self.waivers,
+            "attestations": self.attestations,
+        }
+        for key, handler in handlers.items():
+            if key in top:
+                handler(top[key][1])
+        return self.config
+
+    def scope(self, node: yaml.Node) -> None:
+        fields = self.mapping(
+            node, "scope", _SCOPE, "scope: {subscriptions: [ID], resource_groups: [NAME]}"
+        )
+        c = self.config
+        if "subscriptions" in fields:
+            c.subscriptions = self.strings(
+                fields["subscriptions"][1],
+                "scope.subscriptions",
+                "subscriptions: [00000000-0000-...]",
+            )
+        if "resource_groups" in fields:
+            c.resource_groups = self.strings(
+                fields["resource_groups"][1], "scope.resource_groups", "resource_groups: [rg-app]"
+            )
+        if "tags" in fields:
+            tags_node = fields["tags"][1]
+            if isinstance(tags_node, yaml.ScalarNode) and tags_node.tag == _NULL:
+                return
+            if not isinstance(tags_node, yaml.MappingNode):
+                raise self.error(
+                    tags_node,
+                    f"scope.tags must be a mapping, not {self.kind(tags_node)}: tags: {{environment: prod}}",
+                )
+            for key_node, value_node in tags_node.value:
+                key = self.string(key_node, "a tag name", "tags: {environment: prod}")
+                if not isinstance(value_node, yaml.ScalarNode) or value_node.tag in (_NULL,):
+                    raise self.error(
+                        value_node, f"tag {key!r} needs a value: tags: {{{key}: VALUE}}"
+                    )
+                c.tags[key] = str(value_node.value)
+
+    def rules(self, node: yaml.Node) -> None:
+        fields = self.mapping(
+            node, "rules", _RULES, "rules: {select: [PC-NET-*], skip: [PC-OPS-011]}"
+        )
+        c = self.config
+        for key in ("select", "skip"):
+            if key in fields:
+                seq = fields[key][1]
+                if isinstance(seq, yaml.ScalarNode) and seq.tag == _NULL:
+                    continue
+                if not isinstance(seq, yaml.SequenceNode):
+                    raise self.error(
+                        seq,
+                        f"rules.{key} must be a list of rule ids or globs, not {self.kind(seq)}: {key}: [PC-NET-*]",
+                    )
+                ids = [self.rule_id(item, f"rules.{key}", glob=True) for item in seq.value]
+                setattr(c, key, ids)
+        if "dirs" in fields:
+            base = self.path.parent
+            c.rules_dirs = [
+                (base / d) if not Path(d).is_absolute() else Path(d)
+                for d in self.strings(fields["dirs"][1], "rules.dirs", "dirs: [./our-rules]")
+            ]
+        if "params" in fields:
+            self.params(fields["params"][1])
+        if "severity" in fields:
+            sev_node = fields["severity"][1]
+            if not (isinstance(sev_node, yaml.ScalarNode) and sev_node.tag == _NULL):
+                if not isinstance(sev_node, yaml.MappingNode):
+                    raise self.error(
+                        sev_node,
+                        f"rules.severity must map rule ids to severities, not {self.kind(sev_node)}: "
+                        "severity: {PC-OPS-011: info}",
+                    )
+                for key_node, value_node in sev_node.value:
+                    rid = self.rule_id(key_node, "rules.severity", glob=False)
+                    c.severity[rid] = self.severity(value_node, f"rules.severity of {rid}")
+
+    def params(self, node: yaml.Node) -> None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+            return
+        example = "params: {PC-MON-002: {cpu_threshold: 80}}"
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(
+                node,
+                f"rules.params must map rule ids to parameters, not {self.kind(node)}: {example}",
+            )
+        for key_node, value_node in node.value:
+            rid = self.rule_id(key_node, "rules.params", glob=False)
+            if not isinstance(value_node, yaml.MappingNode):
+                raise self.error(
+                    value_node,
+                    f"rules.params of {rid} must map parameter names to values, not {self.kind(value_node)}: "
+                    f"{rid}: {{name: value}}",
+                )
+            values: dict[str, Any] = {}
+            lines: dict[str, str] = {}
+            for name_node, param_node in value_node.value:
+                name = self.string(name_node, f"a parameter name of {rid}", example)
+                try:
+                    values[name] = self.value(param_node)
+                except (ValueError, yaml.YAMLError):
+                    raise self.error(
+                        param_node,
+                        f"parameter {name!r} of {rid} has a value YAML cannot read: quote it",
+                    ) from None
+                lines[name] = self.at(param_node)
+            self.config.params[rid] = values
+            self.config._param_lines[rid] = lines
+
+    def gate(self, node: yaml.Node) -> None:
+        fields = self.mapping(node, "gate", _GATE, "gate: {fail_on: high}")
+        if "fail_on" in fields:
+            self.config.fail_on = self.severity(fields["fail_on"][1], "gate.fail_on")
+
+    def waivers(self, node: yaml.Node) -> None:
+        example = "- {rule: PC-NET-001, resource: '*/redis-voice', reason: ..., owner: ..., expires: 2027-03-31}"
+        for number, item, f in self.entries(node, "waiver", example):
+            where = f"waiver #{number}"
+            self.config.waivers.append(
+                Waiver(
+                    rule=self.rule_id(f["rule"][1], f"{where} rule", glob=True),
+                    resource=self.string(
+                        f["resource"][1], f"{where} resource", "resource: '*/rg-app/*'"
+                    ),
+                    reason=self.string(
+                        f["reason"][1], f"{where} reason", "reason: why the risk is accepted"
+                    ),
+                    owner=self.string(f["owner"][1], f"{where} owner", "owner: team@contoso.com"),
+                    expires=self.date(f["expires"][1], f"{where} expires"),
+                    number=number,
+                    where=self.at(item),
+                )
+            )
+
+    def attestations(self, node: yaml.Node) -> None:
+        example = (
+            "- {rule: PC-OPS-001, by: ..., date: 2026-11-20, evidence: https://..., valid_days: 90}"
+        )
+        for number, item, f in self.entries(node, "attestation", example):
+            where = f"attestation #{number}"
+            date_node = f["date"][1]
+            date = self.date(date_node, f"{where} date")
+            if date > self.today:
+                raise self.error(
+                    date_node,
+                    f"{where} is dated {date.isoformat()}, in the future: date it the day the evidence was checked",
+                )
+            days_node = f["valid_days"][1]
+            days = self.value(days_node) if isinstance(days_node, yaml.ScalarNode) else None
+            if days_node.tag != _INT or not isinstance(days, int) or days < 1:
+                raise self.error(
+                    days_node,
+                    f"{where} valid_days must be a whole number of days of at least 1, not {days!r}: valid_days: 90",
+                )
+            resource = "*"
+            if "resource" in f:
+                resource = self.string(f["resource"][1], f"{where} resource", "resource: '*'")
+            note = ""
+            if "note" in f:
+                note = self.string(f["note"][1], f"{where} note", "note: free text")
+            self.config.attestations.append(
+                Attestation(
+                    rule=self.rule_id(f["rule"][1], f"{where} rule", glob=False),
+                    by=self.string(f["by"][1], f"{where} by", "by: jane.doe@contoso.com"),
+                    date=date,
+                    evidence=self.string(
+                        f["evidence"][1], f"{where} evidence", "evidence: https://link/to/report"
+                    ),
+                    valid_days=days,
+                    resource=resource,
+                    number=number,
+                    where=self.at(item),
+                    note=note,
+                )
+            )
+
+
+def starter_config() -> str:
+    """The commented configuration `prodcheck init` writes."""
+    from prodcheck.paths import templates_dir
+
+    return (templates_dir() / "prodcheck.yaml").read_text(encoding="utf-8")

@@ -1,0 +1,153 @@
+"""The configuration through the command line: discovery, --config, precedence, init, exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from builders import arm, snapshot
+
+from prodcheck.cli import main
+
+BAD_VAULT = arm("Microsoft.KeyVault/vaults", "kv-bad", properties={"softDeleteRetentionInDays": 7})
+GOOD_VAULT = arm(
+    "Microsoft.KeyVault/vaults",
+    "kv-good",
+    properties={
+        "enableSoftDelete": True,
+        "softDeleteRetentionInDays": 90,
+        "enablePurgeProtection": True,
+        "enableRbacAuthorization": True,
+    },
+)
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snapshot.json").write_text(json.dumps(snapshot([BAD_VAULT, GOOD_VAULT])))
+    return tmp_path
+
+
+def audit(capsys, *extra: str) -> tuple[int, dict, str]:
+    code, out, err = run_cli(capsys, "audit", "--snapshot", "snapshot.json", "-f", "json", *extra)
+    return code, (json.loads(out) if out.strip() else {}), err
+
+
+WAIVE_KV = """
+waivers:
+  - rule: PC-KV-002
+    resource: kv-bad
+    reason: the vault is replaced next sprint
+    owner: platform-team
+    expires: 2999-01-01
+"""
+
+
+def test_prodcheck_yaml_in_the_working_directory_is_found(workdir, capsys):
+    code, _, _ = audit(capsys, "--rule", "PC-KV-002")
+    assert code == 1
+    (workdir / "prodcheck.yaml").write_text(WAIVE_KV)
+    code, report, _ = audit(capsys, "--rule", "PC-KV-002")
+    assert code == 0
+    waived = [f for f in report["findings"] if f["status"] == "WAIVED"]
+    assert [f["resourceName"] for f in waived] == ["kv-bad"]
+    assert waived[0]["note"]["owner"] == "platform-team"
+
+
+def test_config_option_points_at_a_file_elsewhere(workdir, capsys):
+    other = workdir / "conf"
+    other.mkdir()
+    (other / "audit.yaml").write_text(WAIVE_KV)
+    code, _, _ = audit(capsys, "--rule", "PC-KV-002", "--config", str(other / "audit.yaml"))
+    assert code == 0
+    code, _, err = audit(capsys, "--config", str(other / "missing.yaml"))
+    assert code == 2
+    assert "configuration file" in err and "not found" in err and err.count("\n") == 1
+
+
+def test_rule_selection_comes_from_the_file_and_flags_replace_it(workdir, capsys):
+    (workdir / "prodcheck.yaml").write_text(
+        "rules:\n  select: [PC-OPS-00*]\n  skip: [PC-OPS-001]\n"
+    )
+    _, report, _ = audit(capsys)
+    ran = {r["id"] for r in report["rules"]}
+    assert ran and all(r.startswith("PC-OPS-00") for r in ran) and "PC-OPS-001" not in ran
+    _, report, _ = audit(capsys, "--rule", "PC-KV-002")
+    assert {r["id"] for r in report["rules"]} == {"PC-KV-002"}
+
+
+def test_gate_threshold_from_the_file_and_the_flag_wins(workdir, capsys):
+    (workdir / "prodcheck.yaml").write_text("gate:\n  fail_on: critical\n")
+    code, report, _ = audit(capsys, "--rule", "PC-KV-002")  # a high finding
+    assert code == 0 and report["gate"]["failOn"] == "critical"
+    code, report, _ = audit(capsys, "--rule", "PC-KV-002", "--fail-on", "high")
+    assert code == 1 and report["gate"]["failOn"] == "high"
+
+
+def test_severity_overrides_reach_the_findings(workdir, capsys):
+    (workdir / "prodcheck.yaml").write_text("rules:\n  severity: {PC-KV-002: low}\n")
+    code, report, _ = audit(capsys, "--rule", "PC-KV-002", "--fail-on", "medium")
+    assert code == 0
+    assert {f["severity"] for f in report["findings"]} == {"low"}
+
+
+def test_expired_and_stale_waivers_are_reported_in_every_format(workdir, capsys):
+    (workdir / "prodcheck.yaml").write_text(
+        WAIVE_KV.replace("2999-01-01", "2001-01-01")
+        + "  - rule: PC-KV-002\n    resource: kv-good\n    reason: x\n    owner: y\n    expires: 2999-01-01\n"
+    )
+    code, report, _ = audit(capsys, "--rule", "PC-KV-002")
+    assert code == 1
+    assert [n["kind"] for n in report["notices"]] == ["waiver-expired", "waiver-stale"]
+    code, out, _ = run_cli(capsys, "audit", "--snapshot", "snapshot.json", "--rule", "PC-KV-002")
+    assert "Configuration notices" in out and "expired on 2001-01-01" in out
+
+
+def test_an_attestation_turns_a_manual_line_into_pass(workdir, capsys):
+    (workdir / "prodcheck.yaml").write_text(
+        "attestations:\n  - rule: PC-OPS-002\n    by: sec-lead@contoso.com\n    date: 2026-01-10\n"
+        "    evidence: https://contoso.example/pentest.pdf\n    valid_days: 36500\n"
+    )
+    _, report, _ = audit(capsys, "--rule", "PC-OPS-002")
+    (f,) = report["findings"]
+    assert f["status"] == "PASS"
+    assert f["evidence"]["attestation.evidence"] == "https://contoso.example/pentest.pdf"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("gate:\n  fail-on: high\n", "prodcheck.yaml:2: unknown key 'fail-on' in gate"),
+        ("rules:\n  skip: [PC-NOPE-001]\n", "prodcheck.yaml:2: unknown rule 'PC-NOPE-001'"),
+        ("waivers:\n  - rule: PC-KV-002\n    resource: x\n", "prodcheck.yaml:2: waiver #1 has no"),
+        ("gate: [\n", "prodcheck.yaml:2: not valid YAML"),
+    ],
+)
+def test_configuration_errors_exit_2_with_one_line(workdir, capsys, text, expected):
+    (workdir / "prodcheck.yaml").write_text(text)
+    code, out, err = run_cli(capsys, "audit", "--snapshot", "snapshot.json")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("prodcheck: error: ") and expected in err
+    assert err.count("\n") == 1
+
+
+def test_init_writes_a_valid_commented_starter_and_refuses_to_overwrite(workdir, capsys):
+    code, _, err = run_cli(capsys, "init")
+    assert code == 0 and "wrote prodcheck.yaml" in err
+    text = (workdir / "prodcheck.yaml").read_text()
+    assert text.count("#") > 20 and "waivers:" in text and "attestations:" in text
+    code, _, _ = audit(capsys, "--rule", "PC-KV-002")
+    assert code == 1  # the starter changes nothing until edited
+    code, _, err = run_cli(capsys, "init")
+    assert code == 2 and "already exists" in err and "--force" in err
+    code, _, _ = run_cli(capsys, "init", "--force", "-o", "other.yaml")
+    assert code == 0 and (workdir / "other.yaml").read_text() == text
