@@ -257,11 +257,11 @@ def apim_fronts_workload(inv, p):
     needs=POLICY_CHAIN_TYPES,
     rationale=(
         "One caller in a loop can exhaust the backend and run up the model bill. A limit in the "
-        "global policy protects only the APIs whose policies keep <base />."
+        "global policy protects only the APIs whose policies keep `<base />`."
     ),
     remediation=(
-        'Add <rate-limit-by-key calls="..." renewal-period="60" counter-key="..." /> to the '
-        "API's inbound section, or keep <base /> in it so that the global or product limit applies "
+        'Add `<rate-limit-by-key calls="..." renewal-period="60" counter-key="..." />` to the '
+        "API's inbound section, or keep `<base />` in it so that the global or product limit applies "
         "(az apim api policy ... or the portal's policy editor)"
     ),
     links=[
@@ -326,8 +326,8 @@ _AI_PARAMS = {"ai_host_suffixes": AI_HOST_SUFFIXES}
         "Without a token limit one client can exhaust the deployment's quota for everyone."
     ),
     remediation=(
-        'Add <llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="..." '
-        'estimate-prompt-tokens="true" /> to the API\'s inbound section (azure-openai-token-limit '
+        'Add `<llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="..." '
+        'estimate-prompt-tokens="true" />` to the API\'s inbound section (azure-openai-token-limit '
         "for Azure OpenAI-only APIs)"
     ),
     links=["https://learn.microsoft.com/azure/api-management/llm-token-limit-policy"],
@@ -380,8 +380,8 @@ def ai_apis_token_limited(inv, p):
         "on a runaway client, or to charge back."
     ),
     remediation=(
-        'Add <llm-emit-token-metric namespace="..."><dimension name="Subscription ID" />'
-        "</llm-emit-token-metric> to the API's inbound section (Application Insights must be "
+        'Add `<llm-emit-token-metric namespace="..."><dimension name="Subscription ID" />'
+        "</llm-emit-token-metric>` to the API's inbound section (Application Insights must be "
         "enabled for the API)"
     ),
     links=["https://learn.microsoft.com/azure/api-management/llm-emit-token-metric-policy"],
@@ -429,8 +429,8 @@ def ai_apis_emit_token_metrics(inv, p):
     params=_AI_PARAMS,
     rationale="Common prompts answered from a cache cost no tokens and return in milliseconds.",
     remediation=(
-        'Add <llm-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="..." /> '
-        'to inbound and <llm-semantic-cache-store duration="300" /> to outbound (needs an '
+        'Add `<llm-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="..." />` '
+        'to inbound and `<llm-semantic-cache-store duration="300" />` to outbound (needs an '
         "external Redis-compatible cache), or cache-lookup / cache-store for exact matches"
     ),
     links=["https://learn.microsoft.com/azure/api-management/azure-openai-enable-semantic-caching"],
