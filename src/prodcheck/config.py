@@ -166,9 +166,9 @@ def find_config(directory: Path | None = None) -> Path | None:
     """The configuration file in `directory` (default: the working directory), if any."""
     base = directory or Path.cwd()
     for name in CONFIG_NAMES:
-        candidate = base / name
-        if candidate.is_file():
-            return candidate
+        if (base / name).is_file():
+            # Named as the user would (prodcheck.yaml:12: ...) when found in the working directory.
+            return base / name if directory is not None else Path(name)
     return None
 
 
