@@ -39,9 +39,15 @@ _APP_INSIGHTS = re.compile(r"^\s*InstrumentationKey=[0-9a-fA-F-]{36}(;[A-Za-z]+=
 _APP_INSIGHTS_NAME = re.compile(r"APPLICATIONINSIGHTS_CONNECTION_STRING|APPINSIGHTS", re.IGNORECASE)
 
 
+_KEY_VAULT_REFERENCE = "@microsoft.keyvault("
+
+
 def is_app_insights_connection_string(name: str, value: str) -> bool:
     """True for an Application Insights connection string (an identifier, not a credential)."""
     if not isinstance(value, str):
+        return False
+    if credential_in_value(value):
+        # Instrumentation key or not, a value that also carries a key or password is a credential.
         return False
     if _APP_INSIGHTS.match(value):
         return True
@@ -74,6 +80,9 @@ def credential_in_setting(name: str, value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     if is_app_insights_connection_string(name, value):
+        return None
+    if value.strip().lower().startswith(_KEY_VAULT_REFERENCE):
+        # `@Microsoft.KeyVault(SecretUri=...)` names where the secret is; it is not the secret.
         return None
     return credential_in_value(value) or credential_name(name)
 
