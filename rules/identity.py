@@ -1,0 +1,556 @@
+"""Managed identity — "Managed Identity enabled (no connection strings)".
+
+The guide: managed identity for all service-to-service communication. So every app has an
+identity and uses it (to pull images, to read its secrets from Key Vault), every service that
+can refuse keys refuses them, and no credential sits in plain configuration.
+"""
+
+import json
+from dataclasses import dataclass
+
+from prodcheck import Severity, rule
+from prodcheck.secrets import credential_in_setting, is_app_insights_connection_string
+
+from ._workload import (
+    APP_CONFIGURATION,
+    APP_INSIGHTS,
+    COGNITIVE_ACCOUNT,
+    COMMUNICATION,
+    CONTAINER_APP,
+    CONTAINER_REGISTRY,
+    COSMOS_ACCOUNT,
+    EVENT_GRID_DOMAIN,
+    EVENT_GRID_TOPIC,
+    EVENT_HUBS,
+    MONGO_CLUSTER,
+    REDIS,
+    REDIS_ENTERPRISE_DATABASE,
+    SERVICE_BUS,
+    SIGNALR,
+    STORAGE,
+    env_vars,
+    has_managed_identity,
+    identity_assigned,
+    listed,
+)
+
+CHECKLIST = "Managed Identity enabled (no connection strings)"
+
+
+@rule(
+    id="PC-ID-001",
+    title="Container apps have a managed identity and pull images with it",
+    checklist=CHECKLIST,
+    severity=Severity.HIGH,
+    needs=[CONTAINER_APP],
+    rationale=(
+        "Without a managed identity an app can only reach other services with keys and "
+        "passwords; a registry password kept as an app secret is a long-lived credential that "
+        "anyone reading the app's configuration can use."
+    ),
+    remediation=(
+        "az containerapp identity assign -n {name} -g {resource_group} --system-assigned; then "
+        "az containerapp registry set -n {name} -g {resource_group} --server <registry> "
+        "--identity system (and remove the registry password secret)"
+    ),
+    links=[
+        "https://learn.microsoft.com/azure/container-apps/managed-identity",
+        "https://learn.microsoft.com/azure/container-apps/managed-identity-image-pull",
+    ],
+)
+def apps_use_managed_identity(inv, p):
+    """
+    ## What it checks
+    Every container app has a system- or user-assigned managed identity (`identity.type`), and
+    every private registry it pulls from (`properties.configuration.registries[]`) is reached
+    with one of the app's identities (`identity`: `system` or a user-assigned identity id the
+    app has), not with a username and a password secret (`passwordSecretRef`). An app with no
+    registry entry pulls public images and passes on the identity alone.
+
+    ## Example
+    Fails:
+    ```json
+    {"identity": {"type": "None"},
+     "properties": {"configuration": {"registries": [
+        {"server": "cr.azurecr.io", "username": "cr", "passwordSecretRef": "registry-password"}]}}}
+    ```
+    Passes:
+    ```json
+    {"identity": {"type": "SystemAssigned"},
+     "properties": {"configuration": {"registries": [
+        {"server": "cr.azurecr.io", "identity": "system"}]}}}
+    ```
+    """
+    for app in inv.of_type(CONTAINER_APP):
+        problems = []
+        registries = [
+            r for r in listed(app.get("properties.configuration.registries")) if isinstance(r, dict)
+        ]
+        evidence = {
+            "identity.type": app.identity.get("type"),
+            "registries": [
+                {
+                    "server": r.get("server"),
+                    "identity": r.get("identity") or None,
+                    "passwordSecretRef": r.get("passwordSecretRef") or None,
+                }
+                for r in registries
+            ],
+        }
+        if not has_managed_identity(app):
+            problems.append("no managed identity")
+        for registry in registries:
+            server = registry.get("server") or "a registry"
+            identity = str(registry.get("identity") or "")
+            if registry.get("passwordSecretRef"):
+                problems.append(
+                    f"pulls from {server} with a password secret ({registry['passwordSecretRef']})"
+                )
+            elif not identity:
+                problems.append(f"pulls from {server} with no identity")
+            elif not identity_assigned(app, identity):
+                problems.append(
+                    f"pulls from {server} with identity {identity}, which the app does not have"
+                )
+        if problems:
+            yield app.fail(*problems, evidence=evidence)
+        elif registries:
+            servers = ", ".join(str(r.get("server")) for r in registries)
+            yield app.ok(f"managed identity; pulls from {servers} with it", evidence=evidence)
+        else:
+            yield app.ok("managed identity; no private registry configured", evidence=evidence)
+
+
+@dataclass(frozen=True)
+class KeyAuth:
+    """How one service turns off key-based authentication."""
+
+    type: str
+    path: str
+    # The value that means "keys off"; `absent_means` is what ARM omitting the property means.
+    off: object
+    what: str
+    remediation: str
+    absent_means: str = "on"
+
+
+KEY_AUTH = [
+    KeyAuth(
+        COGNITIVE_ACCOUNT,
+        "properties.disableLocalAuth",
+        True,
+        "API keys",
+        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+    ),
+    KeyAuth(
+        COSMOS_ACCOUNT,
+        "properties.disableLocalAuth",
+        True,
+        "account keys",
+        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+    ),
+    KeyAuth(
+        MONGO_CLUSTER,
+        "properties.authConfig.allowedModes",
+        ["MicrosoftEntraID"],
+        "native (password) authentication",
+        "az resource update --ids {id} --latest-include-preview "
+        "--set properties.authConfig.allowedModes=\"['MicrosoftEntraID']\"",
+    ),
+    KeyAuth(
+        REDIS,
+        "properties.disableAccessKeyAuthentication",
+        True,
+        "access keys",
+        "az redis update -n {name} -g {resource_group} --set disableAccessKeyAuthentication=true",
+    ),
+    KeyAuth(
+        REDIS_ENTERPRISE_DATABASE,
+        "properties.accessKeysAuthentication",
+        "Disabled",
+        "access keys",
+        "az resource update --ids {id} --set properties.accessKeysAuthentication=Disabled",
+        absent_means="unknown",
+    ),
+    KeyAuth(
+        COMMUNICATION,
+        "properties.disableLocalAuth",
+        True,
+        "access keys",
+        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+    ),
+    KeyAuth(
+        APP_CONFIGURATION,
+        "properties.disableLocalAuth",
+        True,
+        "access keys",
+        "az appconfig update -n {name} -g {resource_group} --disable-local-auth true",
+    ),
+    KeyAuth(
+        STORAGE,
+        "properties.allowSharedKeyAccess",
+        False,
+        "shared-key access",
+        "az storage account update -n {name} -g {resource_group} --allow-shared-key-access false",
+    ),
+    KeyAuth(
+        CONTAINER_REGISTRY,
+        "properties.adminUserEnabled",
+        False,
+        "admin user login",
+        "az acr update -n {name} --admin-enabled false",
+        absent_means="off",
+    ),
+    KeyAuth(
+        APP_INSIGHTS,
+        "properties.DisableLocalAuth",
+        True,
+        "local (instrumentation-key) authentication",
+        "az resource update --ids {id} --set properties.DisableLocalAuth=true",
+    ),
+    KeyAuth(
+        SERVICE_BUS,
+        "properties.disableLocalAuth",
+        True,
+        "SAS keys",
+        "az servicebus namespace update -n {name} -g {resource_group} --disable-local-auth true",
+    ),
+    KeyAuth(
+        EVENT_HUBS,
+        "properties.disableLocalAuth",
+        True,
+        "SAS keys",
+        "az eventhubs namespace update -n {name} -g {resource_group} --disable-local-auth true",
+    ),
+    KeyAuth(
+        EVENT_GRID_TOPIC,
+        "properties.disableLocalAuth",
+        True,
+        "access keys",
+        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+    ),
+    KeyAuth(
+        EVENT_GRID_DOMAIN,
+        "properties.disableLocalAuth",
+        True,
+        "access keys",
+        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+    ),
+    KeyAuth(
+        SIGNALR,
+        "properties.disableLocalAuth",
+        True,
+        "access keys",
+        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+    ),
+]
+
+
+def _key_auth_verdict(resource, spec):
+    value = resource.get(spec.path)
+    evidence = {spec.path: value}
+    if resource.is_type(MONGO_CLUSTER):
+        modes = [str(m) for m in listed(value)]
+        if value is None:
+            return resource.fail(
+                "properties.authConfig is not reported: native (password) authentication, the "
+                "default, is on",
+                evidence=evidence,
+                remediation=spec.remediation,
+            )
+        if any(m.lower() == "nativeauth" for m in modes):
+            return resource.fail(
+                f"allows {spec.what} (allowedModes: {', '.join(modes)})",
+                evidence=evidence,
+                remediation=spec.remediation,
+            )
+        return resource.ok(
+            f"Entra ID only (allowedModes: {', '.join(modes) or 'none'})", evidence=evidence
+        )
+    if value is None:
+        if spec.absent_means == "off":
+            return resource.ok(
+                f"{spec.what} refused ({spec.path} not set: refused by default)", evidence=evidence
+            )
+        if spec.absent_means == "unknown":
+            return resource.error(
+                f"{spec.path} is not in the data, so whether {spec.what} work cannot be told; "
+                "collect again with a newer api-version (2025-04-01 or later)",
+                evidence=evidence,
+            )
+        return resource.fail(
+            f"{spec.what} accepted ({spec.path} not set: accepted by default)",
+            evidence=evidence,
+            remediation=spec.remediation,
+        )
+    shown = json.dumps(value)
+    if str(value).lower() == str(spec.off).lower():
+        return resource.ok(f"{spec.what} refused ({spec.path}: {shown})", evidence=evidence)
+    return resource.fail(
+        f"{spec.what} accepted ({spec.path}: {shown})",
+        evidence=evidence,
+        remediation=spec.remediation,
+    )
+
+
+@rule(
+    id="PC-ID-002",
+    title="Key-based authentication is off wherever the service can turn it off",
+    checklist=CHECKLIST,
+    severity=Severity.HIGH,
+    needs=[spec.type for spec in KEY_AUTH],
+    rationale=(
+        "A managed identity protects nothing while the service still accepts its keys: a key "
+        "is a password shared by every caller, it does not expire, and its use is not tied to "
+        "an identity in the logs."
+    ),
+    remediation="Turn off key-based authentication on the resource (the finding gives the command).",
+    links=[
+        "https://learn.microsoft.com/azure/ai-services/disable-local-auth",
+        "https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent",
+        "https://learn.microsoft.com/azure/redis/entra-for-authentication",
+        "https://learn.microsoft.com/azure/cosmos-db/mongodb/vcore/entra-authentication",
+    ],
+)
+def key_auth_is_off(inv, p):
+    """
+    ## What it checks
+    One finding per resource that can refuse keys:
+
+    | resource | keys are off when |
+    |---|---|
+    | Cognitive Services / Azure OpenAI / AI Services | `disableLocalAuth: true` |
+    | Cosmos DB account | `disableLocalAuth: true` |
+    | Cosmos DB for MongoDB vCore cluster | `authConfig.allowedModes` without `NativeAuth` |
+    | Azure Cache for Redis | `disableAccessKeyAuthentication: true` |
+    | Redis Enterprise / Azure Managed Redis database | `accessKeysAuthentication: Disabled` |
+    | Communication Services, App Configuration | `disableLocalAuth: true` |
+    | Storage account | `allowSharedKeyAccess: false` |
+    | Container Registry | `adminUserEnabled: false` |
+    | Application Insights | `DisableLocalAuth: true` |
+    | Service Bus, Event Hubs, Event Grid topics and domains, SignalR | `disableLocalAuth: true` |
+
+    A property ARM does not return takes the service's default (keys on, except the registry
+    admin user). A Redis Enterprise database that does not report `accessKeysAuthentication`
+    (older api-versions) is ERROR: it cannot be told.
+
+    ## Example
+    Fails:
+    ```json
+    {"type": "Microsoft.CognitiveServices/accounts", "kind": "AIServices",
+     "properties": {"disableLocalAuth": false}}
+    ```
+    Passes:
+    ```json
+    {"type": "Microsoft.CognitiveServices/accounts", "kind": "AIServices",
+     "properties": {"disableLocalAuth": true}}
+    ```
+    """
+    for spec in KEY_AUTH:
+        for resource in inv.of_type(spec.type):
+            yield _key_auth_verdict(resource, spec)
+
+
+def _literal_vars(app):
+    """(container, variable name, literal value) of variables not taken from a secret."""
+    for container, var in env_vars(app):
+        if var.get("secretRef"):
+            continue
+        value = var.get("value")
+        if isinstance(value, str) and value.strip():
+            yield container, str(var.get("name") or ""), value
+
+
+@rule(
+    id="PC-ID-003",
+    title="No credential in a container app's plain environment variables",
+    checklist=CHECKLIST,
+    severity=Severity.CRITICAL,
+    needs=[CONTAINER_APP],
+    rationale=(
+        "A literal environment variable is readable by anyone with read access to the app's "
+        "configuration and is copied into every revision, deployment log and template."
+    ),
+    remediation=(
+        "Move the value to Key Vault, add it to the app as a Key Vault secret reference, and "
+        "set the variable with secretRef (az containerapp secret set -n {name} -g "
+        "{resource_group} --secrets <name>=keyvaultref:<secret-url>,identityref:<identity>; "
+        "az containerapp update -n {name} -g {resource_group} --set-env-vars <VAR>=secretref:<name>) "
+        "— or better, drop the key and use the app's managed identity."
+    ),
+    links=["https://learn.microsoft.com/azure/container-apps/manage-secrets"],
+)
+def no_credentials_in_plain_env(inv, p):
+    """
+    ## What it checks
+    No environment variable of any container or init container of a container app holds a
+    credential as a literal `value`: a connection string or URL with a key or password
+    (`AccountKey=`, `SharedAccessKey=`, `AccessKey=`, `Password=`/`Pwd=`,
+    `mongodb://user:pass@`, `rediss://:pass@`, a SAS signature `sig=`), or any literal under a
+    credential-like name (`*_KEY`, `*_SECRET`, `*_PASSWORD`, `*CONNECTION_STRING*`). Such
+    variables must use `secretRef`. The finding names the variable and the pattern that
+    matched; the value is never shown. An Application Insights connection string is an
+    identifier, not a credential: PC-ID-005 reports it.
+
+    ## Example
+    Fails:
+    ```json
+    {"env": [{"name": "REDIS_URL", "value": "rediss://:<access-key>@cache:6380"}]}
+    ```
+    Passes:
+    ```json
+    {"env": [{"name": "REDIS_URL", "secretRef": "redis-url"}]}
+    ```
+    """
+    for app in inv.of_type(CONTAINER_APP):
+        found = []
+        count = 0
+        for container, name, value in _literal_vars(app):
+            count += 1
+            pattern = credential_in_setting(name, value)
+            if pattern:
+                found.append({"container": container, "variable": name, "pattern": pattern})
+        if found:
+            yield app.fail(
+                *(
+                    f"{f['variable']} ({f['container']}) holds a literal credential ({f['pattern']})"
+                    for f in found
+                ),
+                evidence={"credentials in plain environment variables": found},
+            )
+        else:
+            yield app.ok(
+                f"no credential among {count} plain environment variable(s)",
+                evidence={"plain environment variables": count},
+            )
+
+
+@rule(
+    id="PC-ID-004",
+    title="Container app secrets are Key Vault references",
+    checklist=CHECKLIST,
+    severity=Severity.HIGH,
+    needs=[CONTAINER_APP],
+    rationale=(
+        "A secret held in the app is copied into the app's configuration, has no rotation, no "
+        "access log and no recovery; a Key Vault reference keeps one copy where access is "
+        "governed and audited."
+    ),
+    remediation=(
+        "az containerapp secret set -n {name} -g {resource_group} "
+        "--secrets <secret>=keyvaultref:<key-vault-secret-url>,identityref:<identity-id or system>"
+    ),
+    links=[
+        "https://learn.microsoft.com/azure/container-apps/manage-secrets#reference-secret-from-key-vault"
+    ],
+)
+def secrets_are_key_vault_references(inv, p):
+    """
+    ## What it checks
+    Every entry of a container app's `properties.configuration.secrets[]` has a `keyVaultUrl`
+    and an `identity` that is one of the app's own identities (`system`, or a user-assigned
+    identity the app has). A secret without `keyVaultUrl` is held in the app itself: FAIL. An
+    app without secrets has nothing to check (NOT_APPLICABLE).
+
+    ## Example
+    Fails:
+    ```json
+    {"configuration": {"secrets": [{"name": "redis-key"}]}}
+    ```
+    Passes:
+    ```json
+    {"configuration": {"secrets": [{"name": "redis-key",
+      "keyVaultUrl": "https://kv-prod.vault.azure.net/secrets/redis-key",
+      "identity": "system"}]}}
+    ```
+    """
+    for app in inv.of_type(CONTAINER_APP):
+        secrets = [
+            s for s in listed(app.get("properties.configuration.secrets")) if isinstance(s, dict)
+        ]
+        if not secrets:
+            yield app.not_applicable("holds no secrets")
+            continue
+        problems = []
+        evidence = {
+            "secrets": [
+                {
+                    "name": s.get("name"),
+                    "keyVaultUrl": s.get("keyVaultUrl") or None,
+                    "identity": s.get("identity") or None,
+                }
+                for s in secrets
+            ]
+        }
+        for secret in secrets:
+            name = secret.get("name") or "(unnamed)"
+            identity = str(secret.get("identity") or "")
+            if not secret.get("keyVaultUrl"):
+                problems.append(f"secret {name} is held in the app (no keyVaultUrl)")
+            elif not identity:
+                problems.append(f"secret {name} has no identity to read it from Key Vault")
+            elif not identity_assigned(app, identity):
+                problems.append(
+                    f"secret {name} is read with identity {identity}, which the app does not have"
+                )
+        if problems:
+            yield app.fail(*problems, evidence=evidence)
+        else:
+            yield app.ok(
+                f"all {len(secrets)} secret(s) are Key Vault references", evidence=evidence
+            )
+
+
+@rule(
+    id="PC-ID-005",
+    title="The Application Insights connection string is not plain configuration",
+    checklist=CHECKLIST,
+    severity=Severity.LOW,
+    needs=[CONTAINER_APP],
+    rationale=(
+        "The connection string is an identifier, not a credential, but with local "
+        "authentication on it lets anyone who reads it write telemetry into the component; "
+        "keeping it with the other secrets keeps the configuration free of connection strings."
+    ),
+    remediation=(
+        "Keep the connection string in Key Vault and reference it with secretRef, and turn on "
+        "Entra ID ingestion (DisableLocalAuth on the component, "
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING in the app)."
+    ),
+    links=["https://learn.microsoft.com/azure/azure-monitor/app/azure-ad-authentication"],
+)
+def app_insights_connection_string_not_plain(inv, p):
+    """
+    ## What it checks
+    No container app sets an Application Insights connection string
+    (`InstrumentationKey=...`) as a literal environment variable value. It is reported here, at
+    low severity, and not by PC-ID-003, because it does not grant access to data.
+
+    ## Example
+    Fails:
+    ```json
+    {"env": [{"name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
+              "value": "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://..."}]}
+    ```
+    Passes:
+    ```json
+    {"env": [{"name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
+              "secretRef": "appinsights-connection-string"}]}
+    ```
+    """
+    for app in inv.of_type(CONTAINER_APP):
+        plain = [
+            {"container": container, "variable": name}
+            for container, name, value in _literal_vars(app)
+            if is_app_insights_connection_string(name, value)
+        ]
+        if plain:
+            yield app.fail(
+                *(
+                    f"{v['variable']} ({v['container']}) holds the Application Insights connection string as a literal"
+                    for v in plain
+                ),
+                evidence={"plain connection strings": plain},
+            )
+        else:
+            yield app.ok("no Application Insights connection string in plain configuration")

@@ -1,0 +1,309 @@
+"""Managed identity rules: PC-ID-001 to PC-ID-005."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from builders import arm, by_name, child_id, rid, run, statuses
+
+from prodcheck.model import Severity
+
+APP = "Microsoft.App/containerApps"
+UAI = rid("Microsoft.ManagedIdentity/userAssignedIdentities", "id-api")
+APP_INSIGHTS_CS = (
+    "InstrumentationKey=00000000-0000-0000-0000-0000000000d1;"
+    "IngestionEndpoint=https://eastus-8.in.applicationinsights.azure.com/"
+)
+
+
+def container_app(
+    name: str = "api",
+    *,
+    identity: dict | None = None,
+    registries: list | None = None,
+    secrets: list | None = None,
+    env: list | None = None,
+    init_env: list | None = None,
+) -> dict:
+    template: dict = {"containers": [{"name": "main", "image": "cr.azurecr.io/api:1", "env": env}]}
+    if init_env is not None:
+        template["initContainers"] = [
+            {"name": "migrate", "image": "cr.azurecr.io/m:1", "env": init_env}
+        ]
+    return arm(
+        APP,
+        name,
+        identity=identity if identity is not None else {"type": "SystemAssigned"},
+        properties={
+            "configuration": {"registries": registries, "secrets": secrets},
+            "template": template,
+        },
+    )
+
+
+# ---- PC-ID-001 --------------------------------------------------------------------------------
+
+
+def test_app_with_identity_pulling_with_it_passes():
+    app = container_app(registries=[{"server": "cr.azurecr.io", "identity": "system"}])
+    findings = run("PC-ID-001", [app])
+    assert statuses(findings) == {"api": "PASS"}
+    assert "pulls from cr.azurecr.io" in findings[0].message
+
+
+def test_registry_entry_with_empty_username_and_password_ref_still_counts_as_identity_pull():
+    app = container_app(
+        identity={"type": "UserAssigned", "userAssignedIdentities": {UAI: {}}},
+        registries=[
+            {"server": "cr.azurecr.io", "username": "", "passwordSecretRef": "", "identity": UAI}
+        ],
+    )
+    assert statuses(run("PC-ID-001", [app])) == {"api": "PASS"}
+
+
+def test_app_without_managed_identity_fails():
+    findings = run("PC-ID-001", [container_app(identity={"type": "None"})])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "no managed identity" in findings[0].message
+
+
+def test_registry_password_secret_fails_naming_the_registry():
+    app = container_app(
+        registries=[
+            {"server": "cr.azurecr.io", "username": "cr", "passwordSecretRef": "registry-pw"}
+        ]
+    )
+    findings = run("PC-ID-001", [app])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "cr.azurecr.io with a password secret" in findings[0].message
+
+
+def test_registry_identity_the_app_does_not_have_fails():
+    app = container_app(registries=[{"server": "cr.azurecr.io", "identity": UAI}])
+    findings = run("PC-ID-001", [app])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "which the app does not have" in findings[0].message
+
+
+def test_app_with_identity_and_no_private_registry_passes():
+    findings = run("PC-ID-001", [container_app()])
+    assert statuses(findings) == {"api": "PASS"}
+    assert "no private registry" in findings[0].message
+
+
+def test_no_container_apps_is_not_applicable():
+    assert statuses(run("PC-ID-001", [])) == {"scope": "NOT_APPLICABLE"}
+
+
+# ---- PC-ID-002 --------------------------------------------------------------------------------
+
+KEY_AUTH_CASES = [
+    (
+        "Microsoft.CognitiveServices/accounts",
+        {"disableLocalAuth": False},
+        {"disableLocalAuth": True},
+    ),
+    (
+        "Microsoft.DocumentDB/databaseAccounts",
+        {"disableLocalAuth": False},
+        {"disableLocalAuth": True},
+    ),
+    (
+        "Microsoft.DocumentDB/mongoClusters",
+        {"authConfig": {"allowedModes": ["MicrosoftEntraID", "NativeAuth"]}},
+        {"authConfig": {"allowedModes": ["MicrosoftEntraID"]}},
+    ),
+    (
+        "Microsoft.Cache/redis",
+        {"disableAccessKeyAuthentication": False},
+        {"disableAccessKeyAuthentication": True},
+    ),
+    (
+        "Microsoft.Communication/communicationServices",
+        {"disableLocalAuth": False},
+        {"disableLocalAuth": True},
+    ),
+    (
+        "Microsoft.AppConfiguration/configurationStores",
+        {"disableLocalAuth": False},
+        {"disableLocalAuth": True},
+    ),
+    (
+        "Microsoft.Storage/storageAccounts",
+        {"allowSharedKeyAccess": True},
+        {"allowSharedKeyAccess": False},
+    ),
+    (
+        "Microsoft.ContainerRegistry/registries",
+        {"adminUserEnabled": True},
+        {"adminUserEnabled": False},
+    ),
+    ("Microsoft.Insights/components", {"DisableLocalAuth": False}, {"DisableLocalAuth": True}),
+    ("Microsoft.ServiceBus/namespaces", {"disableLocalAuth": False}, {"disableLocalAuth": True}),
+    ("Microsoft.EventHub/namespaces", {"disableLocalAuth": False}, {"disableLocalAuth": True}),
+    ("Microsoft.EventGrid/topics", {"disableLocalAuth": False}, {"disableLocalAuth": True}),
+    ("Microsoft.SignalRService/signalR", {"disableLocalAuth": False}, {"disableLocalAuth": True}),
+]
+
+
+@pytest.mark.parametrize(("type_", "keys_on", "keys_off"), KEY_AUTH_CASES)
+def test_key_auth_on_fails_and_off_passes(type_, keys_on, keys_off):
+    findings = run(
+        "PC-ID-002", [arm(type_, "on", properties=keys_on), arm(type_, "off", properties=keys_off)]
+    )
+    assert statuses(findings) == {"on": "FAIL", "off": "PASS"}
+
+
+def test_redis_enterprise_database_is_judged_on_its_own_access_key_setting():
+    cluster = rid("Microsoft.Cache/redisEnterprise", "redis1")
+    on = arm(
+        "Microsoft.Cache/redisEnterprise/databases",
+        "default",
+        id=child_id(cluster, "databases", "default"),
+        properties={"accessKeysAuthentication": "Enabled"},
+    )
+    findings = run("PC-ID-002", [arm("Microsoft.Cache/redisEnterprise", "redis1"), on])
+    assert statuses(findings) == {"default": "FAIL"}
+    on["properties"]["accessKeysAuthentication"] = "Disabled"
+    assert statuses(run("PC-ID-002", [on])) == {"default": "PASS"}
+
+
+def test_redis_enterprise_database_not_reporting_access_keys_is_error():
+    db = arm(
+        "Microsoft.Cache/redisEnterprise/databases",
+        "default",
+        properties={"clientProtocol": "Encrypted"},
+    )
+    findings = run("PC-ID-002", [db])
+    assert statuses(findings) == {"default": "ERROR"}
+    assert "api-version" in findings[0].message
+
+
+def test_absent_switch_takes_the_service_default():
+    findings = run(
+        "PC-ID-002",
+        [
+            arm("Microsoft.Storage/storageAccounts", "st", properties={}),
+            arm("Microsoft.ContainerRegistry/registries", "cr", properties={}),
+            arm("Microsoft.DocumentDB/mongoClusters", "mongo", properties={}),
+        ],
+    )
+    # Storage accepts shared keys and MongoDB native auth unless told otherwise; ACR's admin
+    # user is off unless turned on.
+    assert statuses(findings) == {"st": "FAIL", "cr": "PASS", "mongo": "FAIL"}
+    assert "accepted by default" in by_name(findings)["st"].message
+
+
+def test_app_insights_local_auth_is_read_whatever_the_case_of_the_property():
+    component = arm("microsoft.insights/components", "ai", properties={"disableLocalAuth": True})
+    assert statuses(run("PC-ID-002", [component])) == {"ai": "PASS"}
+
+
+def test_key_auth_failure_carries_the_command_that_fixes_it():
+    findings = run(
+        "PC-ID-002",
+        [arm("Microsoft.Storage/storageAccounts", "st", properties={"allowSharedKeyAccess": True})],
+    )
+    assert "--allow-shared-key-access false" in findings[0].remediation
+    assert "-n st" in findings[0].remediation
+
+
+# ---- PC-ID-003 --------------------------------------------------------------------------------
+
+STORAGE_KEY = "DefaultEndpointsProtocol=https;AccountName=st;AccountKey=c2VjcmV0LWtleS12YWx1ZQ=="
+
+
+def test_env_var_with_a_key_in_a_literal_fails_naming_variable_and_pattern_never_the_value():
+    app = container_app(
+        env=[{"name": "STORAGE", "value": STORAGE_KEY}, {"name": "PORT", "value": "8000"}]
+    )
+    findings = run("PC-ID-003", [app])
+    assert statuses(findings) == {"api": "FAIL"}
+    finding = findings[0]
+    assert "STORAGE" in finding.message and "AccountKey=" in finding.message
+    assert "c2VjcmV0LWtleS12YWx1ZQ" not in finding.message
+    assert "c2VjcmV0LWtleS12YWx1ZQ" not in json.dumps(finding.evidence)
+    assert finding.severity == Severity.CRITICAL
+
+
+def test_credential_name_with_literal_value_fails():
+    app = container_app(env=[{"name": "AZURE_OPENAI_API_KEY", "value": "0123456789abcdef"}])
+    findings = run("PC-ID-003", [app])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "*_KEY" in findings[0].message
+    assert "0123456789abcdef" not in findings[0].message + json.dumps(findings[0].evidence)
+
+
+def test_init_container_credentials_count_too():
+    app = container_app(env=[], init_env=[{"name": "DB", "value": "Server=db;Password=hunter2"}])
+    findings = run("PC-ID-003", [app])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "migrate" in findings[0].message
+
+
+def test_secret_references_pass():
+    app = container_app(env=[{"name": "STORAGE_CONNECTION_STRING", "secretRef": "storage"}])
+    assert statuses(run("PC-ID-003", [app])) == {"api": "PASS"}
+
+
+def test_app_insights_connection_string_does_not_fail_the_credential_rule():
+    app = container_app(
+        env=[{"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "value": APP_INSIGHTS_CS}]
+    )
+    assert statuses(run("PC-ID-003", [app])) == {"api": "PASS"}
+
+
+# ---- PC-ID-004 --------------------------------------------------------------------------------
+
+KV_URL = "https://kv-prod.vault.azure.net/secrets/signing-key"
+
+
+def test_secret_without_key_vault_url_fails():
+    app = container_app(secrets=[{"name": "signing-key"}])
+    findings = run("PC-ID-004", [app])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "signing-key is held in the app (no keyVaultUrl)" in findings[0].message
+
+
+def test_key_vault_reference_read_with_the_apps_identity_passes():
+    app = container_app(
+        secrets=[{"name": "signing-key", "keyVaultUrl": KV_URL, "identity": "system"}]
+    )
+    assert statuses(run("PC-ID-004", [app])) == {"api": "PASS"}
+
+
+def test_key_vault_reference_without_identity_fails():
+    app = container_app(secrets=[{"name": "signing-key", "keyVaultUrl": KV_URL}])
+    findings = run("PC-ID-004", [app])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "no identity" in findings[0].message
+
+
+def test_key_vault_reference_with_an_identity_the_app_lacks_fails():
+    app = container_app(secrets=[{"name": "signing-key", "keyVaultUrl": KV_URL, "identity": UAI}])
+    assert statuses(run("PC-ID-004", [app])) == {"api": "FAIL"}
+
+
+def test_app_without_secrets_is_not_applicable():
+    assert statuses(run("PC-ID-004", [container_app(secrets=None)])) == {"api": "NOT_APPLICABLE"}
+
+
+# ---- PC-ID-005 --------------------------------------------------------------------------------
+
+
+def test_plain_app_insights_connection_string_is_a_low_severity_failure():
+    app = container_app(
+        env=[{"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "value": APP_INSIGHTS_CS}]
+    )
+    findings = run("PC-ID-005", [app])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert findings[0].severity == Severity.LOW
+    assert "APPLICATIONINSIGHTS_CONNECTION_STRING" in findings[0].message
+
+
+def test_app_insights_connection_string_from_a_secret_passes():
+    app = container_app(
+        env=[{"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "secretRef": "ai-cs"}]
+    )
+    assert statuses(run("PC-ID-005", [app])) == {"api": "PASS"}
