@@ -1,0 +1,164 @@
+"""Scale rules: PC-SCALE-001 (replicas), PC-SCALE-002 (scale rules), PC-SCALE-003 (zones and HA)."""
+
+from __future__ import annotations
+
+from builders import arm, run, statuses
+
+from prodcheck.model import Severity
+
+HTTP_50 = {"name": "http-requests", "http": {"metadata": {"concurrentRequests": "50"}}}
+CPU_70 = {
+    "name": "cpu-utilization",
+    "custom": {"type": "cpu", "metadata": {"type": "Utilization", "value": "70"}},
+}
+
+
+def app(name: str = "api", **scale) -> dict:
+    return arm("Microsoft.App/containerApps", name, properties={"template": {"scale": scale}})
+
+
+# ---- PC-SCALE-001 -----------------------------------------------------------------------------
+
+
+def test_guide_replica_range_passes():
+    assert statuses(run("PC-SCALE-001", [app(minReplicas=2, maxReplicas=20)])) == {"api": "PASS"}
+
+
+def test_min_replicas_one_fails():
+    findings = run("PC-SCALE-001", [app(minReplicas=1, maxReplicas=20)])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert findings[0].message == "minReplicas 1 < 2"
+
+
+def test_missing_min_replicas_means_scale_to_zero():
+    findings = run("PC-SCALE-001", [app(maxReplicas=20)])
+    assert "scales to zero" in findings[0].message
+
+
+def test_low_ceiling_fails_and_the_ceiling_is_a_parameter():
+    findings = run("PC-SCALE-001", [app(minReplicas=2, maxReplicas=10)])
+    assert findings[0].message == "maxReplicas 10 < 20"
+    assert statuses(
+        run("PC-SCALE-001", [app(minReplicas=2, maxReplicas=10)], {"min_max_replicas": 10})
+    ) == {"api": "PASS"}
+
+
+def test_excluded_app_is_not_judged():
+    findings = run("PC-SCALE-001", [app("batch", minReplicas=0)], {"excluded_apps": ["batch"]})
+    assert statuses(findings) == {"batch": "NOT_APPLICABLE"}
+
+
+# ---- PC-SCALE-002 -----------------------------------------------------------------------------
+
+
+def test_guide_scale_rules_pass():
+    findings = run("PC-SCALE-002", [app(rules=[HTTP_50, CPU_70])])
+    assert statuses(findings) == {"api": "PASS"}
+    assert findings[0].message == "scales on HTTP at 50 concurrent requests and CPU at 70%"
+
+
+def test_no_scale_rules_fails_although_the_platform_adds_an_http_rule():
+    findings = run("PC-SCALE-002", [app(minReplicas=2, maxReplicas=20, rules=None)])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "no scale rules" in findings[0].message
+
+
+def test_missing_cpu_rule_fails():
+    findings = run("PC-SCALE-002", [app(rules=[HTTP_50])])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "no CPU utilization rule" in findings[0].message
+
+
+def test_http_rule_above_fifty_concurrent_requests_fails():
+    http_100 = {"name": "http", "http": {"metadata": {"concurrentRequests": "100"}}}
+    findings = run("PC-SCALE-002", [app(rules=[http_100, CPU_70])])
+    assert "100 concurrent requests (> 50)" in findings[0].message
+
+
+def test_http_rule_without_concurrency_uses_the_platform_default_of_ten():
+    findings = run("PC-SCALE-002", [app(rules=[{"name": "http", "http": {}}, CPU_70])])
+    assert statuses(findings) == {"api": "PASS"}
+
+
+def test_cpu_rule_above_seventy_percent_fails():
+    cpu_90 = {
+        "name": "cpu",
+        "custom": {"type": "cpu", "metadata": {"type": "Utilization", "value": "90"}},
+    }
+    findings = run("PC-SCALE-002", [app(rules=[HTTP_50, cpu_90])])
+    assert "scales at 90% (> 70%)" in findings[0].message
+
+
+def test_cpu_rule_on_average_value_is_not_utilization():
+    absolute = {
+        "name": "cpu",
+        "custom": {"type": "cpu", "metadata": {"type": "AverageValue", "value": "500"}},
+    }
+    findings = run("PC-SCALE-002", [app(rules=[HTTP_50, absolute])])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "not utilization" in findings[0].message
+
+
+def test_scale_rule_limits_are_parameters():
+    http_100 = {"name": "http", "http": {"metadata": {"concurrentRequests": "100"}}}
+    findings = run(
+        "PC-SCALE-002", [app(rules=[http_100, CPU_70])], {"max_concurrent_requests": 100}
+    )
+    assert statuses(findings) == {"api": "PASS"}
+
+
+# ---- PC-SCALE-003 -----------------------------------------------------------------------------
+
+
+def test_zone_redundant_environment_passes_and_single_zone_fails():
+    findings = run(
+        "PC-SCALE-003",
+        [
+            arm("Microsoft.App/managedEnvironments", "zr", properties={"zoneRedundant": True}),
+            arm("Microsoft.App/managedEnvironments", "single", properties={"zoneRedundant": False}),
+        ],
+    )
+    assert statuses(findings) == {"zr": "PASS", "single": "FAIL"}
+    assert findings[0].severity == Severity.MEDIUM
+
+
+def test_managed_redis_high_availability_decides():
+    on = arm(
+        "Microsoft.Cache/redisEnterprise",
+        "on",
+        sku={"name": "Balanced_B5"},
+        properties={"highAvailability": "Enabled"},
+    )
+    off = arm(
+        "Microsoft.Cache/redisEnterprise",
+        "off",
+        sku={"name": "Balanced_B5"},
+        properties={"highAvailability": "Disabled"},
+    )
+    assert statuses(run("PC-SCALE-003", [on, off])) == {"on": "PASS", "off": "FAIL"}
+
+
+def test_enterprise_tier_always_replicates_and_unknown_managed_redis_is_error():
+    enterprise = arm(
+        "Microsoft.Cache/redisEnterprise", "ent", sku={"name": "Enterprise_E10"}, properties={}
+    )
+    unknown = arm(
+        "Microsoft.Cache/redisEnterprise", "amr", sku={"name": "Balanced_B5"}, properties={}
+    )
+    assert statuses(run("PC-SCALE-003", [enterprise, unknown])) == {"ent": "PASS", "amr": "ERROR"}
+
+
+def test_basic_redis_has_no_replica():
+    basic = arm(
+        "Microsoft.Cache/redis",
+        "basic",
+        properties={"sku": {"name": "Basic", "family": "C", "capacity": 1}},
+    )
+    premium = arm(
+        "Microsoft.Cache/redis",
+        "premium",
+        zones=["1", "2"],
+        properties={"sku": {"name": "Premium", "family": "P", "capacity": 1}},
+    )
+    findings = run("PC-SCALE-003", [basic, premium])
+    assert statuses(findings) == {"basic": "FAIL", "premium": "PASS"}
