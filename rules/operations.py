@@ -1,128 +1,243 @@
 """Operations — the checklist lines no API can prove.
 
-Each line is a MANUAL finding saying what evidence a reviewer should attach; an attestation
-in prodcheck.yaml turns it into PASS. Where the inventory holds partial evidence (an Azure Load
-Testing resource), the finding says so — it still needs a human to confirm the outcome.
+Each line is one rule whose finding is MANUAL and says what evidence a reviewer should attach.
+An attestation recorded in the configuration turns it into PASS. Where the inventory holds
+partial evidence (an Azure Load Testing resource, an action group that reaches people, a
+workbook to hold the baselines) the finding says so; a person still has to confirm the outcome.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 from prodcheck import Severity, rule
+from prodcheck.arm import norm
+from prodcheck.inventory import Inventory
+
+from ._alerts import ACTION_GROUP, receivers
 
 LOAD_TEST = "Microsoft.LoadTestService/loadTests"
+DASHBOARDS = [
+    "Microsoft.Portal/dashboards",
+    "Microsoft.Insights/workbooks",
+    "Microsoft.Dashboard/grafana",
+]
 
 
-def _manual_rule(
-    rule_id, checklist, title, evidence, severity=Severity.MEDIUM, needs=(), partial=None
-):
-    @rule(
-        id=rule_id,
-        title=title,
-        checklist=checklist,
-        severity=severity,
-        needs=list(needs),
-        rationale=f"No Azure API can show this; a person responsible for the go-live attests to it. {evidence}",
-        remediation=f"Attach the evidence ({evidence[0].lower() + evidence[1:]}) and record an attestation for {rule_id} in prodcheck.yaml.",
-    )
-    def check(inv, p):
-        hint = partial(inv) if partial else ""
-        yield inv.scope.manual(
-            f"needs a human attestation: {evidence}" + (f" ({hint})" if hint else "")
-        )
+@dataclass(frozen=True)
+class Hint:
+    """Partial evidence the inventory can give: a sentence, and the resources it rests on."""
 
-    check.__doc__ = (
-        f'## What it checks\nThe checklist line "{checklist}" needs a person to attest to it '
-        f"with evidence: {evidence}\n\nThe finding is MANUAL until an attestation in "
-        "`prodcheck.yaml` (who, when, evidence link, valid for N days) records it; then PASS."
-    )
-    check.__name__ = rule_id.lower().replace("-", "_")
-    return check
+    text: str
+    resources: list[str] = field(default_factory=list)
 
 
-def _load_testing_hint(inv):
+@dataclass(frozen=True)
+class Line:
+    """One checklist line that a person attests to."""
+
+    id: str
+    checklist: str
+    title: str
+    attach: str
+    severity: Severity = Severity.MEDIUM
+    needs: tuple[str, ...] = ()
+    partial: Callable[[Inventory], Hint | None] | None = None
+
+
+def _unreadable(inv: Inventory, *types: str) -> bool:
+    wanted = {norm(t) for t in types}
+    return any(c.failed and norm(c.resource_type) in wanted for c in inv.coverage or [])
+
+
+def _load_tests(inv: Inventory) -> Hint:
+    if _unreadable(inv, LOAD_TEST):
+        return Hint("Azure Load Testing resources could not be read")
     tests = inv.of_type(LOAD_TEST)
-    if tests:
-        names = ", ".join(t.name for t in tests)
-        return f"partial evidence: Azure Load Testing resource {names} is in scope; attach its run at target scale"
-    return "no Azure Load Testing resource in scope"
+    if not tests:
+        return Hint("no Azure Load Testing resource in scope")
+    names = ", ".join(t.name for t in tests)
+    return Hint(
+        f"partial evidence: Azure Load Testing resource {names} is in scope; "
+        "attach its run at target scale",
+        [t.id for t in tests],
+    )
 
 
-load_testing = _manual_rule(
-    "PC-OPS-001",
-    "Load testing completed at target scale",
-    "Load test completed at target scale",
-    "A load-test report at the target concurrent-call volume, with latency percentiles against the guide's targets.",
-    severity=Severity.HIGH,
-    needs=[LOAD_TEST],
-    partial=_load_testing_hint,
-)
-security_assessment = _manual_rule(
-    "PC-OPS-002",
-    "Security assessment performed",
-    "Security assessment performed",
-    "A security assessment or penetration-test report with its findings resolved or accepted.",
-    severity=Severity.HIGH,
-)
-disaster_recovery = _manual_rule(
-    "PC-OPS-003",
-    "Disaster recovery procedures documented",
-    "Disaster recovery procedures documented",
-    "The disaster-recovery runbook with RTO/RPO targets and the date of the last restore drill.",
-    severity=Severity.HIGH,
-)
-environment_validated = _manual_rule(
-    "PC-OPS-004",
-    "Production environment validated",
-    "Production environment validated",
-    "A sign-off of the end-to-end validation in production (test calls placed and answered).",
-)
-rollback_tested = _manual_rule(
-    "PC-OPS-005",
-    "Rollback procedures tested",
-    "Rollback procedures tested",
-    "The record of a rollback rehearsal (revision switch or redeploy) and how long it took.",
-)
-support_trained = _manual_rule(
-    "PC-OPS-006",
-    "Support team trained and on standby",
-    "Support team trained and on standby",
-    "The on-call rota for launch and the training record of the support team.",
-)
-incident_playbooks = _manual_rule(
-    "PC-OPS-007",
-    "Incident response playbooks ready",
-    "Incident response playbooks ready",
-    "Links to the incident-response playbooks for the top failure modes (AI throttling, ACS outage, Redis loss).",
-)
-performance_baselines = _manual_rule(
-    "PC-OPS-008",
-    "Performance baselines established",
-    "Performance baselines established",
-    "The baseline dashboard or report: end-to-end, STT and TTS latency and call drop rate under normal load.",
-)
-metrics_reviewed = _manual_rule(
-    "PC-OPS-009",
-    "Metrics reviewed against targets",
-    "Metrics reviewed against targets",
-    "The post-launch review of the key metrics against the guide's targets.",
-    severity=Severity.LOW,
-)
-cost_optimization = _manual_rule(
-    "PC-OPS-010",
-    "Cost optimization opportunities identified",
-    "Cost optimization opportunities identified",
-    "The cost review: right-sizing, reservations, caching and idle-timeout decisions.",
-    severity=Severity.LOW,
-)
-improvement_roadmap = _manual_rule(
-    "PC-OPS-011",
-    "Continuous improvement roadmap updated",
-    "Continuous improvement roadmap updated",
-    "The updated roadmap with the items learnt from launch.",
-    severity=Severity.LOW,
-)
-operator_mfa = _manual_rule(
-    "PC-OPS-012",
-    "Operator access through Entra ID with MFA",
-    "Operators sign in through Entra ID with MFA",
-    "The Conditional Access policy requiring MFA for the operators' and admins' group.",
-    severity=Severity.HIGH,
-)
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _on_call(inv: Inventory) -> Hint | None:
+    if _unreadable(inv, ACTION_GROUP):
+        return Hint("action groups could not be read")
+    reached = [
+        g
+        for g in inv.of_type(ACTION_GROUP)
+        if g.get("properties.enabled") is not False and receivers(g)
+    ]
+    if not reached:
+        return Hint("no enabled action group with a receiver in scope: alerts reach nobody")
+    names = ", ".join(f"{g.name} ({_count(len(receivers(g)), 'receiver')})" for g in reached)
+    return Hint(
+        f"partial evidence: alerts can reach action group {names}; attach who stands behind them",
+        [g.id for g in reached],
+    )
+
+
+def _baselines(inv: Inventory) -> Hint | None:
+    views = inv.of_type(*DASHBOARDS)
+    if not views:
+        return None
+    names = ", ".join(str(v.get("properties.displayName") or v.name) for v in views)
+    return Hint(
+        f"partial evidence: {names} can show the baselines; attach the recorded values",
+        [v.id for v in views],
+    )
+
+
+LINES = [
+    Line(
+        "PC-OPS-001",
+        "Load testing completed at target scale",
+        "Load test completed at target scale",
+        "a load-test report at the target number of concurrent calls, with latency percentiles "
+        "against the guide's targets (end-to-end < 2.5 s, STT < 500 ms, TTS < 1 s)",
+        Severity.HIGH,
+        (LOAD_TEST,),
+        _load_tests,
+    ),
+    Line(
+        "PC-OPS-002",
+        "Security assessment performed",
+        "Security assessment performed",
+        "the security assessment or penetration-test report, with each finding resolved or "
+        "accepted by its owner",
+        Severity.HIGH,
+    ),
+    Line(
+        "PC-OPS-003",
+        "Disaster recovery procedures documented",
+        "Disaster recovery procedures documented",
+        "the disaster-recovery runbook with RTO and RPO targets and the date of the last restore drill",
+        Severity.HIGH,
+    ),
+    Line(
+        "PC-OPS-004",
+        "Production environment validated",
+        "Production environment validated",
+        "the sign-off of the end-to-end validation in production: test calls placed and answered "
+        "through the production entry point",
+    ),
+    Line(
+        "PC-OPS-005",
+        "Rollback procedures tested",
+        "Rollback procedures tested",
+        "the record of a rollback rehearsal (revision switch or redeploy) and how long it took",
+    ),
+    Line(
+        "PC-OPS-006",
+        "Support team trained and on standby",
+        "Support team trained and on standby",
+        "the on-call rota for the launch and the training record of the support team",
+        needs=(ACTION_GROUP,),
+        partial=_on_call,
+    ),
+    Line(
+        "PC-OPS-007",
+        "Incident response playbooks ready",
+        "Incident response playbooks ready",
+        "links to the incident-response playbooks for the top failure modes (model throttling, "
+        "Communication Services outage, Redis loss, regional failover)",
+    ),
+    Line(
+        "PC-OPS-008",
+        "Performance baselines established",
+        "Performance baselines established",
+        "the baseline under normal load: end-to-end, STT and TTS latency, availability and call "
+        "drop rate, CPU and Redis memory",
+        needs=tuple(DASHBOARDS),
+        partial=_baselines,
+    ),
+    Line(
+        "PC-OPS-009",
+        "Metrics reviewed against targets",
+        "Metrics reviewed against targets",
+        "the post-launch review of the key metrics against the guide's targets, with actions",
+        Severity.LOW,
+    ),
+    Line(
+        "PC-OPS-010",
+        "Cost optimization opportunities identified",
+        "Cost optimization opportunities identified",
+        "the cost review: right-sizing, reservations, caching and idle-timeout decisions",
+        Severity.LOW,
+    ),
+    Line(
+        "PC-OPS-011",
+        "Continuous improvement roadmap updated",
+        "Continuous improvement roadmap updated",
+        "the updated roadmap with what was learnt from the launch",
+        Severity.LOW,
+    ),
+    Line(
+        "PC-OPS-012",
+        "Operator access through Entra ID with MFA",
+        "Operators sign in through Entra ID with MFA",
+        "the Conditional Access policy that requires MFA for the operators' and administrators' "
+        "group, and the list of its members",
+        Severity.HIGH,
+    ),
+]
+
+
+def _doc(line: Line) -> str:
+    partial = ""
+    if line.partial is not None:
+        kinds = ", ".join(f"`{t}`" for t in line.needs)
+        partial = (
+            f"\n\nThe inventory gives partial evidence ({kinds}): the finding names what it found, "
+            "but a person still attests to the outcome."
+        )
+    return (
+        "## What it checks\n"
+        f'The checklist line "{line.checklist}". No Azure API can show it: the finding is '
+        f"MANUAL and asks the reviewer to attach {line.attach}.{partial}\n\n"
+        "## How to attest\n"
+        "A person responsible for the go-live records an attestation for "
+        f"{line.id} in `prodcheck.yaml`: who, when, a link to the evidence, and how many days it "
+        "stays valid. An attested line is PASS with the attestation as its evidence; when the "
+        "attestation expires it is MANUAL again."
+    )
+
+
+def _manual_rule(line: Line):
+    def check(inv, p):
+        hint = line.partial(inv) if line.partial is not None else None
+        evidence = {"attach": line.attach}
+        if hint is not None and hint.resources:
+            evidence["partial evidence"] = hint.resources
+        message = f"needs an attestation; attach {line.attach}"
+        yield inv.scope.manual(message + (f"; {hint.text}" if hint else ""), evidence=evidence)
+
+    check.__name__ = check.__qualname__ = line.id.lower().replace("-", "_")
+    check.__doc__ = _doc(line)
+    return rule(
+        id=line.id,
+        title=line.title,
+        checklist=line.checklist,
+        severity=line.severity,
+        needs=list(line.needs),
+        rationale=(
+            "The guide's go-live checklist asks for it and no Azure API can show it; the "
+            "audit is complete only when someone accountable attests to it."
+        ),
+        remediation=(
+            f"Attach {line.attach}, and record an attestation for {line.id} in prodcheck.yaml."
+        ),
+    )(check)
+
+
+for _line in LINES:
+    globals()[_line.id.lower().replace("-", "_")] = _manual_rule(_line)
