@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from builders import arm, by_name, child_id, rid, run, statuses
+from builders import arm, by_name, child_id, rid, run, snapshot, statuses
 
+from prodcheck.api import audit_snapshot
 from prodcheck.model import Severity
 
 APP = "Microsoft.App/containerApps"
@@ -307,3 +308,11 @@ def test_app_insights_connection_string_from_a_secret_passes():
         env=[{"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "secretRef": "ai-cs"}]
     )
     assert statuses(run("PC-ID-005", [app])) == {"api": "PASS"}
+
+
+def test_whole_json_report_never_carries_the_credential_value():
+    app = container_app(env=[{"name": "STORAGE", "value": STORAGE_KEY}])
+    report = audit_snapshot(snapshot([app]), rules=["PC-ID-*"])
+    text = json.dumps(report.to_json())
+    assert "STORAGE" in text and "AccountKey=" in text
+    assert "c2VjcmV0LWtleS12YWx1ZQ" not in text
