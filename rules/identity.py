@@ -108,6 +108,8 @@ def apps_use_managed_identity(inv, p):
                 )
             elif not identity:
                 problems.append(f"pulls from {server} with no identity")
+            elif identity.lower() == "system-environment":
+                continue  # the environment's own managed identity pulls for the app
             elif not identity_assigned(app, identity):
                 problems.append(
                     f"pulls from {server} with identity {identity}, which the app does not have"

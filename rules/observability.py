@@ -145,7 +145,7 @@ def _web_tests_of(inv, component):
     return found
 
 
-def _signal_remediation(signal, p):
+def _signal_remediation(signal):
     spec = signal.spec
     sign = ">" if spec.direction == "above" else "<"
     if spec.platform:
@@ -273,7 +273,7 @@ def _signal_verdict(inv, p, signal, resource):
         "alert when": signal.wanted(),
         "alerts": {j.alert.name: j.reason for j in judgements},
     }
-    remediation = _signal_remediation(signal, p)
+    remediation = _signal_remediation(signal)
     extra = []
     if signal.spec.key == "availability":
         tests = _web_tests_of(inv, resource)

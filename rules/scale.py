@@ -178,7 +178,7 @@ def scale_rules_as_guide(inv, p):
             problems.append("no HTTP concurrency rule")
         for entry in http:
             concurrency = _int(
-                entry["http"].get("metadata", {}).get("concurrentRequests"),
+                (entry["http"].get("metadata") or {}).get("concurrentRequests"),
                 DEFAULT_CONCURRENT_REQUESTS,
             )
             if concurrency is None or concurrency > p.max_concurrent_requests:
@@ -207,6 +207,14 @@ def scale_rules_as_guide(inv, p):
             yield app.fail(*problems, evidence=evidence)
         else:
             yield app.ok("scales on " + " and ".join(good), evidence=evidence)
+
+
+_REDIS_HA_FIX = {
+    True: "Move the cache to the Standard or Premium tier (with zones on Premium): az redis update "
+    "-n {name} -g {resource_group} --sku Standard",
+    False: "Enable high availability: az redisenterprise update -n {name} -g {resource_group} "
+    "--high-availability Enabled",
+}
 
 
 def _redis_ha(cache):
@@ -292,10 +300,5 @@ def zone_redundant_platform(inv, p):
             yield cache.ok(why, evidence=evidence)
         else:
             yield cache.fail(
-                why,
-                evidence=evidence,
-                remediation=(
-                    "Enable high availability (az redisenterprise update -n {name} -g "
-                    "{resource_group} --high-availability Enabled) or move to a replicated tier."
-                ),
+                why, evidence=evidence, remediation=_REDIS_HA_FIX[cache.is_type(REDIS)]
             )

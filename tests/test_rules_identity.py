@@ -63,6 +63,11 @@ def test_registry_entry_with_empty_username_and_password_ref_still_counts_as_ide
     assert statuses(run("PC-ID-001", [app])) == {"api": "PASS"}
 
 
+def test_pull_with_the_environments_identity_counts_as_identity_pull():
+    app = container_app(registries=[{"server": "cr.azurecr.io", "identity": "system-environment"}])
+    assert statuses(run("PC-ID-001", [app])) == {"api": "PASS"}
+
+
 def test_app_without_managed_identity_fails():
     findings = run("PC-ID-001", [container_app(identity={"type": "None"})])
     assert statuses(findings) == {"api": "FAIL"}

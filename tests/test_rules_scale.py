@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builders import arm, run, statuses
+from builders import arm, by_name, run, statuses
 
 from prodcheck.model import Severity
 
@@ -78,6 +78,8 @@ def test_http_rule_above_fifty_concurrent_requests_fails():
 def test_http_rule_without_concurrency_uses_the_platform_default_of_ten():
     findings = run("PC-SCALE-002", [app(rules=[{"name": "http", "http": {}}, CPU_70])])
     assert statuses(findings) == {"api": "PASS"}
+    null_metadata = {"name": "http", "http": {"metadata": None}}
+    assert statuses(run("PC-SCALE-002", [app(rules=[null_metadata, CPU_70])])) == {"api": "PASS"}
 
 
 def test_cpu_rule_above_seventy_percent_fails():
@@ -162,3 +164,4 @@ def test_basic_redis_has_no_replica():
     )
     findings = run("PC-SCALE-003", [basic, premium])
     assert statuses(findings) == {"basic": "FAIL", "premium": "PASS"}
+    assert "--sku Standard" in by_name(findings)["basic"].remediation
