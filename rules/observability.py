@@ -365,7 +365,7 @@ def services_send_logs(inv, p):
     for resource in inv.of_type(*_LOGGED_TYPES):
         settings = log_settings(inv, resource)
         good = [s for s in settings if sends_logs_to_workspace(s)]
-        evidence = {
+        evidence: dict[str, object] = {
             "diagnosticSettings": {
                 s.name: {
                     "workspaceId": s.get("properties.workspaceId"),

@@ -215,7 +215,7 @@ def _doc(line: Line) -> str:
 def _manual_rule(line: Line):
     def check(inv, p):
         hint = line.partial(inv) if line.partial is not None else None
-        evidence = {"attach": line.attach}
+        evidence: dict[str, object] = {"attach": line.attach}
         if hint is not None and hint.resources:
             evidence["partial evidence"] = hint.resources
         message = f"needs an attestation; attach {line.attach}"
