@@ -15,13 +15,13 @@ from ._workload import (
     COGNITIVE_DEPLOYMENT,
     CONTAINER_APP,
     EVENT_HUBS,
+    GOVERNED_TYPES,
     MANAGED_ENVIRONMENT,
     PUBLIC_IP,
     RAI_POLICY,
     SERVICE_BUS,
     SIGNALR,
     VIRTUAL_NETWORK,
-    WORKLOAD_TYPES,
     environment_of,
     ingress,
     listed,
@@ -50,7 +50,7 @@ def _exemption_matches(tags, patterns):
     title="No policy-exemption tags in the production scope",
     checklist="Production guardrails not bypassed",
     severity=Severity.HIGH,
-    needs=WORKLOAD_TYPES,
+    needs=GOVERNED_TYPES,
     params={"exemption_tags": ["SecurityControl=Ignore"]},
     rationale=(
         "Tags such as SecurityControl=Ignore exist to exempt a resource from Azure Policy "
@@ -65,7 +65,11 @@ def no_policy_exemption_tags(inv, p):
     ## What it checks
     No resource in the audited scope carries a tag listed in `exemption_tags` (`Key=Value`,
     case-insensitive; the value may be a glob, and `Key` alone or `Key=*` matches any value).
-    One FAIL per tagged resource; when none carries one, one PASS for the scope.
+    One FAIL per tagged resource; when none carries one, one PASS for the scope. The resources
+    judged are the top-level resources of the workload's types (the gateways and network,
+    the apps and their environment, data, AI and messaging services, identities, monitoring
+    and load testing: the list under "Reads"), so that a live audit, which collects exactly
+    those, and an offline one agree.
 
     ## Example
     Fails:
@@ -77,8 +81,9 @@ def no_policy_exemption_tags(inv, p):
     {"tags": {"environment": "prod"}}
     ```
     """
+    governed = inv.of_type(*GOVERNED_TYPES)
     tagged = 0
-    for resource in inv:
+    for resource in governed:
         matched = _exemption_matches(resource.tags, p.exemption_tags)
         if matched:
             tagged += 1
@@ -86,9 +91,9 @@ def no_policy_exemption_tags(inv, p):
                 f"tagged {', '.join(matched)}: exempt from the policy guardrails",
                 evidence={f"tags.{m.split('=', 1)[0]}": m.split("=", 1)[1] for m in matched},
             )
-    if not tagged and len(inv):
+    if not tagged and governed:
         yield inv.scope.ok(
-            f"none of {len(inv)} resources carries {', '.join(p.exemption_tags)}",
+            f"none of {len(governed)} resources carries {', '.join(p.exemption_tags)}",
             evidence={"exemption_tags": list(p.exemption_tags)},
         )
 

@@ -3,7 +3,7 @@ filters), PC-AUTH-001 (callers authenticated at the backend)."""
 
 from __future__ import annotations
 
-from builders import arm, by_name, child_id, rid, run, statuses
+from builders import arm, by_name, child_id, registry, rid, run, statuses
 
 from prodcheck.model import Severity
 
@@ -342,3 +342,11 @@ def test_app_without_ingress_is_not_applicable():
         by_name(run("PC-AUTH-001", [no_ingress]))["worker"].message
         == "no ingress: it takes no calls"
     )
+
+
+def test_only_the_declared_types_are_judged_so_live_and_offline_audits_agree():
+    needs = {t.lower() for t in registry().get("PC-GOV-001").needs}
+    outside = arm("Microsoft.Sql/servers", "sql", tags={"SecurityControl": "Ignore"})
+    assert "microsoft.sql/servers" not in needs
+    assert statuses(run("PC-GOV-001", [outside])) == {"scope": "NOT_APPLICABLE"}
+    assert "microsoft.insights/actiongroups" in needs
