@@ -248,9 +248,24 @@ KEY_AUTH = [
 ]
 
 
+def _mongo_api_account(resource):
+    capabilities = {
+        str(c.get("name", "")).lower()
+        for c in listed(resource.get("properties.capabilities"))
+        if isinstance(c, dict)
+    }
+    return resource.kind.lower() == "mongodb" or "enablemongo" in capabilities
+
+
 def _key_auth_verdict(resource, spec):
     value = resource.get(spec.path)
     evidence = {spec.path: value}
+    if resource.is_type(COSMOS_ACCOUNT) and _mongo_api_account(resource):
+        return resource.not_applicable(
+            "Cosmos DB for MongoDB (RU) has no Microsoft Entra data-plane authentication: its "
+            "keys cannot be turned off (MongoDB vCore can)",
+            evidence={"kind": resource.kind},
+        )
     if resource.is_type(MONGO_CLUSTER):
         modes = [str(m) for m in listed(value)]
         if value is None:
@@ -322,7 +337,7 @@ def key_auth_is_off(inv, p):
     | resource | keys are off when |
     |---|---|
     | Cognitive Services / Azure OpenAI / AI Services | `disableLocalAuth: true` |
-    | Cosmos DB account | `disableLocalAuth: true` |
+    | Cosmos DB account (not the RU API for MongoDB, which cannot refuse keys) | `disableLocalAuth: true` |
     | Cosmos DB for MongoDB vCore cluster | `authConfig.allowedModes` without `NativeAuth` |
     | Azure Cache for Redis | `disableAccessKeyAuthentication: true` |
     | Redis Enterprise / Azure Managed Redis database | `accessKeysAuthentication: Disabled` |

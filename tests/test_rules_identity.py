@@ -186,6 +186,22 @@ def test_redis_enterprise_database_not_reporting_access_keys_is_error():
     assert "api-version" in findings[0].message
 
 
+def test_cosmos_account_of_the_mongodb_ru_api_cannot_refuse_keys():
+    mongo_ru = arm(
+        "Microsoft.DocumentDB/databaseAccounts",
+        "ru",
+        kind="MongoDB",
+        properties={"disableLocalAuth": False},
+    )
+    nosql = arm(
+        "Microsoft.DocumentDB/databaseAccounts", "nosql", kind="GlobalDocumentDB", properties={}
+    )
+    assert statuses(run("PC-ID-002", [mongo_ru, nosql])) == {
+        "ru": "NOT_APPLICABLE",
+        "nosql": "FAIL",
+    }
+
+
 def test_absent_switch_takes_the_service_default():
     findings = run(
         "PC-ID-002",
