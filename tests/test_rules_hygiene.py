@@ -350,3 +350,9 @@ def test_only_the_declared_types_are_judged_so_live_and_offline_audits_agree():
     assert "microsoft.sql/servers" not in needs
     assert statuses(run("PC-GOV-001", [outside])) == {"scope": "NOT_APPLICABLE"}
     assert "microsoft.insights/actiongroups" in needs
+
+
+def test_no_model_deployment_is_not_applicable():
+    assert statuses(run("PC-AI-001", [arm("Microsoft.CognitiveServices/accounts", "speech")])) == {
+        "scope": "NOT_APPLICABLE"
+    }

@@ -337,3 +337,10 @@ def test_whole_json_report_never_carries_the_credential_value():
     text = json.dumps(report.to_json())
     assert "STORAGE" in text and "AccountKey=" in text
     assert "c2VjcmV0LWtleS12YWx1ZQ" not in text
+
+
+@pytest.mark.parametrize("rule_id", ["PC-ID-002", "PC-ID-003", "PC-ID-005"])
+def test_nothing_to_check_is_not_applicable(rule_id):
+    assert statuses(run(rule_id, [arm("Microsoft.Network/virtualNetworks", "vnet")])) == {
+        "scope": "NOT_APPLICABLE"
+    }

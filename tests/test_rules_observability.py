@@ -655,3 +655,9 @@ def test_workbook_or_grafana_passes():
     findings = run("PC-MON-004", [grafana])
     assert statuses(findings) == {"scope": "PASS"}
     assert "graf" in by_name(findings)["scope"].message
+
+
+def test_key_metrics_and_logs_have_nothing_to_check_without_the_workload():
+    vnet = arm("Microsoft.Network/virtualNetworks", "vnet")
+    assert statuses(run("PC-MON-002", [vnet])) == {"scope": "NOT_APPLICABLE"}
+    assert statuses(run("PC-MON-003", [vnet])) == {"scope": "NOT_APPLICABLE"}

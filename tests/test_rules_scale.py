@@ -165,3 +165,9 @@ def test_basic_redis_has_no_replica():
     findings = run("PC-SCALE-003", [basic, premium])
     assert statuses(findings) == {"basic": "FAIL", "premium": "PASS"}
     assert "--sku Standard" in by_name(findings)["basic"].remediation
+
+
+def test_nothing_to_scale_is_not_applicable():
+    vnet = arm("Microsoft.Network/virtualNetworks", "vnet")
+    for rule_id in ("PC-SCALE-001", "PC-SCALE-002", "PC-SCALE-003"):
+        assert statuses(run(rule_id, [vnet])) == {"scope": "NOT_APPLICABLE"}, rule_id
