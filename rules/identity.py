@@ -134,6 +134,9 @@ class KeyAuth:
     what: str
     remediation: str
     absent_means: str = "on"
+    # Set when ARM always returns the property from this api-version on: then its absence means
+    # the data came from an older api-version, and the setting cannot be told.
+    reported_from: str = ""
 
 
 KEY_AUTH = [
@@ -158,6 +161,7 @@ KEY_AUTH = [
         "native (password) authentication",
         "az resource update --ids {id} --latest-include-preview "
         "--set properties.authConfig.allowedModes=\"['MicrosoftEntraID']\"",
+        reported_from="2025-04-01-preview",
     ),
     KeyAuth(
         REDIS,
@@ -172,7 +176,7 @@ KEY_AUTH = [
         "Disabled",
         "access keys",
         "az resource update --ids {id} --set properties.accessKeysAuthentication=Disabled",
-        absent_means="unknown",
+        reported_from="2025-04-01",
     ),
     KeyAuth(
         COMMUNICATION,
@@ -180,6 +184,7 @@ KEY_AUTH = [
         True,
         "access keys",
         "az resource update --ids {id} --set properties.disableLocalAuth=true",
+        reported_from="2025-05-01",
     ),
     KeyAuth(
         APP_CONFIGURATION,
@@ -266,15 +271,15 @@ def _key_auth_verdict(resource, spec):
             "keys cannot be turned off (MongoDB vCore can)",
             evidence={"kind": resource.kind},
         )
+    if value is None and spec.reported_from:
+        return resource.error(
+            f"{spec.path} is not in the data (ARM returns it from api-version "
+            f"{spec.reported_from} on), so whether {spec.what} is accepted cannot be told; "
+            "collect again with that api-version or later",
+            evidence=evidence,
+        )
     if resource.is_type(MONGO_CLUSTER):
         modes = [str(m) for m in listed(value)]
-        if value is None:
-            return resource.fail(
-                "properties.authConfig is not reported: native (password) authentication, the "
-                "default, is on",
-                evidence=evidence,
-                remediation=spec.remediation,
-            )
         if any(m.lower() == "nativeauth" for m in modes):
             return resource.fail(
                 f"allows {spec.what} (allowedModes: {', '.join(modes)})",
@@ -288,12 +293,6 @@ def _key_auth_verdict(resource, spec):
         if spec.absent_means == "off":
             return resource.ok(
                 f"{spec.what} refused ({spec.path} not set: refused by default)", evidence=evidence
-            )
-        if spec.absent_means == "unknown":
-            return resource.error(
-                f"{spec.path} is not in the data, so whether {spec.what} work cannot be told; "
-                "collect again with a newer api-version (2025-04-01 or later)",
-                evidence=evidence,
             )
         return resource.fail(
             f"{spec.what} accepted ({spec.path} not set: accepted by default)",
@@ -348,8 +347,11 @@ def key_auth_is_off(inv, p):
     | Service Bus, Event Hubs, Event Grid topics and domains, SignalR | `disableLocalAuth: true` |
 
     A property ARM does not return takes the service's default (keys on, except the registry
-    admin user). A Redis Enterprise database that does not report `accessKeysAuthentication`
-    (older api-versions) is ERROR: it cannot be told.
+    admin user). Three properties are returned by every api-version that knows them:
+    MongoDB cluster `authConfig` (from 2025-04-01-preview), Redis Enterprise database
+    `accessKeysAuthentication` (2025-04-01) and Communication Services `disableLocalAuth`
+    (2025-05-01). Without them the data came from an older api-version and the setting cannot
+    be told: ERROR.
 
     ## Example
     Fails:

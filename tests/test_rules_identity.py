@@ -208,13 +208,24 @@ def test_absent_switch_takes_the_service_default():
         [
             arm("Microsoft.Storage/storageAccounts", "st", properties={}),
             arm("Microsoft.ContainerRegistry/registries", "cr", properties={}),
-            arm("Microsoft.DocumentDB/mongoClusters", "mongo", properties={}),
         ],
     )
-    # Storage accepts shared keys and MongoDB native auth unless told otherwise; ACR's admin
-    # user is off unless turned on.
-    assert statuses(findings) == {"st": "FAIL", "cr": "PASS", "mongo": "FAIL"}
+    # Storage accepts shared keys unless told otherwise; ACR's admin user is off unless turned on.
+    assert statuses(findings) == {"st": "FAIL", "cr": "PASS"}
     assert "accepted by default" in by_name(findings)["st"].message
+
+
+def test_setting_missing_where_arm_always_returns_it_is_error_naming_the_api_version():
+    findings = run(
+        "PC-ID-002",
+        [
+            arm("Microsoft.DocumentDB/mongoClusters", "mongo", properties={}),
+            arm("Microsoft.Communication/communicationServices", "acs", properties={}),
+        ],
+    )
+    assert statuses(findings) == {"mongo": "ERROR", "acs": "ERROR"}
+    assert "2025-04-01-preview" in by_name(findings)["mongo"].message
+    assert "2025-05-01" in by_name(findings)["acs"].message
 
 
 def test_app_insights_local_auth_is_read_whatever_the_case_of_the_property():
