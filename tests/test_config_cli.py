@@ -151,3 +151,56 @@ def test_init_writes_a_valid_commented_starter_and_refuses_to_overwrite(workdir,
     assert code == 2 and "already exists" in err and "--force" in err
     code, _, _ = run_cli(capsys, "init", "--force", "-o", "other.yaml")
     assert code == 0 and (workdir / "other.yaml").read_text() == text
+
+
+@pytest.fixture
+def captured_collection(monkeypatch):
+    """Replace live collection by a recorder: the options it was asked for, and no Azure."""
+    from prodcheck import api
+    from prodcheck.snapshot import parse_snapshot
+
+    seen: list = []
+
+    def fake_collect(options, **kwargs):
+        seen.append((options, kwargs))
+        return parse_snapshot(snapshot([BAD_VAULT]), "live collection")
+
+    monkeypatch.setattr(api, "collect", fake_collect)
+    return seen
+
+
+SCOPE = """
+scope:
+  subscriptions: [00000000-1111-2222-3333-444444444444]
+  resource_groups: [rg-app]
+  tags: {environment: prod}
+rules:
+  select: [PC-KV-002]
+"""
+
+
+def test_scope_defaults_from_the_file_drive_a_live_audit(workdir, capsys, captured_collection):
+    (workdir / "prodcheck.yaml").write_text(SCOPE)
+    code, _, _ = run_cli(capsys, "audit", "--quiet")
+    assert code == 1
+    ((options, kwargs),) = captured_collection
+    assert options.subscriptions == ["00000000-1111-2222-3333-444444444444"]
+    assert options.resource_groups == ["rg-app"]
+    assert options.tags == {"environment": "prod"}
+    assert kwargs["rules"] == ["PC-KV-002"]
+
+
+def test_scope_flags_replace_the_file_key_by_key(workdir, capsys, captured_collection):
+    (workdir / "prodcheck.yaml").write_text(SCOPE)
+    run_cli(capsys, "audit", "--quiet", "--resource-group", "rg-other", "--tag", "tier=gold")
+    ((options, _),) = captured_collection
+    assert options.subscriptions == ["00000000-1111-2222-3333-444444444444"]
+    assert options.resource_groups == ["rg-other"]
+    assert options.tags == {"tier": "gold"}
+
+
+def test_the_file_scope_is_ignored_for_snapshots(workdir, capsys, captured_collection):
+    (workdir / "prodcheck.yaml").write_text(SCOPE)
+    code, _, err = audit(capsys)
+    assert code == 1 and "error" not in err
+    assert captured_collection == []
