@@ -217,3 +217,38 @@ def test_print_layout_hides_the_controls(open_page, hostile_html):
     assert not p.page.locator("#filters").is_visible()
     pdf = p.page.pdf()  # printing runs the beforeprint handler: findings print expanded
     assert pdf.startswith(b"%PDF")
+
+
+CONTRAST_JS = """
+() => {
+  function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); return m.length > 3 ? m : m.concat([1]); }
+  function lum(c) {
+    const v = c.slice(0, 3).map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  }
+  function background(el) {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) { return c; }
+    }
+    return [255, 255, 255, 1];
+  }
+  const worst = [];
+  const selector = "h1, h2, h3, h4, h5, p, dt, dd, th, td, label, legend, summary span, .badge, .sev, .muted, a, code, pre, button, select, input";
+  for (const el of document.querySelectorAll(selector)) {
+    if (!el.offsetParent && el.tagName !== "BODY") { continue; }
+    const fg = lum(rgb(getComputedStyle(el).color));
+    const bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) { worst.push([el.tagName, el.className, el.textContent.slice(0, 30), ratio.toFixed(2)]); }
+  }
+  return worst;
+}
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_meets_wcag_aa_in_both_colour_schemes(open_page, hostile_html, scheme):
+    p = open_page(hostile_html, color_scheme=scheme)
+    p.page.get_by_role("button", name="Expand all").click()
+    assert p.page.evaluate(CONTRAST_JS) == []
