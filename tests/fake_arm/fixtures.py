@@ -6,8 +6,10 @@ the real SDK clients talk HTTPS to the fake with the trustme CA as their trust s
 
 from __future__ import annotations
 
-import threading
-import time
+import json
+import os
+import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,27 +17,9 @@ from typing import Any
 import pytest
 import trustme
 
+from fake_arm.credential import FakeCredential
 from fake_arm.server import FakeArm
 from prodcheck.collect.options import CollectOptions
-
-
-class FakeCredential:
-    """A TokenCredential that hands out a fixed token and counts how often it was asked."""
-
-    def __init__(self, fail: Exception | None = None) -> None:
-        self.calls = 0
-        self.fail = fail
-        self._lock = threading.Lock()
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        from azure.core.credentials import AccessToken
-
-        with self._lock:
-            self.calls += 1
-            self.scopes = scopes
-        if self.fail is not None:
-            raise self.fail
-        return AccessToken("fake-token", int(time.time()) + 3600)
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +62,45 @@ def make_options(
         return CollectOptions(**values)
 
     return make
+
+
+FAKE_AZ_SUBSCRIPTION = "6f1c2b7e-3d4a-4c8e-9b1a-2e5f7d9c0a11"
+
+
+@pytest.fixture
+def fake_az(tmp_path, monkeypatch):
+    """An `az` on PATH that answers get-access-token and account show, and logs its calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "az-calls.jsonl"
+    script = bin_dir / "az"
+    script.write_text(
+        textwrap.dedent(
+            f"""\
+            #!{sys.executable}
+            import json, os, sys
+            args = sys.argv[1:]
+            with open({str(log)!r}, "a") as f:
+                f.write(json.dumps(args) + "\\n")
+            if os.environ.get("FAKE_AZ_LOGGED_OUT"):
+                sys.stderr.write("ERROR: Please run 'az login' to setup account.\\n")
+                sys.exit(1)
+            if args[:2] == ["account", "get-access-token"]:
+                print(json.dumps({{"accessToken": "cli-token", "expires_on": 4070908800,
+                                  "tokenType": "Bearer", "subscription": "{FAKE_AZ_SUBSCRIPTION}"}}))
+            elif args[:2] == ["account", "show"]:
+                print(json.dumps({{"id": "{FAKE_AZ_SUBSCRIPTION}", "name": "Contoso Prod", "isDefault": True}}))
+            else:
+                sys.exit(2)
+            """
+        )
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+    def calls():
+        if not log.exists():
+            return []
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+    return calls

@@ -64,8 +64,8 @@ class Fault:
     message: str | None = None
     hits: int = 0
 
-    def applies(self, target: str) -> bool:
-        if not self.pattern.search(target):
+    def applies(self, path: str, target: str) -> bool:
+        if not (self.pattern.search(path) or self.pattern.search(target)):
             return False
         if self.times is not None and self.hits >= self.times:
             return False
@@ -174,7 +174,7 @@ class FakeArm:
         self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         self._server = _Server(("127.0.0.1", 0), _Handler, context, self)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-arm", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="fake-arm", daemon=True
         )
         self._thread.start()
         return self
@@ -240,7 +240,7 @@ class FakeArm:
         code: str | None = None,
         message: str | None = None,
     ) -> Fault:
-        """Inject a fault on requests whose `path?query` matches `pattern` (regex, any case)."""
+        """Inject a fault on requests whose path, or `path?query`, matches `pattern` (regex, any case)."""
         fault = Fault(
             re.compile(pattern, re.IGNORECASE),
             status=status,
@@ -273,9 +273,9 @@ class FakeArm:
 
     # ---- answering
 
-    def _faults_for(self, target: str) -> list[Fault]:
+    def _faults_for(self, path: str, target: str) -> list[Fault]:
         with self._lock:
-            return [f for f in self.faults if f.applies(target)]
+            return [f for f in self.faults if f.applies(path, target)]
 
     def answer(self, method: str, raw_path: str, query: dict[str, str], headers: Any) -> Any:
         """(status, headers, body bytes) for one request, or None to hang up without answering."""
@@ -283,7 +283,7 @@ class FakeArm:
         with self._lock:
             self.requests.append(LoggedRequest(method, path, dict(query)))
         target = path + ("?" + urlencode(query) if query else "")
-        faults = self._faults_for(target)
+        faults = self._faults_for(path, target)
         delay = self.latency + sum(f.latency for f in faults)
         if delay:
             time.sleep(delay)

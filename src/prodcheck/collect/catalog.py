@@ -154,7 +154,43 @@ _ENTRIES: list[Collector] = [
         lambda c, rg: c.virtual_networks.list(rg),
         diagnostics=True,
     ),
+    sdk(
+        "Microsoft.Network/publicIPAddresses",
+        _NET,
+        "network",
+        lambda c: c.public_ip_addresses.list_all(),
+        lambda c, rg: c.public_ip_addresses.list(rg),
+        diagnostics=True,
+    ),
     rest("Microsoft.Network/privateDnsZones", _NET, "2020-06-01"),
+    sdk(
+        "Microsoft.Network/networkSecurityPerimeters",
+        _NET,
+        "network",
+        lambda c: c.network_security_perimeters.list_by_subscription(),
+        lambda c, rg: c.network_security_perimeters.list(rg),
+        diagnostics=True,
+    ),
+    sdk_child(
+        "Microsoft.Network/networkSecurityPerimeters/profiles",
+        _NET,
+        "network",
+        lambda c, p: c.network_security_perimeter_profiles.list(p.resource_group, p.names[0]),
+    ),
+    sdk_child(
+        "Microsoft.Network/networkSecurityPerimeters/profiles/accessRules",
+        _NET,
+        "network",
+        lambda c, p: c.network_security_perimeter_access_rules.list(
+            p.resource_group, p.names[0], p.names[1]
+        ),
+    ),
+    sdk_child(
+        "Microsoft.Network/networkSecurityPerimeters/resourceAssociations",
+        _NET,
+        "network",
+        lambda c, p: c.network_security_perimeter_associations.list(p.resource_group, p.names[0]),
+    ),
     # --- API Management ---
     sdk(
         "Microsoft.ApiManagement/service",
@@ -207,6 +243,18 @@ _ENTRIES: list[Collector] = [
         _APIM,
         "apimanagement",
         lambda c, p: c.product_policy.list_by_product(p.resource_group, p.names[0], p.names[1]),
+    ),
+    sdk_child(
+        "Microsoft.ApiManagement/service/products/apis",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.product_api.list_by_product(p.resource_group, p.names[0], p.names[1]),
+    ),
+    sdk_child(
+        "Microsoft.ApiManagement/service/policyFragments",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.policy_fragment.list_by_service(p.resource_group, p.names[0]),
     ),
     sdk_child(
         "Microsoft.ApiManagement/service/backends",
@@ -292,6 +340,12 @@ _ENTRIES: list[Collector] = [
         lambda c, rg: c.redis.list_by_resource_group(rg),
         diagnostics=True,
     ),
+    sdk_child(
+        "Microsoft.Cache/redis/firewallRules",
+        "Redis",
+        "redis",
+        lambda c, p: c.firewall_rules.list(p.resource_group, p.names[0]),
+    ),
     rest("Microsoft.Cache/redisEnterprise", "Redis", "2024-10-01", diagnostics=True),
     rest("Microsoft.Cache/redisEnterprise/databases", "Redis", "2024-10-01", diagnostics=True),
     sdk(
@@ -318,6 +372,12 @@ _ENTRIES: list[Collector] = [
         "cognitiveservices",
         lambda c, p: c.deployments.list(p.resource_group, p.names[0]),
     ),
+    sdk_child(
+        "Microsoft.CognitiveServices/accounts/raiPolicies",
+        "AI Services",
+        "cognitiveservices",
+        lambda c, p: c.rai_policies.list(p.resource_group, p.names[0]),
+    ),
     rest(
         "Microsoft.Communication/communicationServices",
         "Communication",
@@ -342,8 +402,11 @@ _ENTRIES: list[Collector] = [
         "Microsoft.Storage/storageAccounts/blobServices", "Storage", "2023-05-01", diagnostics=True
     ),
     rest("Microsoft.ServiceBus/namespaces", "Messaging", "2021-11-01", diagnostics=True),
+    rest("Microsoft.ServiceBus/namespaces/networkRuleSets", "Messaging", "2021-11-01"),
     rest("Microsoft.EventHub/namespaces", "Messaging", "2021-11-01", diagnostics=True),
+    rest("Microsoft.EventHub/namespaces/networkRuleSets", "Messaging", "2021-11-01"),
     rest("Microsoft.EventGrid/topics", "Messaging", "2022-06-15", diagnostics=True),
+    rest("Microsoft.EventGrid/domains", "Messaging", "2022-06-15", diagnostics=True),
     rest("Microsoft.EventGrid/systemTopics", "Messaging", "2022-06-15", diagnostics=True),
     rest("Microsoft.SignalRService/signalR", "SignalR", "2024-03-01", diagnostics=True),
     rest("Microsoft.LoadTestService/loadTests", "Load Testing", "2022-12-01", diagnostics=True),

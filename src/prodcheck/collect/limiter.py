@@ -89,10 +89,10 @@ class RateLimiter:
                         float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate
                     )
                     bucket.updated = now
-                    if bucket.tokens >= 1.0:
-                        bucket.tokens -= 1.0
+                    if bucket.tokens >= 1.0 - 1e-9:  # float dust must not starve a caller
+                        bucket.tokens = max(0.0, bucket.tokens - 1.0)
                         return
-                    wait = (1.0 - bucket.tokens) / self.rate
+                    wait = max((1.0 - bucket.tokens) / self.rate, 1e-4)
                 self.waited += wait
             self._sleep(wait)
 
