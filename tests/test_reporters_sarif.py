@@ -51,9 +51,10 @@ def test_rules_carry_help_and_levels_from_severity():
     assert rules["PC-MON-001"]["defaultConfiguration"]["level"] == "warning"
     assert rules["PC-APP-001"]["defaultConfiguration"]["level"] == "note"
     assert rules["PC-NET-001"]["properties"]["security-severity"] == "8.0"
-    assert "private endpoint" in rules["PC-NET-001"]["help"]["text"].lower() or rules["PC-NET-001"][
-        "help"
-    ]["text"].startswith("Data services")
+    help_text = rules["PC-NET-001"]["help"]
+    assert help_text["text"].startswith("Data services are reachable only through private")
+    assert "Public endpoints expose data services" in help_text["text"]
+    assert "az redis update" in help_text["markdown"]
     assert rules["PC-NET-001"]["helpUri"].startswith("https://")
     # ruleIndex points at the right descriptor
     for result in sarif()["runs"][0]["results"]:

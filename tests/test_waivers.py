@@ -178,3 +178,25 @@ def test_waived_and_attested_findings_survive_the_json_round_trip():
     assert [f.status for f in again.findings] == [f.status for f in report.findings]
     assert [f.note for f in again.findings] == [f.note for f in report.findings]
     assert again.notices == report.notices
+
+
+def test_reports_with_waivers_attestations_notices_and_a_baseline_match_the_report_schema():
+    import json
+
+    import jsonschema
+
+    from prodcheck.baseline import apply_baseline
+    from prodcheck.paths import schemas_dir
+
+    report = applied(
+        "waivers:\n"
+        + waiver("PC-NET-001", "*/resourceGroups/rg-app/*")
+        + waiver("PC-KV-002", "*", expires="2020-01-01")
+        + ATTEST.format(date="2026-11-20")
+    )
+    apply_baseline(report, sample_report(), "old.json")
+    assert {n["kind"] for n in report.notices} == {"waiver-expired"}
+    schema = json.loads((schemas_dir() / "report-v1.schema.json").read_text())
+    doc = json.loads(json.dumps(report.to_json()))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    assert not errors, [e.message for e in errors]
