@@ -190,7 +190,7 @@ class Signal:
         return self.spec.label
 
     def wanted(self) -> str:
-        """'CpuPercentage > 85 %'"""
+        """What the guide alerts on, as 'CpuPercentage > 85%'."""
         sign = ">" if self.spec.direction == ABOVE else "<"
         return f"{self.metric} {sign} {number(self.threshold)}{self.spec.unit}"
 
