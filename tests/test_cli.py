@@ -118,7 +118,18 @@ def test_json_report_is_deterministic_but_for_the_timestamp_and_valid(capsys, sn
     outputs = []
     for name in ("a.json", "b.json"):
         target = tmp_path / name
-        code, _, _ = run_cli(capsys, "audit", "--snapshot", path, "-f", "json", "-o", str(target))
+        code, _, _ = run_cli(
+            capsys,
+            "audit",
+            "--snapshot",
+            path,
+            "--rule",
+            "PC-KV-002",
+            "-f",
+            "json",
+            "-o",
+            str(target),
+        )
         assert code == 1
         outputs.append(target.read_text())
     strip = [re.sub(r'"generatedAt": "[^"]*"', "", text) for text in outputs]
