@@ -59,6 +59,7 @@ RuleOpt = Annotated[
     typer.Option(
         "--rule",
         "-r",
+        metavar="ID",
         help="Run only these rules (ids or globs like PC-NET-*); repeatable.",
         rich_help_panel=SELECTION,
     ),
@@ -67,6 +68,7 @@ SkipOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--skip",
+        metavar="ID",
         help="Do not run these rules (ids or globs); repeatable.",
         rich_help_panel=SELECTION,
     ),
@@ -75,6 +77,7 @@ RulesDirOpt = Annotated[
     list[Path] | None,
     typer.Option(
         "--rules-dir",
+        metavar="DIR",
         help="Also load rules from this directory; repeatable.",
         rich_help_panel=SELECTION,
     ),
@@ -83,6 +86,7 @@ SubscriptionOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--subscription",
+        metavar="ID",
         help="Audit this subscription (id); repeatable. Default: the Azure CLI's default subscription.",
         rich_help_panel=SCOPE,
     ),
@@ -92,6 +96,7 @@ ResourceGroupOpt = Annotated[
     typer.Option(
         "--resource-group",
         "-g",
+        metavar="NAME",
         help="Only these resource groups; repeatable.",
         rich_help_panel=SCOPE,
     ),
@@ -100,6 +105,7 @@ TagOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--tag",
+        metavar="KEY=VALUE",
         help="Only resources with this tag, as KEY=VALUE; repeatable (all must match).",
         rich_help_panel=SCOPE,
     ),
@@ -108,21 +114,31 @@ AuthOpt = Annotated[
     str,
     typer.Option(
         "--auth",
+        metavar="MODE",
         help="Credential: default, cli, env, managed-identity or workload-identity.",
         rich_help_panel=SCOPE,
     ),
 ]
 TenantOpt = Annotated[
     str | None,
-    typer.Option("--tenant", help="Entra tenant id for the credential.", rich_help_panel=SCOPE),
+    typer.Option(
+        "--tenant", metavar="ID", help="Entra tenant id for the credential.", rich_help_panel=SCOPE
+    ),
 ]
 CloudOpt = Annotated[
-    str, typer.Option("--cloud", help="Azure cloud: public, usgov or china.", rich_help_panel=SCOPE)
+    str,
+    typer.Option(
+        "--cloud",
+        metavar="NAME",
+        help="Azure cloud: public, usgov or china.",
+        rich_help_panel=SCOPE,
+    ),
 ]
 EndpointOpt = Annotated[
     str | None,
     typer.Option(
         "--arm-endpoint",
+        metavar="URL",
         envvar="PRODCHECK_ARM_ENDPOINT",
         help="A custom Resource Manager endpoint (https://...), e.g. Azure Stack Hub.",
         rich_help_panel=SCOPE,
@@ -132,6 +148,7 @@ ScopeOpt = Annotated[
     str | None,
     typer.Option(
         "--token-scope",
+        metavar="SCOPE",
         envvar="PRODCHECK_TOKEN_SCOPE",
         help="Token scope for a custom endpoint (default: the endpoint + /.default).",
         rich_help_panel=SCOPE,
@@ -140,7 +157,12 @@ ScopeOpt = Annotated[
 ConcurrencyOpt = Annotated[
     int,
     typer.Option(
-        "--concurrency", min=1, max=64, help="Parallel requests to Azure.", rich_help_panel=SCOPE
+        "--concurrency",
+        metavar="N",
+        min=1,
+        max=64,
+        help="Parallel requests to Azure.",
+        rich_help_panel=SCOPE,
     ),
 ]
 ConfigOpt = Annotated[
@@ -148,6 +170,7 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
+        metavar="FILE",
         help="Configuration file (default: prodcheck.yaml in the working directory, if present).",
         rich_help_panel=SELECTION,
     ),
@@ -157,6 +180,7 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
+        metavar="FORMAT",
         help="terminal (default), json, html, sarif, junit or markdown; repeatable.",
         rich_help_panel=OUTPUT,
     ),
@@ -288,6 +312,7 @@ def audit(
         typer.Option(
             "--snapshot",
             "-s",
+            metavar="FILE",
             help="Audit this snapshot file (see docs/snapshot-format.md); '-' reads stdin.",
             rich_help_panel="Input",
         ),
@@ -318,6 +343,7 @@ def audit(
         str | None,
         typer.Option(
             "--fail-on",
+            metavar="SEVERITY",
             help="Fail the gate on FAIL or ERROR findings at or above this severity: critical, high, medium, low or info (default: the configuration's gate.fail_on, else low).",
             rich_help_panel="Gate",
         ),
@@ -326,6 +352,7 @@ def audit(
         Path | None,
         typer.Option(
             "--baseline",
+            metavar="REPORT",
             help="A JSON report of an earlier audit: gate only on findings new or regressed since then.",
             rich_help_panel="Gate",
         ),
@@ -335,13 +362,18 @@ def audit(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write the report to this file.", rich_help_panel=OUTPUT
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the report to this file.",
+            rich_help_panel=OUTPUT,
         ),
     ] = None,
     output_dir: Annotated[
         Path | None,
         typer.Option(
             "--output-dir",
+            metavar="DIR",
             help="Write each format to DIR/prodcheck-report.<ext>.",
             rich_help_panel=OUTPUT,
         ),
@@ -407,7 +439,8 @@ def audit(
 @app.command("snapshot")
 def snapshot_cmd(
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Write the snapshot to this file.")
+        Path,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the snapshot to this file."),
     ],
     subscription: SubscriptionOpt = None,
     resource_group: ResourceGroupOpt = None,
@@ -452,7 +485,9 @@ def snapshot_cmd(
 @rules_app.command("list")
 def rules_list(
     rules_dir: RulesDirOpt = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    format: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="table or json.")
+    ] = "table",
 ) -> None:
     """List every rule: id, severity, section and title."""
     import json
@@ -510,7 +545,7 @@ def rules_show(
 @rules_app.command("docs")
 def rules_docs(
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", help="Directory for the pages.")
+        Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Directory for the pages.")
     ] = Path("docs/rules"),
     rules_dir: RulesDirOpt = None,
 ) -> None:
@@ -535,13 +570,18 @@ def report_cmd(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write the report to this file.", rich_help_panel=OUTPUT
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the report to this file.",
+            rich_help_panel=OUTPUT,
         ),
     ] = None,
     output_dir: Annotated[
         Path | None,
         typer.Option(
             "--output-dir",
+            metavar="DIR",
             help="Write each format to DIR/prodcheck-report.<ext>.",
             rich_help_panel=OUTPUT,
         ),
@@ -563,10 +603,12 @@ def diff_cmd(
     old: Annotated[Path, typer.Argument(metavar="OLD.json", help="The earlier JSON report.")],
     new: Annotated[Path, typer.Argument(metavar="NEW.json", help="The later JSON report.")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="text (default), json or markdown.")
+        str,
+        typer.Option("--format", "-f", metavar="FORMAT", help="text (default), json or markdown."),
     ] = "text",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the diff to this file.")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the diff to this file."),
     ] = None,
     exit_code: Annotated[
         bool,
@@ -592,7 +634,8 @@ def diff_cmd(
 @app.command("init")
 def init_cmd(
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the configuration.")
+        Path,
+        typer.Option("--output", "-o", metavar="FILE", help="Where to write the configuration."),
     ] = Path("prodcheck.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
