@@ -259,3 +259,15 @@ def test_collect_options_defaults_match_arm_limits():
         "default",
         "public",
     )
+
+
+def test_cli_prints_one_line_and_exits_2_when_the_credential_fails(fake_az, monkeypatch, capsys):
+    from prodcheck.cli import main
+
+    monkeypatch.setenv("FAKE_AZ_LOGGED_OUT", "1")
+    with pytest.raises(SystemExit) as exited:
+        main(["audit", "--subscription", SUB, "--auth", "cli"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "az login" in err[0]

@@ -127,14 +127,15 @@ def check_credential(credential: CachedCredential, mode: str, cloud: Cloud) -> N
     try:
         credential.get_token(cloud.credential_scope)
     except ClientAuthenticationError as exc:
+        detail = one_line(exc.message if hasattr(exc, "message") else str(exc)).rstrip(". ")
         raise UserError(
-            f"{_LABEL[mode]} could not get a token for {cloud.arm_endpoint}: "
-            f"{one_line(exc.message if hasattr(exc, 'message') else str(exc))}; {_FIX[mode]}"
+            f"{_LABEL[mode]} could not get a token for {cloud.arm_endpoint}: {detail}; {_FIX[mode]}"
         ) from exc
     except Exception as exc:  # a broken credential: still the user's to fix
+        detail = one_line(str(exc)).rstrip(". ")
         raise UserError(
             f"{_LABEL[mode]} failed getting a token for {cloud.arm_endpoint}: "
-            f"{type(exc).__name__}: {one_line(str(exc))}; {_FIX[mode]}"
+            f"{type(exc).__name__}: {detail}; {_FIX[mode]}"
         ) from exc
 
 

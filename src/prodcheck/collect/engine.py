@@ -13,14 +13,16 @@ collections that depended on the failed one get failed records too.
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
 import re
 import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from queue import PriorityQueue
 from typing import Any
 
 from prodcheck.collect.auth import (
@@ -63,6 +65,7 @@ class Plan:
             c for c in self.collectors.values() if not c.is_child and c.how != "diagnostics"
         ]
         self.children: dict[str, list[Collector]] = {}
+        self._heights: dict[str, int] = {}
         for c in self.collectors.values():
             p = parent_type(c.type) if c.how != "diagnostics" else None
             if p:
@@ -79,6 +82,20 @@ class Plan:
         parent = parent_type(collector.type)
         if parent:
             self._add(parent)
+
+    def height(self, collector: Collector) -> int:
+        """How many reads, one after the other, hang below a read of `collector`'s type.
+
+        Tasks run tallest first (a critical-path schedule): an APIM service list, with APIs,
+        operations and operation policies queued behind it, starts before a flat list.
+        """
+        key = type_key(collector.type)
+        if key not in self._heights:
+            below = [self.height(c) for c in self.children.get(key, [])]
+            if self.wants_diagnostics(collector):
+                below.append(1)
+            self._heights[key] = 1 + max(below, default=0)
+        return self._heights[key]
 
     def descendants(self, collector: Collector) -> list[Collector]:
         out: list[Collector] = []
@@ -251,9 +268,12 @@ class Run:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0
-        self._executor = ThreadPoolExecutor(
-            max_workers=max(1, options.concurrency), thread_name_prefix="prodcheck-collect"
-        )
+        self._queue: PriorityQueue[tuple[int, int, Any, tuple[Any, ...]]] = PriorityQueue()
+        self._order = itertools.count()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"prodcheck-collect-{i}", daemon=True)
+            for i in range(max(1, options.concurrency))
+        ]
         self.resources: dict[str, dict[str, Any]] = {}
         self.coverage: list[dict[str, Any]] = []
         self._collections: set[tuple[str, str]] = set()
@@ -262,22 +282,27 @@ class Run:
 
     # ---- scheduling
 
-    def submit(self, fn: Any, *args: Any) -> None:
+    def submit(self, height: int, fn: Any, *args: Any) -> None:
+        """Queue a task; taller ones (more reads hanging below them) run first."""
         with self._lock:
             self._pending += 1
-        self._executor.submit(self._guarded, fn, args)
+        self._queue.put((-height, next(self._order), fn, args))
 
-    def _guarded(self, fn: Any, args: tuple[Any, ...]) -> None:
-        try:
-            fn(*args)
-        except BaseException as exc:  # a bug in a task must not hang or abort the collection
-            print(f"prodcheck: internal error while collecting: {exc!r}", file=sys.stderr)
-        finally:
-            self.progress.requests(self.stats.requests)
-            with self._lock:
-                self._pending -= 1
-                if self._pending == 0:
-                    self._idle.notify_all()
+    def _work(self) -> None:
+        while True:
+            _, _, fn, args = self._queue.get()
+            if fn is None:
+                return
+            try:
+                fn(*args)
+            except BaseException as exc:  # a bug in a task must not hang or abort the run
+                print(f"prodcheck: internal error while collecting: {exc!r}", file=sys.stderr)
+            finally:
+                self.progress.requests(self.stats.requests)
+                with self._lock:
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self._idle.notify_all()
 
     def run(self) -> None:
         for subscription in self.subscriptions:
@@ -288,11 +313,17 @@ class Run:
             )
             for collector in self.plan.top:
                 for scope, group in scopes:
-                    self.submit(self.list_top, collector, subscription, group, scope)
+                    height = self.plan.height(collector)
+                    self.submit(height, self.list_top, collector, subscription, group, scope)
+        for worker in self._workers:
+            worker.start()
         with self._lock:
             while self._pending:
                 self._idle.wait()
-        self._executor.shutdown(wait=True)
+        for _ in self._workers:
+            self._queue.put((1, next(self._order), None, ()))
+        for worker in self._workers:
+            worker.join()
         self._fill_empty_child_types()
 
     # ---- bookkeeping
@@ -350,10 +381,10 @@ class Run:
     def _arrived(self, collector: Collector, item: dict[str, Any]) -> None:
         """A resource was stored: schedule what hangs off it."""
         for child in self.plan.children.get(type_key(collector.type), []):
-            self.submit(self.list_children, child, item)
+            self.submit(self.plan.height(child), self.list_children, child, item)
         if self.plan.wants_diagnostics(collector):
             assert self.plan.diagnostics is not None
-            self.submit(self.list_diagnostics, self.plan.diagnostics, item)
+            self.submit(1, self.list_diagnostics, self.plan.diagnostics, item)
 
     # ---- tasks
 
@@ -368,7 +399,8 @@ class Run:
                 if self._accept(item, collector, top_level=True):
                     count += 1
                     if collector.how == "generic":
-                        self.submit(self.get_generic, collector, item["id"], subscription)
+                        height = self.plan.height(collector)
+                        self.submit(height, self.get_generic, collector, item["id"], subscription)
                     else:
                         self._arrived(collector, item)
         except Exception as exc:
@@ -552,6 +584,16 @@ class Run:
 # --------------------------------------------------------------------------- entry point
 
 
+def _quiet_sdk_logging() -> None:
+    """The Azure SDKs log credential and retry trouble as warnings; with no logging configured,
+    Python prints those on stderr. prodcheck reports the trouble itself (one line, or coverage),
+    so give the `azure` loggers a handler of their own: nothing is printed unless the embedding
+    program configured logging, whose handlers still receive the records."""
+    logger = logging.getLogger("azure")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+
+
 def _validate(options: CollectOptions) -> None:
     for s in options.subscriptions:
         if not _GUID.match(s.strip()):
@@ -604,6 +646,7 @@ def collect(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The snapshot (see `prodcheck.collect.collect_snapshot`) and how the collection went."""
     _validate(options)
+    _quiet_sdk_logging()
     cloud = options.resolved_cloud()
     if not cloud.arm_endpoint.lower().startswith("https://"):
         raise UserError(

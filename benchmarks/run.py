@@ -1,0 +1,238 @@
+"""The collection benchmark: synthetic subscriptions collected from the fake ARM.
+
+For each size N the runner generates a subscription of N resources (benchmarks/generate.py),
+serves it from the fake ARM (tests/fake_arm) with a fixed latency added to every request, and
+runs a live collection of everything the rule pack reads in a separate process, which reports
+its wall time and peak memory (max RSS). The runner counts the requests the fake received,
+checks them against the minimum (one per listed page and per child collection, no duplicates)
+and prints a Markdown table.
+
+    .venv/bin/python benchmarks/run.py --sizes 100 1000 5000 --latency 0.05
+    .venv/bin/python benchmarks/run.py --sizes 1000 --arm-limits   # with ARM's 25 reads/s pacing
+
+By default the client-side limiter is lifted (the fake does not throttle), which measures the
+collector itself; --arm-limits keeps it at ARM's real numbers (a burst of 250, 25 reads per
+second per subscription), the floor any client meets against real ARM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests"), str(ROOT / "src")]
+
+from generate import SUBSCRIPTION, generate  # noqa: E402
+
+PAGE_SIZE = 100
+
+
+def needs() -> list[str]:
+    """What a full audit collects: every type the built-in rules read."""
+    from prodcheck import api
+
+    return api.needs_of(api.select_rules())
+
+
+def expected_requests(snapshot: dict[str, Any], wanted: list[str], page_size: int) -> int:
+    """The fewest requests that can collect `wanted` from `snapshot`: one per listed page, one
+    per child collection (per parent), one per resource's diagnostic settings, plus the one
+    subscription check."""
+    from fake_arm.server import UNPAGED_TYPES
+
+    from prodcheck.collect.engine import Plan
+
+    plan = Plan(wanted)
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for r in snapshot["resources"]:
+        by_type.setdefault(r["type"].lower(), []).append(r)
+    total = 1
+    for collector in plan.top:
+        count = len(by_type.get(collector.type.lower(), []))
+        paged = collector.type.lower() not in UNPAGED_TYPES
+        total += max(1, math.ceil(count / page_size)) if paged else 1
+    for parent_key, children in plan.children.items():
+        parents = by_type.get(parent_key, [])
+        for child in children:
+            for parent in parents:
+                prefix = parent["id"].lower() + "/" + child.type.split("/")[-1].lower() + "/"
+                n = sum(
+                    1
+                    for r in by_type.get(child.type.lower(), [])
+                    if r["id"].lower().startswith(prefix)
+                )
+                paged = not child.type.lower().endswith("/policies")
+                total += max(1, math.ceil(n / page_size)) if paged else 1
+    if plan.diagnostics is not None:
+        for collector in plan.collectors.values():
+            if plan.wants_diagnostics(collector):
+                total += len(by_type.get(collector.type.lower(), []))
+    return total
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Run one collection (in its own process, for a clean peak-memory figure)."""
+    import resource
+
+    from prodcheck.collect.engine import collect
+    from prodcheck.collect.options import CollectOptions
+
+    class Token:
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            from azure.core.credentials import AccessToken
+
+            return AccessToken("bench", int(time.time()) + 3600)
+
+    wanted = json.loads(Path(args.needs_file).read_text())
+    options = CollectOptions(
+        subscriptions=[SUBSCRIPTION],
+        credential=Token(),
+        arm_endpoint=args.endpoint,
+        connection_verify=args.ca,
+        concurrency=args.concurrency,
+        quiet=True,
+        rate_limit=25.0 if args.arm_limits else 0.0,
+        rate_burst=250,
+    )
+    # The SDK imports (about 1.3 s, paid once per process) are timed apart from the collection.
+    import importlib
+
+    from prodcheck.collect.clients import SDK_CLIENTS
+
+    began = time.perf_counter()
+    for module, _ in SDK_CLIENTS.values():
+        importlib.import_module(module)
+    imports = time.perf_counter() - began
+    started = time.perf_counter()
+    snapshot, stats = collect(options, wanted)
+    wall = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "imports": imports,
+                "resources": len(snapshot["resources"]),
+                "failed": sum(1 for c in snapshot["coverage"] if c["status"] != "ok"),
+                "clientRequests": stats["requests"],
+                "limiterWait": stats["limiterWaitSeconds"],
+                "peakMB": peak_kb / 1024,
+            }
+        )
+    )
+
+
+def run_size(n: int, args: argparse.Namespace, wanted: list[str], workdir: Path) -> dict[str, Any]:
+    import trustme
+    from fake_arm.server import FakeArm
+
+    snapshot = generate(n)
+    needs_file = workdir / "needs.json"
+    needs_file.write_text(json.dumps(wanted))
+    with FakeArm(trustme.CA(), page_size=PAGE_SIZE, latency=args.latency) as fake:
+        fake.require_token = True
+        fake.serve(snapshot)
+        command = [
+            sys.executable,
+            __file__,
+            "--worker",
+            "--endpoint",
+            fake.base_url,
+            "--ca",
+            fake.ca_path(workdir),
+            "--needs-file",
+            str(needs_file),
+            "--concurrency",
+            str(args.concurrency),
+        ] + (["--arm-limits"] if args.arm_limits else [])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path[:3]))
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"worker failed for N={n}:\n{done.stderr}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        requests = len(fake.requests)
+        duplicates = len(fake.duplicates())
+        methods = sorted({r.method for r in fake.requests})
+    minimum = expected_requests(snapshot, wanted, PAGE_SIZE)
+    ideal = requests / args.concurrency * args.latency
+    floor = max(0.0, (requests - 250) / 25) if args.arm_limits else 0.0
+    return {
+        "n": n,
+        "resources": result["resources"],
+        "requests": requests,
+        "minimum": minimum,
+        "duplicates": duplicates,
+        "methods": methods,
+        "failed": result["failed"],
+        "wall": result["wall"],
+        "imports": result["imports"],
+        "ideal": ideal,
+        "floor": floor,
+        "ratio": result["wall"] / max(ideal, floor) if max(ideal, floor) > 0 else None,
+        "peakMB": result["peakMB"],
+    }
+
+
+def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    limiter = "ARM limits (burst 250, 25/s)" if args.arm_limits else "lifted"
+    lines = [
+        f"latency {args.latency * 1000:.0f} ms per request, concurrency {args.concurrency}, "
+        f"page size {PAGE_SIZE}, limiter {limiter}",
+        "",
+        "| N | resources collected | requests | minimum | duplicates | failed reads | wall (s) "
+        "| (requests / concurrency) x latency (s) | ARM pacing floor (s) | ratio "
+        "| peak RSS (MB) | SDK imports (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+        lines.append(
+            f"| {r['n']:,} | {r['resources']:,} | {r['requests']:,} | {r['minimum']:,} | "
+            f"{r['duplicates']} | {r['failed']} | {r['wall']:.1f} | {r['ideal']:.1f} | "
+            f"{r['floor']:.1f} | {ratio} | {r['peakMB']:.0f} | {r['imports']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="prodcheck collection benchmark")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds added per request")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--arm-limits", action="store_true", help="keep ARM's read pacing")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    parser.add_argument("--ca", help=argparse.SUPPRESS)
+    parser.add_argument("--needs-file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    wanted = needs()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            row = run_size(n, args, wanted, Path(tmp))
+            rows.append(row)
+            print(
+                f"N={n}: {row['requests']} requests (minimum {row['minimum']}), "
+                f"{row['wall']:.1f} s, {row['peakMB']:.0f} MB",
+                file=sys.stderr,
+            )
+    print(table(rows, args))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
