@@ -67,12 +67,6 @@ def test_audit_live_matches_the_offline_audit(name, fake_arm, make_options):
     fake_arm.serve(inventory)
     live = api.audit_live(scoped_options(make_options, inventory))
     offline = api.audit_snapshot(inventory)
-    differing = {k[0] for k in set(finding_keys(live)) ^ set(finding_keys(offline))}
-    if differing == {"PC-GOV-001"}:
-        pytest.xfail(
-            "PC-GOV-001 reads the tags of every resource but declares only some types in its "
-            "needs, so a live audit does not collect the others"
-        )
     assert finding_keys(live) == finding_keys(offline)
 
 

@@ -347,3 +347,19 @@ def test_snapshot_collects_every_type_the_catalog_knows(fake_arm, make_options):
     ]
     assert not fake_arm.duplicates()
     assert {r.method for r in fake_arm.requests} == {"GET"}
+
+
+def test_progress_display_runs_from_worker_threads(fake_arm, make_options, capsys):
+    fake_arm.serve(small_estate())
+    snap = collect_snapshot(
+        make_options(subscriptions=[SUB], quiet=False, progress=True), [VAULT, f"{APIM}/apis"]
+    )
+    assert len(snap["resources"]) == 5
+    err = capsys.readouterr().err
+    assert "collected 5 resources with" in err
+
+
+def test_quiet_means_nothing_on_stderr(fake_arm, make_options, capsys):
+    fake_arm.serve(small_estate())
+    collect_snapshot(make_options(subscriptions=[SUB], quiet=True, progress=True), [VAULT])
+    assert capsys.readouterr().err == ""
