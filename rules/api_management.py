@@ -108,7 +108,7 @@ def _is_pool(backend) -> bool:
 class ApiView:
     """One API and what its policy chain does, across all its request paths."""
 
-    def __init__(self, inv, service, api, ai: AiBackends):
+    def __init__(self, inv, service, api, ai: AiBackends | None):
         self.api = api
         self.policies = api_policies(inv, service, api)
         self.paths = self.policies.paths
@@ -116,6 +116,8 @@ class ApiView:
         self.ai_routes: list[str] = []  # how the API reaches AI: "serviceUrl ...", "backend x"
         self.ai_backends: list = []
         self.direct_ai = False  # some path calls an AI host without a backend entity
+        if ai is None:
+            return  # the caller does not ask which APIs call AI services
         service_url_host = _host(api.get("properties.serviceUrl"))
         for path in self.paths:
             inbound = path.effective("inbound")
@@ -163,11 +165,14 @@ class ApiView:
         return origins, lacking
 
 
-def _views(inv, p=None, ai_only: bool = False):
-    """(service, view or None) for every APIM service; None when it has no (AI) API."""
-    suffixes = (p.as_dict() if p is not None else {}).get("ai_host_suffixes", AI_HOST_SUFFIXES)
+def _views(inv, p, ai_only: bool):
+    """(service, API views) for every APIM service; with `ai_only`, only the APIs calling AI.
+
+    Backends and Cognitive Services accounts are read only to find the AI APIs, so a rule that
+    does not ask for them does not depend on them.
+    """
     for service in inv.of_type(SERVICE):
-        ai = AiBackends(inv, service, suffixes)
+        ai = AiBackends(inv, service, p.ai_host_suffixes) if ai_only else None
         views = [ApiView(inv, service, api, ai) for api in current_apis(inv, service)]
         if ai_only:
             views = [v for v in views if v.is_ai]

@@ -159,7 +159,7 @@ def public_access(inv, res) -> tuple[str, str]:
         )
     if res.is_type(COMMUNICATION):
         return "fail", (
-            "publicNetworkAccess is Enabled: Communication Services has no Private Link, so "
+            f"publicNetworkAccess is {pna}: Communication Services has no Private Link, so "
             "restrict it with a network security perimeter (SecuredByPerimeter)"
         )
     if res.is_type(APP_CONFIG) and pna is None:
@@ -260,6 +260,9 @@ def public_network_access_disabled(inv, p):
             "sku.name",
         )
         evidence = {k: v for k, v in evidence.items() if v is not None or k == _PNA}
+        remediation = None
+        if res.is_type(COMMUNICATION) or _lower(res.get(_PNA)) == "securedbyperimeter":
+            remediation = _PERIMETER_FIX
         if status == "pass":
             yield res.ok(message, evidence=evidence)
         elif status == "na":
@@ -267,7 +270,15 @@ def public_network_access_disabled(inv, p):
         elif status == "error":
             yield res.error(message, evidence=evidence)
         else:
-            yield res.fail(message, evidence=evidence)
+            yield res.fail(message, evidence=evidence, remediation=remediation)
+
+
+_PERIMETER_FIX = (
+    "Associate {name} with a network security perimeter profile in Enforced mode whose inbound "
+    "rules name subscriptions, not address ranges (az network perimeter association create "
+    "--access-mode Enforced ...), then az resource update --ids {id} --set "
+    "properties.publicNetworkAccess=SecuredByPerimeter"
+)
 
 
 # ---- private endpoints -------------------------------------------------------------------------

@@ -209,6 +209,7 @@ def test_perimeter_in_learning_mode_does_not_close_public_access():
     findings = run("PC-NET-001", [acs, *perimeter(acs["id"], mode="Learning")])
     assert statuses(findings) == {"acs1": "FAIL"}
     assert "Learning" in by_name(findings)["acs1"].message
+    assert "Enforced" in by_name(findings)["acs1"].remediation
 
 
 def test_perimeter_admitting_address_ranges_does_not_close_public_access():
