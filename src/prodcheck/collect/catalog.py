@@ -346,8 +346,10 @@ _ENTRIES: list[Collector] = [
         "redis",
         lambda c, p: c.firewall_rules.list(p.resource_group, p.names[0]),
     ),
-    rest("Microsoft.Cache/redisEnterprise", "Redis", "2024-10-01", diagnostics=True),
-    rest("Microsoft.Cache/redisEnterprise/databases", "Redis", "2024-10-01", diagnostics=True),
+    # 2025-07-01 is the first version that returns publicNetworkAccess; databases report
+    # accessKeysAuthentication from 2025-04-01 on.
+    rest("Microsoft.Cache/redisEnterprise", "Redis", "2025-07-01", diagnostics=True),
+    rest("Microsoft.Cache/redisEnterprise/databases", "Redis", "2025-07-01", diagnostics=True),
     sdk(
         "Microsoft.DocumentDB/databaseAccounts",
         "Cosmos DB",
@@ -356,8 +358,10 @@ _ENTRIES: list[Collector] = [
         lambda c, rg: c.database_accounts.list_by_resource_group(rg),
         diagnostics=True,
     ),
-    rest("Microsoft.DocumentDB/mongoClusters", "Cosmos DB", "2024-07-01", diagnostics=True),
-    rest("Microsoft.DocumentDB/mongoClusters/firewallRules", "Cosmos DB", "2024-07-01"),
+    # authConfig.allowedModes (is password auth still on?) first appears in 2025-04-01-preview;
+    # older versions omit it and the key-auth rule could not judge the cluster.
+    rest("Microsoft.DocumentDB/mongoClusters", "Cosmos DB", "2025-04-01-preview", diagnostics=True),
+    rest("Microsoft.DocumentDB/mongoClusters/firewallRules", "Cosmos DB", "2025-04-01-preview"),
     sdk(
         "Microsoft.CognitiveServices/accounts",
         "AI Services",
@@ -381,7 +385,8 @@ _ENTRIES: list[Collector] = [
     rest(
         "Microsoft.Communication/communicationServices",
         "Communication",
-        "2023-04-01",
+        # disableLocalAuth and publicNetworkAccess are returned from 2025-05-01 on.
+        "2025-05-01",
         diagnostics=True,
     ),
     rest(
