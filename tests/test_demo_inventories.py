@@ -121,7 +121,9 @@ def type_and_name_from_id(rid: str) -> tuple[str, str]:
 
 
 def extension_parent(rid: str) -> str:
-    return re.split(r"/providers/microsoft\.insights/diagnosticsettings/", rid, flags=re.IGNORECASE)[0]
+    return re.split(
+        r"/providers/microsoft\.insights/diagnosticsettings/", rid, flags=re.IGNORECASE
+    )[0]
 
 
 def diag_settings_of(res: list[dict[str, Any]], target_id: str) -> list[dict[str, Any]]:
@@ -208,7 +210,7 @@ def _id_like(value: str) -> str | None:
     if value.lower().startswith("/subscriptions/"):
         return value
     if value.lower().startswith("https://management.azure.com/subscriptions/"):
-        return value[len("https://management.azure.com"):]
+        return value[len("https://management.azure.com") :]
     return None
 
 
@@ -219,7 +221,10 @@ def test_every_reference_by_id_resolves(demo):
     Case is ignored: ARM itself is not consistent about it."""
     res = resources(demo)
     known = set(by_id(res))
-    scopes = {f"/subscriptions/{SUB}".lower(), f"/subscriptions/{SUB}/resourcegroups/{GROUP[demo]}".lower()}
+    scopes = {
+        f"/subscriptions/{SUB}".lower(),
+        f"/subscriptions/{SUB}/resourcegroups/{GROUP[demo]}".lower(),
+    }
     declared: set[str] = set()
     references: list[tuple[str, str]] = []
 
@@ -271,11 +276,22 @@ CREDENTIAL_VALUES = [
     ("SAS signature", re.compile(r"[?&]sig=[^&\s]+", re.IGNORECASE)),
     ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
     # ARM's own template, mongodb+srv://<user>:<password>@..., is not a credential.
-    ("mongodb://user:pass@", re.compile(r"mongodb(\+srv)?://(?!<user>:<password>@)[^:/@\s]+:[^@\s]+@", re.IGNORECASE)),
+    (
+        "mongodb://user:pass@",
+        re.compile(r"mongodb(\+srv)?://(?!<user>:<password>@)[^:/@\s]+:[^@\s]+@", re.IGNORECASE),
+    ),
     ("redis://:pass@", re.compile(r"rediss?://[^:/@\s]*:[^@\s]+@", re.IGNORECASE)),
-    ("key-like blob", re.compile(r"(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[A-Z])[A-Za-z0-9+/]{40,}={0,2}")),
+    (
+        "key-like blob",
+        re.compile(
+            r"(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[A-Z])[A-Za-z0-9+/]{40,}={0,2}"
+        ),
+    ),
 ]
-CREDENTIAL_NAMES = re.compile(r"(CONNECTION_?STRING|(^|_)(API_?|ACCESS_?|ACCOUNT_?|PRIMARY_?)?KEY$|SECRET$|PASSWORD$|PWD$)", re.IGNORECASE)
+CREDENTIAL_NAMES = re.compile(
+    r"(CONNECTION_?STRING|(^|_)(API_?|ACCESS_?|ACCOUNT_?|PRIMARY_?)?KEY$|SECRET$|PASSWORD$|PWD$)",
+    re.IGNORECASE,
+)
 
 
 @pytest.mark.parametrize("demo", DEMO_NAMES)
@@ -297,11 +313,18 @@ def test_no_credentials_other_than_the_app_insights_connection_string(demo):
                 continue
             if "instrumentationkey=" in text.lower():
                 if text != allowed:
-                    problems.append((path, "an Application Insights connection string that is not the component's"))
+                    problems.append(
+                        (
+                            path,
+                            "an Application Insights connection string that is not the component's",
+                        )
+                    )
                 continue
             for label, pattern in CREDENTIAL_VALUES:
                 # ARM ids and URLs are long runs of letters, digits and slashes by nature.
-                if label == "key-like blob" and re.match(r"^(/subscriptions/|https?://)", text, re.IGNORECASE):
+                if label == "key-like blob" and re.match(
+                    r"^(/subscriptions/|https?://)", text, re.IGNORECASE
+                ):
                     continue
                 if pattern.search(text):
                     problems.append((path, label))
@@ -310,9 +333,17 @@ def test_no_credentials_other_than_the_app_insights_connection_string(demo):
         for c in app["properties"]["template"]["containers"]:
             for var in c.get("env") or []:
                 if "value" in var and CREDENTIAL_NAMES.search(var["name"]):
-                    if var["name"] == "APPLICATIONINSIGHTS_CONNECTION_STRING" and var["value"] == allowed:
+                    if (
+                        var["name"] == "APPLICATIONINSIGHTS_CONNECTION_STRING"
+                        and var["value"] == allowed
+                    ):
                         continue
-                    problems.append((f"{app['name']} env {var['name']}", "literal value under a credential name"))
+                    problems.append(
+                        (
+                            f"{app['name']} env {var['name']}",
+                            "literal value under a credential name",
+                        )
+                    )
     assert not problems, "\n".join(f"{p}: {why}" for p, why in problems)
 
 
@@ -329,7 +360,10 @@ def _modes(v):
 
 
 def _both_identities(v):
-    return isinstance(v, str) and set(v.replace(" ", "").split(",")) == {"SystemAssigned", "UserAssigned"}
+    return isinstance(v, str) and set(v.replace(" ", "").split(",")) == {
+        "SystemAssigned",
+        "UserAssigned",
+    }
 
 
 def _falsy(v):
@@ -341,103 +375,252 @@ def _not_true(v):
 
 
 FLAT_AS_DEPLOYED = [
-    ("Microsoft.ManagedIdentity/userAssignedIdentities", f"artagent-backend-{T}", {"location": "eastus"}),
-    ("Microsoft.ManagedIdentity/userAssignedIdentities", f"artagent-frontend-{T}", {"location": "eastus"}),
-    ("Microsoft.OperationalInsights/workspaces", f"log-{T}", {
-        "properties.sku.name": "PerGB2018", "properties.retentionInDays": 30}),
-    ("Microsoft.Insights/components", f"ai-{T}", {
-        "kind": "web", "properties.IngestionMode": "LogAnalytics",
-        "properties.WorkspaceResourceId": lambda v: isinstance(v, str) and v.lower().endswith(f"/workspaces/log-{T}"),
-        "properties.DisableLocalAuth": _not_true}),
-    ("Microsoft.KeyVault/vaults", f"kv-{T}", {
-        "properties.sku.name": "standard", "properties.enableRbacAuthorization": True,
-        "properties.publicNetworkAccess": "Enabled", "properties.networkAcls": ABSENT,
-        "properties.enableSoftDelete": True, "properties.softDeleteRetentionInDays": 7,
-        "properties.enablePurgeProtection": _not_true}),
+    (
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        f"artagent-backend-{T}",
+        {"location": "eastus"},
+    ),
+    (
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        f"artagent-frontend-{T}",
+        {"location": "eastus"},
+    ),
+    (
+        "Microsoft.OperationalInsights/workspaces",
+        f"log-{T}",
+        {"properties.sku.name": "PerGB2018", "properties.retentionInDays": 30},
+    ),
+    (
+        "Microsoft.Insights/components",
+        f"ai-{T}",
+        {
+            "kind": "web",
+            "properties.IngestionMode": "LogAnalytics",
+            "properties.WorkspaceResourceId": lambda v: (
+                isinstance(v, str) and v.lower().endswith(f"/workspaces/log-{T}")
+            ),
+            "properties.DisableLocalAuth": _not_true,
+        },
+    ),
+    (
+        "Microsoft.KeyVault/vaults",
+        f"kv-{T}",
+        {
+            "properties.sku.name": "standard",
+            "properties.enableRbacAuthorization": True,
+            "properties.publicNetworkAccess": "Enabled",
+            "properties.networkAcls": ABSENT,
+            "properties.enableSoftDelete": True,
+            "properties.softDeleteRetentionInDays": 7,
+            "properties.enablePurgeProtection": _not_true,
+        },
+    ),
     ("Microsoft.KeyVault/vaults/secrets", "acs-connection-string", {}),
     ("Microsoft.KeyVault/vaults/secrets", "cosmos-admin-password", {}),
     ("Microsoft.KeyVault/vaults/secrets", "cosmos-connection-string", {}),
     ("Microsoft.KeyVault/vaults/secrets", "cosmos-entra-connection-string", {}),
-    ("Microsoft.AppConfiguration/configurationStores", f"appconfig-dev-{T}", {
-        "sku.name": "standard", "properties.disableLocalAuth": True,
-        "properties.publicNetworkAccess": "Enabled", "properties.enablePurgeProtection": False,
-        "properties.softDeleteRetentionInDays": 1}),
-    ("Microsoft.ContainerRegistry/registries", f"crartagent{T}", {
-        "sku.name": "Basic", "properties.adminUserEnabled": False, "properties.publicNetworkAccess": "Enabled"}),
-    ("Microsoft.App/managedEnvironments", f"cae-artagent-dev-{T}", {
-        "properties.vnetConfiguration": ABSENT, "properties.zoneRedundant": False,
-        "properties.appLogsConfiguration.destination": "log-analytics"}),
-    ("Microsoft.App/containerApps", f"artagent-frontend-{T}", {
-        "tags.azd-service-name": "rtaudio-client",
-        "identity.type": _both_identities,
-        "properties.configuration.ingress.external": True,
-        "properties.configuration.ingress.targetPort": 8080,
-        "properties.template.scale.minReplicas": 1, "properties.template.scale.maxReplicas": 10,
-        "properties.template.scale.rules": _falsy, "properties.configuration.secrets": _falsy,
-        "properties.template.containers.0.resources.cpu": 0.5,
-        "properties.template.containers.0.resources.memory": "1Gi"}),
-    ("Microsoft.App/containerApps", f"artagent-backend-{T}", {
-        "tags.azd-service-name": "rtaudio-server",
-        "identity.type": _both_identities,
-        "properties.configuration.ingress.external": True,
-        "properties.configuration.ingress.targetPort": 8000,
-        "properties.template.scale.minReplicas": 5, "properties.template.scale.maxReplicas": 50,
-        "properties.template.scale.rules": _falsy, "properties.configuration.secrets": _falsy,
-        "properties.template.containers.0.resources.cpu": 2,
-        "properties.template.containers.0.resources.memory": "4Gi"}),
-    ("Microsoft.Storage/storageAccounts", f"st{T}", {
-        "kind": "StorageV2", "sku.name": "Standard_LRS", "properties.minimumTlsVersion": "TLS1_2",
-        "properties.publicNetworkAccess": "Enabled", "properties.allowBlobPublicAccess": False,
-        "properties.allowSharedKeyAccess": lambda v: v is not False}),
-    ("Microsoft.Storage/storageAccounts/blobServices", "default", {
-        "properties.deleteRetentionPolicy.enabled": True, "properties.deleteRetentionPolicy.days": 7}),
-    ("Microsoft.DocumentDB/mongoClusters", f"cosmos-cluster-{T}", {
-        "properties.compute.tier": "M30", "properties.highAvailability.targetMode": "Disabled",
-        "properties.publicNetworkAccess": "Enabled", "properties.authConfig.allowedModes": _modes}),
-    ("Microsoft.DocumentDB/mongoClusters/firewallRules", "allowAll", {
-        "properties.startIpAddress": "0.0.0.0", "properties.endIpAddress": "255.255.255.255"}),
-    ("Microsoft.Cache/redisEnterprise", f"redis{T}", {
-        "sku.name": "MemoryOptimized_M10", "properties.highAvailability": "Enabled",
-        "properties.minimumTlsVersion": "1.2", "properties.publicNetworkAccess": ABSENT,
-        "properties.privateEndpointConnections": _falsy}),
-    ("Microsoft.Cache/redisEnterprise/databases", "default", {
-        "properties.port": 10000, "properties.clientProtocol": "Encrypted",
-        "properties.accessKeysAuthentication": "Disabled"}),
-    ("Microsoft.Communication/communicationServices", f"acs-artagent-dev-{T}", {
-        "location": "global", "properties.dataLocation": "United States",
-        "properties.disableLocalAuth": False, "properties.publicNetworkAccess": "Enabled",
-        "identity.type": "SystemAssigned"}),
+    (
+        "Microsoft.AppConfiguration/configurationStores",
+        f"appconfig-dev-{T}",
+        {
+            "sku.name": "standard",
+            "properties.disableLocalAuth": True,
+            "properties.publicNetworkAccess": "Enabled",
+            "properties.enablePurgeProtection": False,
+            "properties.softDeleteRetentionInDays": 1,
+        },
+    ),
+    (
+        "Microsoft.ContainerRegistry/registries",
+        f"crartagent{T}",
+        {
+            "sku.name": "Basic",
+            "properties.adminUserEnabled": False,
+            "properties.publicNetworkAccess": "Enabled",
+        },
+    ),
+    (
+        "Microsoft.App/managedEnvironments",
+        f"cae-artagent-dev-{T}",
+        {
+            "properties.vnetConfiguration": ABSENT,
+            "properties.zoneRedundant": False,
+            "properties.appLogsConfiguration.destination": "log-analytics",
+        },
+    ),
+    (
+        "Microsoft.App/containerApps",
+        f"artagent-frontend-{T}",
+        {
+            "tags.azd-service-name": "rtaudio-client",
+            "identity.type": _both_identities,
+            "properties.configuration.ingress.external": True,
+            "properties.configuration.ingress.targetPort": 8080,
+            "properties.template.scale.minReplicas": 1,
+            "properties.template.scale.maxReplicas": 10,
+            "properties.template.scale.rules": _falsy,
+            "properties.configuration.secrets": _falsy,
+            "properties.template.containers.0.resources.cpu": 0.5,
+            "properties.template.containers.0.resources.memory": "1Gi",
+        },
+    ),
+    (
+        "Microsoft.App/containerApps",
+        f"artagent-backend-{T}",
+        {
+            "tags.azd-service-name": "rtaudio-server",
+            "identity.type": _both_identities,
+            "properties.configuration.ingress.external": True,
+            "properties.configuration.ingress.targetPort": 8000,
+            "properties.template.scale.minReplicas": 5,
+            "properties.template.scale.maxReplicas": 50,
+            "properties.template.scale.rules": _falsy,
+            "properties.configuration.secrets": _falsy,
+            "properties.template.containers.0.resources.cpu": 2,
+            "properties.template.containers.0.resources.memory": "4Gi",
+        },
+    ),
+    (
+        "Microsoft.Storage/storageAccounts",
+        f"st{T}",
+        {
+            "kind": "StorageV2",
+            "sku.name": "Standard_LRS",
+            "properties.minimumTlsVersion": "TLS1_2",
+            "properties.publicNetworkAccess": "Enabled",
+            "properties.allowBlobPublicAccess": False,
+            "properties.allowSharedKeyAccess": lambda v: v is not False,
+        },
+    ),
+    (
+        "Microsoft.Storage/storageAccounts/blobServices",
+        "default",
+        {
+            "properties.deleteRetentionPolicy.enabled": True,
+            "properties.deleteRetentionPolicy.days": 7,
+        },
+    ),
+    (
+        "Microsoft.DocumentDB/mongoClusters",
+        f"cosmos-cluster-{T}",
+        {
+            "properties.compute.tier": "M30",
+            "properties.highAvailability.targetMode": "Disabled",
+            "properties.publicNetworkAccess": "Enabled",
+            "properties.authConfig.allowedModes": _modes,
+        },
+    ),
+    (
+        "Microsoft.DocumentDB/mongoClusters/firewallRules",
+        "allowAll",
+        {"properties.startIpAddress": "0.0.0.0", "properties.endIpAddress": "255.255.255.255"},
+    ),
+    (
+        "Microsoft.Cache/redisEnterprise",
+        f"redis{T}",
+        {
+            "sku.name": "MemoryOptimized_M10",
+            "properties.highAvailability": "Enabled",
+            "properties.minimumTlsVersion": "1.2",
+            "properties.publicNetworkAccess": ABSENT,
+            "properties.privateEndpointConnections": _falsy,
+        },
+    ),
+    (
+        "Microsoft.Cache/redisEnterprise/databases",
+        "default",
+        {
+            "properties.port": 10000,
+            "properties.clientProtocol": "Encrypted",
+            "properties.accessKeysAuthentication": "Disabled",
+        },
+    ),
+    (
+        "Microsoft.Communication/communicationServices",
+        f"acs-artagent-dev-{T}",
+        {
+            "location": "global",
+            "properties.dataLocation": "United States",
+            "properties.disableLocalAuth": False,
+            "properties.publicNetworkAccess": "Enabled",
+            "identity.type": "SystemAssigned",
+        },
+    ),
     ("Microsoft.Communication/emailServices", f"email-artagent-dev-{T}", {"location": "global"}),
-    ("Microsoft.Communication/emailServices/domains", "AzureManagedDomain", {
-        "properties.domainManagement": "AzureManaged"}),
-    ("Microsoft.EventGrid/systemTopics", f"eg-topic-acs-{T}", {
-        "location": "global",
-        "properties.source": lambda v: v.lower().endswith(f"/communicationservices/acs-artagent-dev-{T}")}),
-    ("Microsoft.CognitiveServices/accounts", f"artagent{T}aif", {
-        "kind": "AIServices", "sku.name": "S0", "location": "eastus", "identity.type": "SystemAssigned",
-        "properties.publicNetworkAccess": "Enabled", "properties.disableLocalAuth": False}),
-    ("Microsoft.CognitiveServices/accounts", f"artagent{T}avl", {
-        "kind": "AIServices", "sku.name": "S0", "location": "eastus2", "identity.type": "SystemAssigned",
-        "properties.publicNetworkAccess": "Enabled", "properties.disableLocalAuth": False}),
+    (
+        "Microsoft.Communication/emailServices/domains",
+        "AzureManagedDomain",
+        {"properties.domainManagement": "AzureManaged"},
+    ),
+    (
+        "Microsoft.EventGrid/systemTopics",
+        f"eg-topic-acs-{T}",
+        {
+            "location": "global",
+            "properties.source": lambda v: v.lower().endswith(
+                f"/communicationservices/acs-artagent-dev-{T}"
+            ),
+        },
+    ),
+    (
+        "Microsoft.CognitiveServices/accounts",
+        f"artagent{T}aif",
+        {
+            "kind": "AIServices",
+            "sku.name": "S0",
+            "location": "eastus",
+            "identity.type": "SystemAssigned",
+            "properties.publicNetworkAccess": "Enabled",
+            "properties.disableLocalAuth": False,
+        },
+    ),
+    (
+        "Microsoft.CognitiveServices/accounts",
+        f"artagent{T}avl",
+        {
+            "kind": "AIServices",
+            "sku.name": "S0",
+            "location": "eastus2",
+            "identity.type": "SystemAssigned",
+            "properties.publicNetworkAccess": "Enabled",
+            "properties.disableLocalAuth": False,
+        },
+    ),
 ] + [
-    ("Microsoft.CognitiveServices/accounts/deployments", d, {
-        "properties.model.name": d,
-        "sku.name": lambda v: v in ("DataZoneStandard", "GlobalStandard"),
-        "id": lambda v: f"/accounts/artagent{T}aif/".lower() in v.lower()})
-    for d in ("gpt-4o", "gpt-4o-mini", "o3-mini", "gpt-5.1", "text-embedding-3-large",
-              "gpt-realtime", "gpt-4o-transcribe")
+    (
+        "Microsoft.CognitiveServices/accounts/deployments",
+        d,
+        {
+            "properties.model.name": d,
+            "sku.name": lambda v: v in ("DataZoneStandard", "GlobalStandard"),
+            "id": lambda v: f"/accounts/artagent{T}aif/".lower() in v.lower(),
+        },
+    )
+    for d in (
+        "gpt-4o",
+        "gpt-4o-mini",
+        "o3-mini",
+        "gpt-5.1",
+        "text-embedding-3-large",
+        "gpt-realtime",
+        "gpt-4o-transcribe",
+    )
 ]
 
 
 @pytest.mark.parametrize(
-    ("rtype", "name", "checks"), FLAT_AS_DEPLOYED, ids=[f"{t.split('/', 1)[1]}:{n}" for t, n, _ in FLAT_AS_DEPLOYED]
+    ("rtype", "name", "checks"),
+    FLAT_AS_DEPLOYED,
+    ids=[f"{t.split('/', 1)[1]}:{n}" for t, n, _ in FLAT_AS_DEPLOYED],
 )
 def test_flat_has_each_resource_with_the_settings_as_deployed(rtype, name, checks):
     r = one(resources("flat"), rtype, name)
     for path, expected in checks.items():
         actual = get(r, path)
         if expected is ABSENT:
-            assert actual is MISSING or actual is None, f"{name}: {path} should be absent, is {actual!r}"
+            assert actual is MISSING or actual is None, (
+                f"{name}: {path} should be absent, is {actual!r}"
+            )
         elif callable(expected):
             assert expected(actual), f"{name}: {path} = {actual!r}"
         else:
@@ -447,7 +630,11 @@ def test_flat_has_each_resource_with_the_settings_as_deployed(rtype, name, check
 def test_flat_models_every_listed_resource_and_nothing_else():
     listed = {(t.lower(), n.lower()) for t, n, _ in FLAT_AS_DEPLOYED}
     extensions = {"microsoft.insights/diagnosticsettings"}
-    present = {(r["type"].lower(), r["name"].lower()) for r in resources("flat") if r["type"].lower() not in extensions}
+    present = {
+        (r["type"].lower(), r["name"].lower())
+        for r in resources("flat")
+        if r["type"].lower() not in extensions
+    }
     assert present == listed
 
 
@@ -458,8 +645,12 @@ def test_flat_tags_carry_the_policy_exemption():
         tags = r.get("tags") or {}
         assert tags.get("SecurityControl") == "Ignore", r["id"]
         assert tags.get("environment") == "dev" and tags.get("azd-env-name") == "dev", r["id"]
-        assert tags.get("project") == "gbb-ai-audio-agent" and tags.get("deployment") == "terraform", r["id"]
-        assert tags.get("hidden-title") == "Real Time Audio dev" and tags.get("deployed_by"), r["id"]
+        assert (
+            tags.get("project") == "gbb-ai-audio-agent" and tags.get("deployment") == "terraform"
+        ), r["id"]
+        assert tags.get("hidden-title") == "Real Time Audio dev" and tags.get("deployed_by"), r[
+            "id"
+        ]
 
 
 def test_flat_apps_get_the_app_insights_connection_string_as_a_plain_variable():
@@ -468,14 +659,19 @@ def test_flat_apps_get_the_app_insights_connection_string_as_a_plain_variable():
     for app in of_type(res, "Microsoft.App/containerApps"):
         env = {v["name"]: v for v in app["properties"]["template"]["containers"][0]["env"]}
         assert set(env) == {
-            "AZURE_APPCONFIG_ENDPOINT", "AZURE_APPCONFIG_LABEL", "AZURE_CLIENT_ID",
-            "APPLICATIONINSIGHTS_CONNECTION_STRING", "PORT",
+            "AZURE_APPCONFIG_ENDPOINT",
+            "AZURE_APPCONFIG_LABEL",
+            "AZURE_CLIENT_ID",
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            "PORT",
         }
         assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"].get("value") == conn
         assert "secretRef" not in env["APPLICATIONINSIGHTS_CONNECTION_STRING"]
         # The registry is pulled with the user-assigned identity.
         registry = app["properties"]["configuration"]["registries"][0]
-        assert registry["identity"].lower() in {k.lower() for k in app["identity"]["userAssignedIdentities"]}
+        assert registry["identity"].lower() in {
+            k.lower() for k in app["identity"]["userAssignedIdentities"]
+        }
 
 
 def test_flat_diagnostic_settings_are_only_the_deployed_ones():
@@ -488,18 +684,30 @@ def test_flat_diagnostic_settings_are_only_the_deployed_ones():
         assert d["properties"]["workspaceId"].lower() == workspace_id
         if "/accounts/" in d["id"].lower():
             logs = {entry["category"] for entry in d["properties"]["logs"] if entry["enabled"]}
-            metrics = {entry["category"] for entry in d["properties"]["metrics"] if entry["enabled"]}
+            metrics = {
+                entry["category"] for entry in d["properties"]["metrics"] if entry["enabled"]
+            }
             assert logs == {"Audit", "RequestResponse"} and metrics == {"AllMetrics"}
 
 
 NOT_DEPLOYED = [
-    "Microsoft.Network/virtualNetworks", "Microsoft.Network/privateEndpoints",
-    "Microsoft.Network/privateDnsZones", "Microsoft.Network/applicationGateways",
-    "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies", "Microsoft.ApiManagement/service",
-    "Microsoft.Insights/metricAlerts", "Microsoft.Insights/actionGroups", "Microsoft.Insights/scheduledQueryRules",
-    "Microsoft.Insights/webtests", "Microsoft.Insights/workbooks", "Microsoft.Portal/dashboards",
-    "Microsoft.Dashboard/grafana", "Microsoft.ServiceBus/namespaces", "Microsoft.SignalRService/SignalR",
-    "Microsoft.EventHub/namespaces", "Microsoft.LoadTestService/loadTests",
+    "Microsoft.Network/virtualNetworks",
+    "Microsoft.Network/privateEndpoints",
+    "Microsoft.Network/privateDnsZones",
+    "Microsoft.Network/applicationGateways",
+    "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
+    "Microsoft.ApiManagement/service",
+    "Microsoft.Insights/metricAlerts",
+    "Microsoft.Insights/actionGroups",
+    "Microsoft.Insights/scheduledQueryRules",
+    "Microsoft.Insights/webtests",
+    "Microsoft.Insights/workbooks",
+    "Microsoft.Portal/dashboards",
+    "Microsoft.Dashboard/grafana",
+    "Microsoft.ServiceBus/namespaces",
+    "Microsoft.SignalRService/SignalR",
+    "Microsoft.EventHub/namespaces",
+    "Microsoft.LoadTestService/loadTests",
     "Microsoft.App/containerApps/authConfigs",
 ]
 
@@ -518,13 +726,20 @@ H = TOKEN["hardened"]
 # Private link: (service type, group id) -> the private DNS zones its endpoint must register in.
 PRIVATE_LINK_ZONES = {
     ("microsoft.keyvault/vaults", "vault"): {"privatelink.vaultcore.azure.net"},
-    ("microsoft.appconfiguration/configurationstores", "configurationstores"): {"privatelink.azconfig.io"},
+    ("microsoft.appconfiguration/configurationstores", "configurationstores"): {
+        "privatelink.azconfig.io"
+    },
     ("microsoft.containerregistry/registries", "registry"): {"privatelink.azurecr.io"},
     ("microsoft.storage/storageaccounts", "blob"): {"privatelink.blob.core.windows.net"},
     ("microsoft.cache/redisenterprise", "redisenterprise"): {"privatelink.redis.azure.net"},
-    ("microsoft.documentdb/mongoclusters", "mongocluster"): {"privatelink.mongocluster.cosmos.azure.com"},
+    ("microsoft.documentdb/mongoclusters", "mongocluster"): {
+        "privatelink.mongocluster.cosmos.azure.com"
+    },
     ("microsoft.cognitiveservices/accounts", "account"): {
-        "privatelink.cognitiveservices.azure.com", "privatelink.openai.azure.com", "privatelink.services.ai.azure.com"},
+        "privatelink.cognitiveservices.azure.com",
+        "privatelink.openai.azure.com",
+        "privatelink.services.ai.azure.com",
+    },
     ("microsoft.servicebus/namespaces", "namespace"): {"privatelink.servicebus.windows.net"},
 }
 PRIVATE_LINK_TYPES = sorted({t for t, _ in PRIVATE_LINK_ZONES})
@@ -535,8 +750,11 @@ def _endpoints(res):
 
 
 def _zone_group(res, pe):
-    groups = [r for r in of_type(res, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups")
-              if r["id"].lower() == f"{pe['id']}/privateDnsZoneGroups/default".lower()]
+    groups = [
+        r
+        for r in of_type(res, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups")
+        if r["id"].lower() == f"{pe['id']}/privateDnsZoneGroups/default".lower()
+    ]
     assert len(groups) == 1, f"{pe['name']} has no privateDnsZoneGroups/default"
     return groups[0]
 
@@ -550,9 +768,14 @@ def test_hardened_private_endpoints_target_resources_in_the_file_and_are_approve
         assert conns and not pe["properties"]["manualPrivateLinkServiceConnections"], pe["name"]
         for c in conns:
             target = index.get(c["properties"]["privateLinkServiceId"].lower())
-            assert target is not None, f"{pe['name']} targets {c['properties']['privateLinkServiceId']}"
+            assert target is not None, (
+                f"{pe['name']} targets {c['properties']['privateLinkServiceId']}"
+            )
             assert c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
-            assert (target["type"].lower(), c["properties"]["groupIds"][0].lower()) in PRIVATE_LINK_ZONES
+            assert (
+                target["type"].lower(),
+                c["properties"]["groupIds"][0].lower(),
+            ) in PRIVATE_LINK_ZONES
 
 
 def test_hardened_private_endpoints_name_the_right_private_dns_zones():
@@ -569,8 +792,12 @@ def test_hardened_private_endpoints_name_the_right_private_dns_zones():
             assert zone is not None and zone["type"] == "Microsoft.Network/privateDnsZones", cfg
             assert cfg["properties"]["recordSets"], f"{pe['name']}: no A record in {zone['name']}"
             zones.add(zone["name"])
-            assert any(link["id"].lower().startswith(zone["id"].lower() + "/") for link in links), zone["name"]
-        assert zones == expected, f"{pe['name']}: zones {sorted(zones)}, expected {sorted(expected)}"
+            assert any(link["id"].lower().startswith(zone["id"].lower() + "/") for link in links), (
+                zone["name"]
+            )
+        assert zones == expected, (
+            f"{pe['name']}: zones {sorted(zones)}, expected {sorted(expected)}"
+        )
 
 
 def test_hardened_services_list_their_endpoint_with_resource_group_case_shifted():
@@ -583,15 +810,24 @@ def test_hardened_services_list_their_endpoint_with_resource_group_case_shifted(
         assert services, f"no {rtype} in the hardened demo"
         for svc in services:
             conns = svc["properties"].get("privateEndpointConnections") or []
-            approved = [c for c in conns if c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"]
+            approved = [
+                c
+                for c in conns
+                if c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
+            ]
             assert approved, f"{svc['name']} lists no approved private endpoint connection"
             for c in approved:
                 ref = c["properties"]["privateEndpoint"]["id"]
                 assert ref.lower() in endpoints, f"{svc['name']}: {ref}"
                 assert ref != endpoints[ref.lower()], f"{svc['name']}: same case on both sides"
-            targeted = [pe for pe in _endpoints(res)
-                        if pe["properties"]["privateLinkServiceConnections"][0]["properties"]["privateLinkServiceId"].lower()
-                        == svc["id"].lower()]
+            targeted = [
+                pe
+                for pe in _endpoints(res)
+                if pe["properties"]["privateLinkServiceConnections"][0]["properties"][
+                    "privateLinkServiceId"
+                ].lower()
+                == svc["id"].lower()
+            ]
             assert targeted, f"no private endpoint targets {svc['name']}"
 
 
@@ -604,15 +840,21 @@ def test_hardened_public_network_access_is_closed_everywhere_it_can_be():
             continue
         if value != "Disabled":
             exceptions[r["type"].lower()] = (r, value)
-    assert set(exceptions) == {"microsoft.apimanagement/service", "microsoft.communication/communicationservices"}
+    assert set(exceptions) == {
+        "microsoft.apimanagement/service",
+        "microsoft.communication/communicationservices",
+    }
     apim, value = exceptions["microsoft.apimanagement/service"]
     # Classic-tier APIM in a VNet cannot take a private endpoint; internal mode is what makes it private.
     assert value == "Enabled" and apim["properties"]["virtualNetworkType"] == "Internal"
     acs, value = exceptions["microsoft.communication/communicationservices"]
     # ACS has no private link; its public endpoint is governed by an enforced network security perimeter.
     assert value == "SecuredByPerimeter"
-    assoc = [a for a in of_type(res, "Microsoft.Network/networkSecurityPerimeters/resourceAssociations")
-             if a["properties"]["privateLinkResource"]["id"].lower() == acs["id"].lower()]
+    assoc = [
+        a
+        for a in of_type(res, "Microsoft.Network/networkSecurityPerimeters/resourceAssociations")
+        if a["properties"]["privateLinkResource"]["id"].lower() == acs["id"].lower()
+    ]
     assert assoc and assoc[0]["properties"]["accessMode"] == "Enforced"
     rules = of_type(res, "Microsoft.Network/networkSecurityPerimeters/profiles/accessRules")
     assert rules and all(not r["properties"]["addressPrefixes"] for r in rules)
@@ -637,13 +879,17 @@ def test_hardened_container_apps_environment_is_internal_zone_redundant_and_in_t
     cfg = env["properties"]["vnetConfiguration"]
     assert cfg["internal"] is True and env["properties"]["zoneRedundant"] is True
     subnet = subnets[cfg["infrastructureSubnetId"].lower()]
-    assert [d["properties"]["serviceName"] for d in subnet["properties"]["delegations"]] == ["Microsoft.App/environments"]
+    assert [d["properties"]["serviceName"] for d in subnet["properties"]["delegations"]] == [
+        "Microsoft.App/environments"
+    ]
 
 
 def test_hardened_application_gateway_is_waf_v2_in_prevention_with_tls_and_probes():
     res = resources("hardened")
     index = by_id(res)
-    vault_hosts = {host(v["properties"]["vaultUri"]) for v in of_type(res, "Microsoft.KeyVault/vaults")}
+    vault_hosts = {
+        host(v["properties"]["vaultUri"]) for v in of_type(res, "Microsoft.KeyVault/vaults")
+    }
     (agw,) = of_type(res, "Microsoft.Network/applicationGateways")
     p = agw["properties"]
     assert p["sku"]["tier"] == "WAF_v2" and p["sku"]["name"] == "WAF_v2"
@@ -654,12 +900,20 @@ def test_hardened_application_gateway_is_waf_v2_in_prevention_with_tls_and_probe
     assert waf["type"] == "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"
     assert waf["properties"]["policySettings"]["state"] == "Enabled"
     assert waf["properties"]["policySettings"]["mode"] == "Prevention"
-    sets = {(s["ruleSetType"], s["ruleSetVersion"]) for s in waf["properties"]["managedRules"]["managedRuleSets"]}
+    sets = {
+        (s["ruleSetType"], s["ruleSetVersion"])
+        for s in waf["properties"]["managedRules"]["managedRuleSets"]
+    }
     assert ("Microsoft_DefaultRuleSet", "2.1") in sets or ("OWASP", "3.2") in sets
     assert agw["id"].lower() in {g["id"].lower() for g in waf["properties"]["applicationGateways"]}
 
-    sub = {s["id"].lower(): s for kind, items in p.items() if isinstance(items, list)
-           for s in items if isinstance(s, dict) and "id" in s}
+    sub = {
+        s["id"].lower(): s
+        for kind, items in p.items()
+        if isinstance(items, list)
+        for s in items
+        if isinstance(s, dict) and "id" in s
+    }
     listeners = p["httpListeners"]
     assert {li["properties"]["protocol"] for li in listeners} == {"Https", "Http"}
     for li in listeners:
@@ -667,11 +921,17 @@ def test_hardened_application_gateway_is_waf_v2_in_prevention_with_tls_and_probe
             cert = sub[li["properties"]["sslCertificate"]["id"].lower()]
             assert host(cert["properties"]["keyVaultSecretId"]) in vault_hosts
             continue
-        rules = [r for r in p["requestRoutingRules"]
-                 if r["properties"]["httpListener"]["id"].lower() == li["id"].lower()]
+        rules = [
+            r
+            for r in p["requestRoutingRules"]
+            if r["properties"]["httpListener"]["id"].lower() == li["id"].lower()
+        ]
         assert rules, f"{li['name']} has no rule"
         for rule in rules:
-            assert "backendAddressPool" not in rule["properties"] and "urlPathMap" not in rule["properties"]
+            assert (
+                "backendAddressPool" not in rule["properties"]
+                and "urlPathMap" not in rule["properties"]
+            )
             redirect = sub[rule["properties"]["redirectConfiguration"]["id"].lower()]
             target = sub[redirect["properties"]["targetListener"]["id"].lower()]
             assert target["properties"]["protocol"] == "Https"
@@ -682,8 +942,13 @@ def test_hardened_application_gateway_is_waf_v2_in_prevention_with_tls_and_probe
 
 def _policy(res, api=None):
     suffix = "/policies/policy" if api is None else f"/apis/{api}/policies/policy"
-    found = [r for r in res if r["id"].lower().endswith(suffix) and "/microsoft.apimanagement/service/" in r["id"].lower()
-             and (api is not None or "/apis/" not in r["id"].lower())]
+    found = [
+        r
+        for r in res
+        if r["id"].lower().endswith(suffix)
+        and "/microsoft.apimanagement/service/" in r["id"].lower()
+        and (api is not None or "/apis/" not in r["id"].lower())
+    ]
     assert len(found) == 1, suffix
     assert found[0]["properties"]["format"] == "xml"
     return ET.fromstring(found[0]["properties"]["value"])
@@ -699,7 +964,9 @@ def test_hardened_api_management_is_internal_and_limits_every_api():
     assert apis == {"realtime-voice", "openai"}
     for api in apis:
         inbound = _policy(res, api).find("inbound")
-        assert inbound is not None and inbound[0].tag == "base", f"{api}: inbound does not start with <base />"
+        assert inbound is not None and inbound[0].tag == "base", (
+            f"{api}: inbound does not start with <base />"
+        )
         assert inbound.find("rate-limit-by-key") is not None, api
 
 
@@ -707,7 +974,12 @@ def test_hardened_openai_api_is_an_ai_gateway_with_a_circuit_breaker():
     res = resources("hardened")
     root = _policy(res, "openai")
     inbound = root.find("inbound")
-    for element in ("llm-token-limit", "llm-emit-token-metric", "cache-lookup", "set-backend-service"):
+    for element in (
+        "llm-token-limit",
+        "llm-emit-token-metric",
+        "cache-lookup",
+        "set-backend-service",
+    ):
         assert inbound.find(element) is not None, element
     backend_id = inbound.find("set-backend-service").get("backend-id")
     backend = one(res, "Microsoft.ApiManagement/service/backends", backend_id)
@@ -716,7 +988,9 @@ def test_hardened_openai_api_is_an_ai_gateway_with_a_circuit_breaker():
         ai_hosts |= {host(u) for u in account["properties"]["endpoints"].values()}
     assert host(backend["properties"]["url"]) in ai_hosts
     rules = backend["properties"]["circuitBreaker"]["rules"]
-    ranges = [(r["min"], r["max"]) for rule in rules for r in rule["failureCondition"]["statusCodeRanges"]]
+    ranges = [
+        (r["min"], r["max"]) for rule in rules for r in rule["failureCondition"]["statusCodeRanges"]
+    ]
     assert any(lo <= 429 <= hi for lo, hi in ranges)
     assert any(lo <= 503 <= hi and lo >= 500 for lo, hi in ranges)
 
@@ -727,15 +1001,24 @@ KEY_METRIC_ALERTS = [
     ("Microsoft.App/containerApps", f"artagent-backend-{H}", "CpuPercentage", "GreaterThan", 85),
     ("Microsoft.Cache/redisEnterprise", f"redis{H}", "usedmemorypercentage", "GreaterThan", 80),
     ("microsoft.insights/components", f"ai-{H}", "requests/duration", "GreaterThan", 4000),
-    ("microsoft.insights/components", f"ai-{H}", "availabilityResults/availabilityPercentage", "LessThan", 99.5),
+    (
+        "microsoft.insights/components",
+        f"ai-{H}",
+        "availabilityResults/availabilityPercentage",
+        "LessThan",
+        99.5,
+    ),
     ("microsoft.insights/components", f"ai-{H}", "stt_processing_ms", "GreaterThan", 1000),
     ("microsoft.insights/components", f"ai-{H}", "tts_generation_ms", "GreaterThan", 2000),
     ("microsoft.insights/components", f"ai-{H}", "call_drop_rate_percent", "GreaterThan", 2),
 ]
 
 
-@pytest.mark.parametrize(("rtype", "name", "metric", "operator", "threshold"), KEY_METRIC_ALERTS,
-                         ids=[f"{m}:{n}" for _, n, m, _, _ in KEY_METRIC_ALERTS])
+@pytest.mark.parametrize(
+    ("rtype", "name", "metric", "operator", "threshold"),
+    KEY_METRIC_ALERTS,
+    ids=[f"{m}:{n}" for _, n, m, _, _ in KEY_METRIC_ALERTS],
+)
 def test_hardened_alerts_cover_each_key_metric(rtype, name, metric, operator, threshold):
     res = resources("hardened")
     index = by_id(res)
@@ -768,19 +1051,31 @@ def test_hardened_alerts_cover_each_key_metric(rtype, name, metric, operator, th
 def test_hardened_availability_alert_watches_a_real_availability_test():
     res = resources("hardened")
     (component,) = of_type(res, "microsoft.insights/components")
-    tests = [w for w in of_type(res, "Microsoft.Insights/webtests")
-             if any(k.lower() == f"hidden-link:{component['id']}".lower() for k in w.get("tags", {}))]
+    tests = [
+        w
+        for w in of_type(res, "Microsoft.Insights/webtests")
+        if any(k.lower() == f"hidden-link:{component['id']}".lower() for k in w.get("tags", {}))
+    ]
     assert tests and tests[0]["properties"]["Enabled"] is True
-    (alert,) = [a for a in of_type(res, "Microsoft.Insights/metricAlerts") if a["name"] == "alert-availability"]
+    (alert,) = [
+        a
+        for a in of_type(res, "Microsoft.Insights/metricAlerts")
+        if a["name"] == "alert-availability"
+    ]
     dims = alert["properties"]["criteria"]["allOf"][0]["dimensions"]
     assert dims[0]["values"] == [tests[0]["name"]]
 
 
 DIAGNOSED_TYPES = [
-    "Microsoft.ApiManagement/service", "Microsoft.Network/applicationGateways", "Microsoft.KeyVault/vaults",
-    "Microsoft.CognitiveServices/accounts", "Microsoft.Cache/redisEnterprise",
-    "Microsoft.Cache/redisEnterprise/databases", "Microsoft.DocumentDB/mongoClusters",
-    "Microsoft.Communication/communicationServices", "Microsoft.App/managedEnvironments",
+    "Microsoft.ApiManagement/service",
+    "Microsoft.Network/applicationGateways",
+    "Microsoft.KeyVault/vaults",
+    "Microsoft.CognitiveServices/accounts",
+    "Microsoft.Cache/redisEnterprise",
+    "Microsoft.Cache/redisEnterprise/databases",
+    "Microsoft.DocumentDB/mongoClusters",
+    "Microsoft.Communication/communicationServices",
+    "Microsoft.App/managedEnvironments",
 ]
 
 
@@ -805,15 +1100,22 @@ def test_hardened_diagnostic_settings_send_to_the_workspace(rtype):
 def test_hardened_container_apps_use_identity_key_vault_references_and_scale_rules():
     res = resources("hardened")
     index = by_id(res)
-    vaults = {host(v["properties"]["vaultUri"]): v for v in of_type(res, "Microsoft.KeyVault/vaults")}
+    vaults = {
+        host(v["properties"]["vaultUri"]): v for v in of_type(res, "Microsoft.KeyVault/vaults")
+    }
     secret_ids = {r["id"].lower() for r in of_type(res, "Microsoft.KeyVault/vaults/secrets")}
-    auth = {a["id"].lower().rsplit("/authconfigs/", 1)[0]: a for a in of_type(res, "Microsoft.App/containerApps/authConfigs")}
+    auth = {
+        a["id"].lower().rsplit("/authconfigs/", 1)[0]: a
+        for a in of_type(res, "Microsoft.App/containerApps/authConfigs")
+    }
     apps = of_type(res, "Microsoft.App/containerApps")
     assert len(apps) == 2
     for app in apps:
         p = app["properties"]
         assigned = {k.lower() for k in app["identity"]["userAssignedIdentities"]}
-        assert all(index[k]["type"] == "Microsoft.ManagedIdentity/userAssignedIdentities" for k in assigned)
+        assert all(
+            index[k]["type"] == "Microsoft.ManagedIdentity/userAssignedIdentities" for k in assigned
+        )
         for reg in p["configuration"]["registries"]:
             assert reg["identity"].lower() in assigned and not reg.get("passwordSecretRef")
         secrets = {s["name"]: s for s in p["configuration"]["secrets"]}
@@ -821,7 +1123,10 @@ def test_hardened_container_apps_use_identity_key_vault_references_and_scale_rul
         for s in secrets.values():
             assert s["identity"].lower() in assigned, s["name"]
             vault = vaults[host(s["keyVaultUrl"])]
-            assert f"{vault['id']}/secrets/{s['keyVaultUrl'].rstrip('/').rsplit('/', 1)[1]}".lower() in secret_ids
+            assert (
+                f"{vault['id']}/secrets/{s['keyVaultUrl'].rstrip('/').rsplit('/', 1)[1]}".lower()
+                in secret_ids
+            )
             assert "value" not in s
         for var in p["template"]["containers"][0]["env"]:
             if "secretRef" in var:
@@ -850,8 +1155,16 @@ def test_hardened_key_based_auth_is_off_everywhere():
         ("Microsoft.Storage/storageAccounts", "properties.allowSharedKeyAccess", False),
         ("Microsoft.ContainerRegistry/registries", "properties.adminUserEnabled", False),
         ("microsoft.insights/components", "properties.DisableLocalAuth", True),
-        ("Microsoft.Cache/redisEnterprise/databases", "properties.accessKeysAuthentication", "Disabled"),
-        ("Microsoft.DocumentDB/mongoClusters", "properties.authConfig.allowedModes", ["MicrosoftEntraID"]),
+        (
+            "Microsoft.Cache/redisEnterprise/databases",
+            "properties.accessKeysAuthentication",
+            "Disabled",
+        ),
+        (
+            "Microsoft.DocumentDB/mongoClusters",
+            "properties.authConfig.allowedModes",
+            ["MicrosoftEntraID"],
+        ),
     ]
     for rtype, path, expected in checks:
         found = of_type(res, rtype)
