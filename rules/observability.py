@@ -327,7 +327,16 @@ _LOGGED_TYPES = [
     title="Platform logs of the workload's services go to Log Analytics",
     checklist=CHECKLIST,
     severity=Severity.MEDIUM,
-    needs=[*_LOGGED_TYPES, REDIS_ENTERPRISE_DATABASE, DIAGNOSTIC_SETTINGS, WORKSPACE],
+    # The diagnostic settings of these types only: one read per resource of each.
+    needs=[
+        *_LOGGED_TYPES,
+        REDIS_ENTERPRISE_DATABASE,
+        WORKSPACE,
+        *(
+            f"{t}/providers/{DIAGNOSTIC_SETTINGS}"
+            for t in [*_LOGGED_TYPES, REDIS_ENTERPRISE_DATABASE]
+        ),
+    ],
     rationale=(
         "Without resource logs in a workspace there is no audit trail of secret reads, no gateway "
         "or WAF log, no record of who called the AI endpoints: an incident cannot be reconstructed."

@@ -140,6 +140,20 @@ def test_diagnostic_settings_are_read_for_resources_that_can_have_them(fake_arm,
     assert not any("privateendpoints/pe-kv/providers" in p for p in paths(fake_arm))
 
 
+def test_diagnostic_settings_of_one_type_are_read_for_that_type_only(fake_arm, make_options):
+    estate = small_estate()
+    fake_arm.serve(estate)
+    apims = [r for r in estate if r["type"] == APIM]
+    assert apims, "the estate needs an API Management service for this test"
+    needs = [APIM, VAULT, f"{VAULT}/providers/{DIAG}"]
+    snap = collect_snapshot(make_options(subscriptions=[SUB]), needs)
+    scopes = sorted(c["scope"] for c in coverage(snap, DIAG))
+    assert scopes == sorted(r["id"] for r in estate if r["type"] == VAULT)
+    asked = [p for p in paths(fake_arm) if "diagnosticsettings" in p]
+    assert not any("microsoft.apimanagement" in p for p in asked)
+    assert len(asked) == len(scopes)
+
+
 def test_children_are_read_across_pages_of_parents(fake_arm, make_options):
     fake_arm.page_size = 2
     endpoints = [resource("Microsoft.Network/privateEndpoints", f"pe-{i}") for i in range(5)]

@@ -235,3 +235,38 @@ def test_secret_values_in_evidence_are_redacted():
     [finding] = run_rule(leaks.__prodcheck_rule__, _inv([arm(REDIS, "cache")]))
     assert "hunter2" not in str(finding.evidence)
     assert finding.evidence["connectionString"] == "***redacted***"
+
+
+@rule(
+    id="TEST-DIAG-001",
+    title="Vaults send logs",
+    checklist="Monitoring dashboards and alerts configured",
+    severity=Severity.MEDIUM,
+    needs=[
+        "Microsoft.KeyVault/vaults",
+        "Microsoft.KeyVault/vaults/providers/Microsoft.Insights/diagnosticSettings",
+    ],
+)
+def vaults_send_logs(inv, p):
+    for vault in inv.of_type("Microsoft.KeyVault/vaults"):
+        yield vault.ok("logged") if inv.diagnostic_settings(vault) else vault.fail("no logs")
+
+
+def test_scoped_diagnostic_settings_need_is_checked_against_the_diagnostic_settings_coverage():
+    vault = arm("Microsoft.KeyVault/vaults", "kv")
+    never_read = _inv([vault], coverage=[_ok("Microsoft.KeyVault/vaults")])
+    assert {f.status for f in run_rule(_rule(vaults_send_logs), never_read)} == {Status.ERROR}
+    read = _inv(
+        [vault],
+        coverage=[
+            _ok("Microsoft.KeyVault/vaults"),
+            _ok("Microsoft.Insights/diagnosticSettings", scope=vault["id"]),
+        ],
+    )
+    assert [f.status for f in run_rule(_rule(vaults_send_logs), read)] == [Status.FAIL]
+
+
+def test_scoped_diagnostic_settings_of_a_type_with_no_resources_are_not_a_gap():
+    inv = _inv([], coverage=[_ok("Microsoft.KeyVault/vaults")])
+    [finding] = run_rule(_rule(vaults_send_logs), inv)
+    assert finding.status is Status.NOT_APPLICABLE

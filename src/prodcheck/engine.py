@@ -23,7 +23,9 @@ from prodcheck.rule import Rule
 from prodcheck.secrets import redact
 from prodcheck.snapshot import Snapshot
 
-_EXTENSION_TYPES = {"microsoft.insights/diagnosticsettings"}
+_DIAGNOSTICS = "microsoft.insights/diagnosticsettings"
+_EXTENSION_TYPES = {_DIAGNOSTICS}
+_EXTENSION_SUFFIX = "/providers/" + _DIAGNOSTICS
 
 
 @dataclass
@@ -68,7 +70,17 @@ def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRe
     if inventory.coverage is None:
         return []
     gaps: list[CoverageRecord] = []
-    needed = {norm(t): t for t in needs}
+    needed: dict[str, str] = {}
+    extended: set[str] = set()
+    for t in needs:
+        key = norm(t)
+        if key.endswith(_EXTENSION_SUFFIX):
+            # `{type}/providers/Microsoft.Insights/diagnosticSettings`: the extension type,
+            # read for resources of `{type}` only.
+            extended.add(key[: -len(_EXTENSION_SUFFIX)])
+            needed.setdefault(_DIAGNOSTICS, "Microsoft.Insights/diagnosticSettings")
+        else:
+            needed.setdefault(key, t)
     for record in inventory.coverage:
         if record.failed and norm(record.resource_type) in needed:
             gaps.append(record)
@@ -76,7 +88,7 @@ def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRe
     for key, declared in needed.items():
         if key in recorded:
             continue
-        if not _could_exist(inventory, key, needed):
+        if not _could_exist(inventory, key, needed, extended):
             continue
         gaps.append(
             CoverageRecord(
@@ -90,14 +102,18 @@ def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRe
     return gaps
 
 
-def _could_exist(inventory: Inventory, type_key: str, needed: Mapping[str, str]) -> bool:
+def _could_exist(
+    inventory: Inventory, type_key: str, needed: Mapping[str, str], extended: set[str]
+) -> bool:
     """Whether resources of a type with no coverage record could exist at all.
 
     A child type (`.../service/apis`) cannot exist without a parent in the inventory, and an
     extension type (diagnostic settings) cannot exist without a resource to extend.
     """
     if type_key in _EXTENSION_TYPES:
-        others = [t for t in needed if t != type_key and t not in _EXTENSION_TYPES]
+        others = sorted(extended) or [
+            t for t in needed if t != type_key and t not in _EXTENSION_TYPES
+        ]
         return any(inventory.of_type(t) for t in others) if others else True
     segments = type_key.split("/")
     if len(segments) > 2:

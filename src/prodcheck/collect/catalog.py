@@ -421,6 +421,17 @@ _ENTRIES: list[Collector] = [
 CATALOG: dict[str, Collector] = {type_key(c.type): c for c in _ENTRIES}
 
 
+_DIAGNOSTICS_SUFFIX = "/providers/" + DIAGNOSTIC_SETTINGS.lower()
+
+
+def diagnostics_base(need: str) -> str | None:
+    """`Microsoft.KeyVault/vaults` for `Microsoft.KeyVault/vaults/providers/Microsoft.Insights/
+    diagnosticSettings` (the diagnostic settings of one type); None for any other need."""
+    if need.lower().endswith(_DIAGNOSTICS_SUFFIX):
+        return need[: -len(_DIAGNOSTICS_SUFFIX)]
+    return None
+
+
 def collector_for(resource_type: str) -> Collector:
     """The catalog entry of `resource_type` (any case), or a generic one."""
     return CATALOG.get(type_key(resource_type)) or generic(resource_type.strip("/"))

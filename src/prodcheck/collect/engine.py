@@ -32,7 +32,12 @@ from prodcheck.collect.auth import (
     cli_default_subscription,
     one_line,
 )
-from prodcheck.collect.catalog import DIAGNOSTIC_SETTINGS, Collector, collector_for
+from prodcheck.collect.catalog import (
+    DIAGNOSTIC_SETTINGS,
+    Collector,
+    collector_for,
+    diagnostics_base,
+)
 from prodcheck.collect.clients import Clients, RequestStats, capture_responses
 from prodcheck.collect.failures import Failure, MalformedResponse, describe
 from prodcheck.collect.ids import Parent, last_segment, namespace, parent_type, type_key, url_path
@@ -57,9 +62,23 @@ class Plan:
 
     def __init__(self, needs: Collection[str]) -> None:
         self.collectors: dict[str, Collector] = {}
+        # `{type}/providers/Microsoft.Insights/diagnosticSettings` asks for the diagnostic settings
+        # of that type only; a bare `Microsoft.Insights/diagnosticSettings` for every needed type
+        # that can have them. Reading only what a rule judges saves one request per resource.
+        self.diagnostics_of: set[str] = set()
+        self.diagnostics_of_all = False
         for need in needs:
-            if need and need.strip("/"):
-                self._add(need)
+            if not need or not need.strip("/"):
+                continue
+            base = diagnostics_base(need)
+            if base is not None:
+                self._add(base)
+                self._add(DIAGNOSTIC_SETTINGS)
+                self.diagnostics_of.add(type_key(base))
+                continue
+            if type_key(need) == type_key(DIAGNOSTIC_SETTINGS):
+                self.diagnostics_of_all = True
+            self._add(need)
         self.diagnostics: Collector | None = self.collectors.get(type_key(DIAGNOSTIC_SETTINGS))
         self.top = [
             c for c in self.collectors.values() if not c.is_child and c.how != "diagnostics"
@@ -105,7 +124,9 @@ class Plan:
         return out
 
     def wants_diagnostics(self, collector: Collector) -> bool:
-        return self.diagnostics is not None and collector.diagnostics
+        if self.diagnostics is None or not collector.diagnostics:
+            return False
+        return self.diagnostics_of_all or type_key(collector.type) in self.diagnostics_of
 
 
 # --------------------------------------------------------------------------- helpers
