@@ -179,7 +179,18 @@ def _signal_remediation(signal):
         ACTION_GROUP,
         MANAGED_ENVIRONMENT,
         WORKSPACE,
-        DIAGNOSTIC_SETTINGS,
+        # Log search alerts count when the resource's logs reach their workspace.
+        *(
+            f"{t}/providers/{DIAGNOSTIC_SETTINGS}"
+            for t in [
+                CONTAINER_APP,
+                MANAGED_ENVIRONMENT,
+                REDIS,
+                REDIS_ENTERPRISE,
+                REDIS_ENTERPRISE_DATABASE,
+                APP_INSIGHTS,
+            ]
+        ),
     ],
     params=default_params(),
     rationale=(

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from prodcheck.errors import UserError
+from prodcheck.jsonfile import read_json
 from prodcheck.model import Finding, Status, worst_status
 from prodcheck.report import REPORT_FORMAT, Report
 
@@ -44,26 +45,12 @@ def key_of(f: Finding) -> Key:
 
 def load_report(path: Path | str) -> Report:
     """A saved `prodcheck.report/v1` JSON report; any problem is a one-line UserError."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(
-            f"report file {source} not found: save one with 'prodcheck audit --format json -o FILE'"
-        ) from None
-    except IsADirectoryError:
-        raise UserError(f"report {source} is a directory: pass a JSON report file") from None
-    except UnicodeDecodeError:
-        raise UserError(f"report {source} is not UTF-8 text: pass a JSON report file") from None
-    except OSError as exc:
-        raise UserError(f"cannot read report {source}: {exc.strerror}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"report {source} is not valid JSON ({exc.msg} at line {exc.lineno}): "
-            "save it again with 'prodcheck audit --format json -o FILE'"
-        ) from None
+    doc, source = read_json(
+        path,
+        "report",
+        "save it again with 'prodcheck audit --format json -o FILE'",
+        missing="save one with 'prodcheck audit --format json -o FILE'",
+    )
     if not isinstance(doc, dict) or doc.get("format") != REPORT_FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         hint = (

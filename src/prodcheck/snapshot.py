@@ -6,13 +6,13 @@ what is wrong and what to do; nothing here modifies the input.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prodcheck.errors import UserError
 from prodcheck.inventory import CoverageRecord, Inventory
+from prodcheck.jsonfile import read_json
 from prodcheck.paths import demos_dir
 
 FORMAT = "prodcheck.snapshot/v1"
@@ -129,33 +129,7 @@ def _check_resources(resources: Any, source: str) -> list[dict[str, Any]]:
 
 def load_snapshot(path: str | Path) -> Snapshot:
     """Read a snapshot file (or '-' for standard input)."""
-    source = str(path)
-    try:
-        if source == "-":
-            import sys
-
-            text = sys.stdin.read()
-            source = "standard input"
-        else:
-            text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"snapshot file {source} not found: check the path") from None
-    except IsADirectoryError:
-        raise UserError(f"snapshot {source} is a directory: pass a JSON file") from None
-    except UnicodeDecodeError:
-        raise UserError(f"snapshot {source} is not UTF-8 text: pass a JSON file") from None
-    except OSError as exc:
-        raise UserError(f"cannot read snapshot {source}: {exc.strerror}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        hint = (
-            "the file looks truncated" if exc.pos >= len(text.rstrip()) else "the JSON is malformed"
-        )
-        raise UserError(
-            f"snapshot {source} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): "
-            f"{hint}; re-collect it with 'prodcheck snapshot'"
-        ) from None
+    data, source = read_json(path, "snapshot", "re-collect it with 'prodcheck snapshot'")
     return parse_snapshot(data, source)
 
 
