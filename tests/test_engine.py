@@ -270,3 +270,17 @@ def test_scoped_diagnostic_settings_of_a_type_with_no_resources_are_not_a_gap():
     inv = _inv([], coverage=[_ok("Microsoft.KeyVault/vaults")])
     [finding] = run_rule(_rule(vaults_send_logs), inv)
     assert finding.status is Status.NOT_APPLICABLE
+
+
+def test_a_forbidden_cross_reference_type_leaves_verdicts_that_do_not_rest_on_it():
+    inv = _inv(
+        [
+            arm(REDIS, "private", properties={"publicNetworkAccess": "Disabled"}),
+            arm(REDIS, "public", properties={"publicNetworkAccess": "Enabled"}),
+        ],
+        coverage=[_ok(REDIS), _forbidden(PE, f"/subscriptions/{SUB}")],
+    )
+    by_name = {f.resource_name: f for f in run_rule(_rule(redis_is_private), inv)}
+    assert by_name["private"].status is Status.PASS
+    assert by_name["public"].status is Status.ERROR
+    assert "on what was read: FAIL, public access on" in by_name["public"].message

@@ -23,6 +23,7 @@ from prodcheck.rule import Rule
 from prodcheck.secrets import redact
 from prodcheck.snapshot import Snapshot
 
+NOT_COLLECTED = "NotCollected"
 _DIAGNOSTICS = "microsoft.insights/diagnosticsettings"
 _EXTENSION_TYPES = {_DIAGNOSTICS}
 _EXTENSION_SUFFIX = "/providers/" + _DIAGNOSTICS
@@ -95,6 +96,7 @@ def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRe
                 resource_type=declared,
                 scope=inventory.scope.id,
                 status="failed",
+                error_code=NOT_COLLECTED,
                 message="the snapshot has no coverage record for this type: it was never collected; "
                 "collect again with a prodcheck that knows the rule",
             )
@@ -122,6 +124,30 @@ def _could_exist(
     return True
 
 
+def _misses_data_of(gap: CoverageRecord, finding: Finding) -> bool:
+    """Whether `gap` lost data about the very resource `finding` judges.
+
+    A failed child collection or extension read (scope: a resource) loses data of that resource
+    and everything below it. A failed list in a subscription or resource group loses the
+    resources of the listed type there (a partial page may have let some through) and their
+    children; resources of other types are only touched through cross-references.
+    """
+    if gap.error_code == NOT_COLLECTED:
+        # Nothing of the type was ever read: the rule never saw what it declared it needs.
+        return True
+    if not gap.scope or not is_under(finding.resource_id, gap.scope):
+        return False
+    if ArmId.parse(gap.scope).type not in (
+        "Microsoft.Resources/subscriptions",
+        "Microsoft.Resources/resourceGroups",
+    ):
+        return True
+    gap_type, own_type = norm(gap.resource_type), norm(finding.resource_type)
+    return (
+        gap_type == own_type or gap_type.startswith(own_type + "/") or gap_type in _EXTENSION_TYPES
+    )
+
+
 def _apply_gaps(
     rule: Rule,
     severity: Severity,
@@ -133,12 +159,12 @@ def _apply_gaps(
         return findings
     out = []
     for f in findings:
-        under = [g for g in gaps if is_under(f.resource_id, g.scope) and g.scope]
         is_scope_level = norm(f.resource_id) == norm(scope_id) or f.resource_type == "scope"
+        missing_own_data = [g for g in gaps if not is_scope_level and _misses_data_of(g, f)]
         cross_reference = [g for g in gaps if norm(g.resource_type) != norm(f.resource_type)]
         reason: CoverageRecord | None = None
-        if under:
-            reason = under[0]
+        if missing_own_data:
+            reason = missing_own_data[0]
         elif is_scope_level and f.status != Status.PASS:
             reason = gaps[0]
         elif f.status in (Status.FAIL, Status.NOT_APPLICABLE) and cross_reference:
@@ -152,7 +178,10 @@ def _apply_gaps(
             replace(
                 f,
                 status=Status.ERROR,
-                message=f"not verified: {reason.resource_type} could not be read in {reason.scope}",
+                message=(
+                    f"not verified: {reason.resource_type} could not be read in {reason.scope} "
+                    f"(on what was read: {f.status.value}, {f.message})"
+                ),
                 evidence=evidence,
             )
         )
