@@ -94,3 +94,20 @@ def test_installed_wheel_runs_its_own_rules_outside_the_source_tree(wheel, tmp_p
     )
     assert demo.returncode == 1, demo.stderr
     assert json.loads(demo.stdout)["source"] == "demo:flat"
+
+
+def test_every_sdk_the_collector_uses_is_a_declared_dependency():
+    import re
+    import tomllib
+
+    from prodcheck.collect.clients import SDK_CLIENTS
+
+    declared = {
+        re.split(r"[<>=!~ \[]", d, maxsplit=1)[0].lower()
+        for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    for module, _ in SDK_CLIENTS.values():
+        distribution = "-".join(module.split(".")[:3])  # azure.mgmt.redis -> azure-mgmt-redis
+        assert distribution in declared, (
+            f"{distribution} is used by collection but not a dependency"
+        )
