@@ -201,7 +201,7 @@ def _apply_gaps(
                 remediation=(
                     f"Grant the auditing identity {g.permission} (the Reader role includes it) "
                     "and run the audit again."
-                    if g.permission
+                    if g.permission and g.status_code in (401, 403)
                     else "Run the audit again; if it keeps failing, check the identity's access."
                 ),
             )

@@ -253,7 +253,7 @@ class CoverageRecord:
         what += f" {self.error_code})" if self.error_code else ")"
         if self.message:
             what += f": {self.message}"
-        if self.permission:
+        if self.permission and self.status_code in (401, 403):
             what += f" — grant {self.permission}"
         return what
 
