@@ -191,3 +191,24 @@ def test_version(capsys):
     code, out, _ = run_cli(capsys, "--version")
     assert code == 0
     assert out.startswith("prodcheck ")
+
+
+def test_written_reports_follow_the_umask_not_private_temp_file_modes(capsys, snap_file, tmp_path):
+    import os
+
+    target = tmp_path / "report.json"
+    old = os.umask(0o022)
+    try:
+        run_cli(
+            capsys,
+            "audit",
+            "--snapshot",
+            str(snap_file([GOOD_VAULT])),
+            "-f",
+            "json",
+            "-o",
+            str(target),
+        )
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
