@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from prodcheck.cli import main
 from prodcheck.engine import AuditSettings, run_rule
 from prodcheck.inventory import CoverageRecord, Inventory
 from prodcheck.model import Finding
@@ -98,3 +101,11 @@ def by_name(findings: list[Finding]) -> dict[str, Finding]:
 
 def statuses(findings: list[Finding]) -> dict[str, str]:
     return {k: f.status.value for k, f in by_name(findings).items()}
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the command line in-process: (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err

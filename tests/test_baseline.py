@@ -7,22 +7,15 @@ import json
 from dataclasses import replace
 
 import pytest
+from builders import run_cli
 from fixtures.sample_report import COSMOS_ID, REDIS_ID, VAULT_ID, sample_report
 
 from prodcheck.baseline import apply_baseline, compare, load_report, render_diff
-from prodcheck.cli import main
 from prodcheck.errors import UserError
 from prodcheck.model import Status
 from prodcheck.paths import demos_dir
 
 KV_RULE = "PC-KV-002"
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
 
 
 # ---- comparing reports ----------------------------------------------------------------------

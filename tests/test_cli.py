@@ -8,9 +8,8 @@ import re
 
 import jsonschema
 import pytest
-from builders import arm, snapshot
+from builders import arm, run_cli, snapshot
 
-from prodcheck.cli import main
 from prodcheck.paths import schemas_dir
 
 GOOD_VAULT = arm(
@@ -24,13 +23,6 @@ GOOD_VAULT = arm(
     },
 )
 BAD_VAULT = arm("Microsoft.KeyVault/vaults", "kv-bad", properties={"softDeleteRetentionInDays": 7})
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from builders import arm, snapshot
-
-from prodcheck.cli import main
+from builders import arm, run_cli, snapshot
 
 BAD_VAULT = arm("Microsoft.KeyVault/vaults", "kv-bad", properties={"softDeleteRetentionInDays": 7})
 GOOD_VAULT = arm(
@@ -20,13 +18,6 @@ GOOD_VAULT = arm(
         "enableRbacAuthorization": True,
     },
 )
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
 
 
 @pytest.fixture

@@ -6,16 +6,8 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from builders import run_cli
 from fixtures.sample_report import SCRIPT_NAME, sample_report
-
-from prodcheck.cli import main
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from prodcheck.model import Finding, Severity, Status
+from prodcheck.model import STATUS_PRECEDENCE, Finding, Severity, Status
 from prodcheck.paths import templates_dir
 from prodcheck.report import Report
 from prodcheck.reporters import RenderOptions
@@ -38,14 +38,7 @@ STATUS_LABEL = {
     Status.NOT_APPLICABLE: "Not applicable",
 }
 # The order statuses appear in the chart and the filters: what needs attention first.
-STATUS_ORDER = [
-    Status.FAIL,
-    Status.ERROR,
-    Status.MANUAL,
-    Status.WAIVED,
-    Status.PASS,
-    Status.NOT_APPLICABLE,
-]
+STATUS_ORDER = STATUS_PRECEDENCE
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SLUG = re.compile(r"[^a-z0-9]+")
 NO_GROUP = "(no resource group)"

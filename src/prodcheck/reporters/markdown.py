@@ -20,7 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from prodcheck.model import Finding, Severity, Status
+from prodcheck.model import STATUS_PRECEDENCE, Finding, Severity, Status
 from prodcheck.paths import templates_dir
 from prodcheck.report import Report
 from prodcheck.reporters import RenderOptions
@@ -88,14 +88,7 @@ STATUS_ICON = {
     Status.PASS: "✅",
     Status.NOT_APPLICABLE: "➖",
 }
-_ORDER = [
-    Status.FAIL,
-    Status.ERROR,
-    Status.MANUAL,
-    Status.WAIVED,
-    Status.PASS,
-    Status.NOT_APPLICABLE,
-]
+_ORDER = STATUS_PRECEDENCE
 
 
 def _row(f: Finding) -> dict[str, Any]:
