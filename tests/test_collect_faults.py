@@ -236,3 +236,26 @@ def test_children_of_failed_parents_are_not_requested(fake_arm, make_options):
     assert not any(r.path.lower().endswith("/policies") for r in fake_arm.requests)
     types = {c["resourceType"] for c in failed(snap)}
     assert types == {f"{APIM}/apis", f"{APIM}/apis/policies"}
+
+
+def test_a_collection_task_that_breaks_is_recorded_as_a_failed_read(
+    fake_arm, make_options, monkeypatch, capsys
+):
+    from prodcheck.collect import engine
+
+    estate = small_estate()
+    fake_arm.serve(estate)
+    real_claim = engine.Run._claim
+
+    def claim(self, resource_type, scope):
+        if resource_type.lower().endswith("/apis"):
+            raise RuntimeError("bug in a collector")
+        return real_claim(self, resource_type, scope)
+
+    monkeypatch.setattr(engine.Run, "_claim", claim)
+    snap = collect_snapshot(make_options(subscriptions=[SUB]), [f"{APIM}/apis"])
+    (record,) = failed(snap)
+    assert record["resourceType"] == f"{APIM}/apis"
+    assert record["scope"] == estate[0]["id"]
+    assert "bug in a collector" in record["message"]
+    assert "internal error while collecting" in capsys.readouterr().err

@@ -318,6 +318,7 @@ class Run:
                 fn(*args)
             except BaseException as exc:  # a bug in a task must not hang or abort the run
                 print(f"prodcheck: internal error while collecting: {exc!r}", file=sys.stderr)
+                self._task_broke(args, exc)
             finally:
                 self.progress.requests(self.stats.requests)
                 with self._lock:
@@ -357,6 +358,35 @@ class Run:
                 return False
             self._collections.add(key)
             return True
+
+    def _task_broke(self, args: tuple[Any, ...], exc: BaseException) -> None:
+        """A task raised outside its own error handling: record its read as failed.
+
+        Without a record the rules would judge the missing data as if there were none; with
+        one, every verdict it could change is ERROR.
+        """
+        collector = args[0] if args and isinstance(args[0], Collector) else None
+        if collector is None:
+            return
+        scope = ""
+        for arg in reversed(args[1:]):
+            if isinstance(arg, dict) and isinstance(arg.get("id"), str):
+                scope = arg["id"]
+                break
+            if isinstance(arg, str) and arg.lower().startswith("/subscriptions/"):
+                scope = arg
+                break
+        if not scope:
+            return
+        try:
+            self._failed(collector, scope, exc, 0)
+        except Exception:
+            with self._lock:
+                self.coverage.append(
+                    Failure(0, "InternalError", one_line(repr(exc), 500), "").record(
+                        collector.type, scope
+                    )
+                )
 
     def _ok(self, collector: Collector, scope: str, count: int) -> None:
         record = {
