@@ -284,3 +284,14 @@ def test_a_forbidden_cross_reference_type_leaves_verdicts_that_do_not_rest_on_it
     assert by_name["private"].status is Status.PASS
     assert by_name["public"].status is Status.ERROR
     assert "on what was read: FAIL, public access on" in by_name["public"].message
+
+
+def test_a_credential_quoted_in_a_message_is_masked():
+    @rule(id="TEST-QUOTE-001", title="t", checklist="c", severity=Severity.LOW, needs=[REDIS])
+    def quotes(inv, p):
+        for cache in inv.of_type(REDIS):
+            yield cache.fail("setting is 'Endpoint=sb://x/;SharedAccessKey=s3cr3tvalue'")
+
+    [finding] = run_rule(quotes.__prodcheck_rule__, _inv([arm(REDIS, "cache")]))
+    assert "s3cr3tvalue" not in finding.message
+    assert "SharedAccessKey=***redacted***" in finding.message

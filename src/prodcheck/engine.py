@@ -20,7 +20,7 @@ from prodcheck.inventory import CoverageRecord, Inventory, Verdict
 from prodcheck.model import Finding, Severity, Status
 from prodcheck.report import Report, RuleInfo
 from prodcheck.rule import Rule
-from prodcheck.secrets import redact
+from prodcheck.secrets import mask_credentials, redact
 from prodcheck.snapshot import Snapshot
 
 NOT_COLLECTED = "NotCollected"
@@ -221,7 +221,8 @@ def _to_finding(rule: Rule, severity: Severity, verdict: Verdict) -> Finding:
         resource_id=verdict.target_id,
         status=verdict.status,
         severity=severity,
-        message=verdict.message,
+        # A rule's message may quote a property; the secret part of a credential never shows.
+        message=mask_credentials(verdict.message),
         resource_name=verdict.target_name,
         resource_type=verdict.target_type,
         resource_group=verdict.resource_group,

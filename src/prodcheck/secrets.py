@@ -11,7 +11,8 @@ from typing import Any
 
 REDACTED = "***redacted***"
 
-# (label, pattern) for values that carry a credential. Labels are what reports show.
+# Detection (what rules flag): (label, pattern) for values that carry a credential. Labels are
+# what reports show.
 VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("AccountKey=", re.compile(r"AccountKey\s*=\s*[^;\s]+", re.IGNORECASE)),
     ("SharedAccessKey=", re.compile(r"SharedAccessKey\s*=\s*[^;\s]+", re.IGNORECASE)),
@@ -21,6 +22,53 @@ VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("redis://:pass@", re.compile(r"rediss?://[^:/@\s]*:[^@\s]+@", re.IGNORECASE)),
     ("sig=", re.compile(r"[?&]sig=[^&\s]+", re.IGNORECASE)),
 ]
+
+# Masking (what collection and the engine apply): the secret part is replaced, the label stays.
+_MASKS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(
+            r"(?<![A-Za-z])((?:Account|SharedAccess|Access)Key\s*=\s*)(?!\*\*\*redacted)[^;\s\"'<]+",
+            re.IGNORECASE,
+        ),
+        r"\1" + REDACTED,
+    ),
+    (
+        re.compile(
+            r"(?<![A-Za-z])((?:Password|Pwd)\s*=\s*)(?!\*\*\*redacted)[^;\s\"'<]+", re.IGNORECASE
+        ),
+        r"\1" + REDACTED,
+    ),
+    (
+        re.compile(
+            r"((?:SharedAccessSignature\s*=\s*|[?&;]sig=))(?!\*\*\*redacted)[^&;\s\"'<]+",
+            re.IGNORECASE,
+        ),
+        r"\1" + REDACTED,
+    ),
+    (
+        # a password, not a placeholder such as <password>
+        re.compile(
+            r"((?:mongodb(?:\+srv)?|rediss?|amqps?)://[^:/@\s]*:)"
+            r"(?!\*\*\*redacted|<[^>@\s]*>@)[^@\s]+@"
+        ),
+        r"\1" + REDACTED + "@",
+    ),
+]
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with the secret part of each credential in it replaced by REDACTED.
+
+    The label stays (`AccountKey=***redacted***`), so a reader (or a rule, reading a masked
+    snapshot) still sees that a credential was there. Collection masks every string it stores
+    with this; the engine masks every finding message.
+    """
+    if "=" not in text and "://" not in text:
+        return text
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
 
 # Names of variables or settings that hold a credential when they hold a literal value.
 NAME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [

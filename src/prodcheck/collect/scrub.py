@@ -16,10 +16,9 @@ and pass through unchanged.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-REDACTED = "***redacted***"
+from prodcheck.secrets import mask_credentials
 
 _SECRET_FIELDS = frozenset(
     name.lower()
@@ -47,46 +46,6 @@ _SECRET_FIELDS = frozenset(
     )
 )
 
-# (pattern, replacement): the secret part is group-replaced, the label stays.
-_CREDENTIALS: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(
-            r"(?<![A-Za-z])((?:Account|SharedAccess|Access)Key\s*=\s*)(?!\*\*\*redacted)[^;\s\"'<]+",
-            re.IGNORECASE,
-        ),
-        r"\1" + REDACTED,
-    ),
-    (
-        re.compile(
-            r"(?<![A-Za-z])((?:Password|Pwd)\s*=\s*)(?!\*\*\*redacted)[^;\s\"'<]+", re.IGNORECASE
-        ),
-        r"\1" + REDACTED,
-    ),
-    (
-        re.compile(
-            r"((?:SharedAccessSignature\s*=\s*|[?&;]sig=))(?!\*\*\*redacted)[^&;\s\"'<]+",
-            re.IGNORECASE,
-        ),
-        r"\1" + REDACTED,
-    ),
-    (
-        # a password, not a placeholder such as <password>
-        re.compile(
-            r"((?:mongodb(?:\+srv)?|rediss?|amqps?)://[^:/@\s]*:)"
-            r"(?!\*\*\*redacted|<[^>@\s]*>@)[^@\s]+@"
-        ),
-        r"\1" + REDACTED + "@",
-    ),
-]
-
-
-def _mask(text: str) -> str:
-    if "=" not in text and "://" not in text:
-        return text
-    for pattern, replacement in _CREDENTIALS:
-        text = pattern.sub(replacement, text)
-    return text
-
 
 def drop_secrets(value: Any) -> Any:
     """`value` with secret fields dropped and credentials in strings masked (dicts in place)."""
@@ -101,5 +60,5 @@ def drop_secrets(value: Any) -> Any:
     if isinstance(value, list):
         return [drop_secrets(v) for v in value]
     if isinstance(value, str):
-        return _mask(value)
+        return mask_credentials(value)
     return value
