@@ -262,11 +262,11 @@ def run_rule(
     findings = [_to_finding(rule, severity, v) for v in verdicts]
     gaps = coverage_gaps(inventory, rule.needs)
     findings = _apply_gaps(rule, severity, findings, gaps, inventory.scope.id)
-    # One verdict per rule and target: a rule yielding two for one resource keeps both only
-    # when the messages differ.
-    unique: dict[tuple[str, str, str], Finding] = {}
+    # A rule yielding the very same verdict twice for one target reports it once; verdicts
+    # that differ in status or message all stay.
+    unique: dict[tuple[str, str, Status, str], Finding] = {}
     for f in findings:
-        unique.setdefault((f.rule_id, norm(f.resource_id), f.message), f)
+        unique.setdefault((f.rule_id, norm(f.resource_id), f.status, f.message), f)
     return list(unique.values())
 
 
