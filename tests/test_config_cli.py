@@ -152,11 +152,11 @@ def captured_collection(monkeypatch):
 
     seen: list = []
 
-    def fake_collect(options, **kwargs):
-        seen.append((options, kwargs))
+    def fake_collect_for(options, rules):
+        seen.append((options, {"rules": [r.id for r in rules]}))
         return parse_snapshot(snapshot([BAD_VAULT]), "live collection")
 
-    monkeypatch.setattr(api, "collect", fake_collect)
+    monkeypatch.setattr(api, "collect_for", fake_collect_for)
     return seen
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "audit_live",
     "audit_snapshot",
     "collect",
+    "collect_for",
     "needs_of",
     "select_rules",
 ]
@@ -77,6 +78,16 @@ def audit_snapshot(
     return audit(_as_snapshot(snapshot), selected, settings)
 
 
+def collect_for(options: CollectOptions, rules: Sequence[Rule]) -> Snapshot:
+    """Collect from Azure exactly what `rules` need, as a snapshot."""
+    from prodcheck.collect import collect_snapshot
+
+    data = collect_snapshot(options, needs_of(rules))
+    snapshot = parse_snapshot(data, "live collection")
+    snapshot.source = "live"
+    return snapshot
+
+
 def collect(
     options: CollectOptions,
     *,
@@ -86,13 +97,7 @@ def collect(
     registry: Registry | None = None,
 ) -> Snapshot:
     """Collect what the selected rules need from Azure, as a snapshot."""
-    from prodcheck.collect import collect_snapshot
-
-    selected = select_rules(rules, skip, rules_dirs, registry)
-    data = collect_snapshot(options, needs_of(selected))
-    snapshot = parse_snapshot(data, "live collection")
-    snapshot.source = "live"
-    return snapshot
+    return collect_for(options, select_rules(rules, skip, rules_dirs, registry))
 
 
 def audit_live(
@@ -105,7 +110,5 @@ def audit_live(
     registry: Registry | None = None,
 ) -> Report:
     """Collect from Azure with `options` (credential, scope, endpoint) and audit the result."""
-    registry = registry or Registry.load([Path(d) for d in rules_dirs])
-    selected = registry.select(rules, skip)
-    snapshot = collect(options, rules=rules, skip=skip, registry=registry)
-    return audit(snapshot, selected, settings)
+    selected = select_rules(rules, skip, rules_dirs, registry)
+    return audit(collect_for(options, selected), selected, settings)

@@ -430,7 +430,7 @@ def audit(
             concurrency,
             quiet,
         )
-        snap = api.collect(options, rules=include, skip=exclude, registry=registry)
+        snap = api.collect_for(options, selected)
     from prodcheck.engine import audit as run_audit
 
     report = run_audit(snap, selected, settings)
