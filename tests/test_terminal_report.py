@@ -88,3 +88,11 @@ def test_a_terminal_gets_colour_unless_no_color_is_set():
     plain = _run_on_a_terminal({"NO_COLOR": "1"})
     assert b"Gate: FAILED" in plain
     assert b"\x1b[" not in plain
+
+
+def test_a_line_break_in_a_resource_name_cannot_forge_a_line_of_the_report():
+    vault = arm("Microsoft.KeyVault/vaults", "kv", properties={"softDeleteRetentionInDays": 7})
+    vault["name"] = "kv\nGate: PASSED — all clear"
+    text = render(audit_snapshot([vault], rules=["PC-KV-002"]), "terminal", RenderOptions())
+    assert not any(line.startswith("Gate: PASSED") for line in text.splitlines())
+    assert "kv\\x0aGate: PASSED" in text

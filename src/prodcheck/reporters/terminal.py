@@ -18,7 +18,9 @@ from prodcheck.model import Finding, Status
 from prodcheck.report import Report
 from prodcheck.reporters import RenderOptions
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Every control character, line breaks included: a name must not start a line of its own
+# (a tag value carrying "\nGate: PASSED" would otherwise forge the verdict line).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 STATUS_STYLE = {
     Status.PASS: ("✓", "green"),
