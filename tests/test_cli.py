@@ -204,3 +204,11 @@ def test_written_reports_follow_the_umask_not_private_temp_file_modes(capsys, sn
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_an_error_quoting_hostile_input_prints_one_inert_line(capsys, tmp_path):
+    path = tmp_path / "evil\x1b]0;pwned\x07\nGate: PASSED.json"
+    code, _, err = run_cli(capsys, "audit", "--snapshot", str(path))
+    assert code == 2
+    assert "\x1b" not in err
+    assert len(err.strip().splitlines()) == 1

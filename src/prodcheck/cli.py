@@ -673,7 +673,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="prodcheck", standalone_mode=True)
     except UserError as exc:
-        typer.echo(f"prodcheck: error: {exc}", err=True)
+        from prodcheck.reporters.terminal import safe
+
+        # Errors can quote what Azure or an input file said: print it as inert text, one line.
+        typer.echo(f"prodcheck: error: {safe(exc)}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("prodcheck: interrupted", err=True)
