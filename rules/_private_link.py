@@ -72,7 +72,7 @@ def _redis_enterprise_switch(res) -> str | None:
     if res.get("properties.publicNetworkAccess") is None:
         return (
             "the resource has no publicNetworkAccess property: Azure Managed Redis and Redis "
-            "Enterprise have that switch only from API version 2025-05-01-preview on, and without "
+            "Enterprise report that switch only from API version 2025-07-01 on, and without "
             "it only a private endpoint keeps clients off the public address (see PC-NET-002)"
         )
     return None
