@@ -28,6 +28,7 @@ from ._workload import (
     SERVICE_BUS,
     SIGNALR,
     STORAGE,
+    containers,
     env_vars,
     has_managed_identity,
     identity_assigned,
@@ -409,7 +410,8 @@ def no_credentials_in_plain_env(inv, p):
     credential-like name (`*_KEY`, `*_SECRET`, `*_PASSWORD`, `*CONNECTION_STRING*`). Such
     variables must use `secretRef`. The finding names the variable and the pattern that
     matched; the value is never shown. An Application Insights connection string is an
-    identifier, not a credential: PC-ID-005 reports it.
+    identifier, not a credential: PC-ID-005 reports it. An app whose record has no containers
+    (its configuration was not read) is ERROR, not PASS.
 
     ## Example
     Fails:
@@ -422,6 +424,13 @@ def no_credentials_in_plain_env(inv, p):
     ```
     """
     for app in inv.of_type(CONTAINER_APP):
+        if not containers(app):
+            # No containers in the record: the configuration was not read, so nothing is known.
+            yield app.error(
+                "the app's containers are not in the inventory (no properties.template.containers):"
+                " its environment variables could not be checked"
+            )
+            continue
         found = []
         count = 0
         for container, name, value in _literal_vars(app):

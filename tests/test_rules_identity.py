@@ -355,3 +355,12 @@ def test_nothing_to_check_is_not_applicable(rule_id):
     assert statuses(run(rule_id, [arm("Microsoft.Network/virtualNetworks", "vnet")])) == {
         "scope": "NOT_APPLICABLE"
     }
+
+
+def test_an_app_whose_containers_were_not_read_is_error_not_pass():
+    from builders import arm, run
+
+    app = arm("Microsoft.App/containerApps", "api", properties={"configuration": {}})
+    [finding] = run("PC-ID-003", [app])
+    assert finding.status.value == "ERROR"
+    assert "could not be checked" in finding.message
