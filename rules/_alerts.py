@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from prodcheck.arm import ArmId, is_under, norm
+from prodcheck.arm import ArmId, norm
 from prodcheck.inventory import Inventory, Resource
 
 from ._workload import (
@@ -43,7 +43,6 @@ _DYNAMIC_OPERATORS = {
     ABOVE: {"greaterthan", "greaterorlessthan"},
     BELOW: {"lessthan", "greaterorlessthan"},
 }
-_SCOPE_TYPES = ("Microsoft.Resources/resourceGroups", "Microsoft.Resources/subscriptions")
 
 
 @dataclass(frozen=True)
@@ -457,21 +456,13 @@ def _notify(inv: Inventory, judgement: Judgement, group_ids: list[str]) -> Judge
 
 def log_alerts_covering(inv: Inventory, resource: Resource) -> list[Resource]:
     """Log search alerts scoped to the resource, its group or subscription, or its workspace."""
+    found = inv.alerts_covering(resource, [LOG_ALERT])
     workspaces = workspaces_receiving(inv, resource)
-    found = []
     for alert in inv.of_type(LOG_ALERT):
-        types = {norm(str(t)) for t in listed(alert.get("properties.targetResourceTypes"))}
-        for scope in (str(s) for s in listed(alert.get("properties.scopes"))):
-            if norm(scope) == resource.key or norm(scope) in workspaces:
-                found.append(alert)
-                break
-            if (
-                ArmId.parse(scope).type in _SCOPE_TYPES
-                and is_under(resource.id, scope)
-                and (not types or norm(resource.type) in types)
-            ):
-                found.append(alert)
-                break
+        if alert not in found and any(
+            norm(str(scope)) in workspaces for scope in listed(alert.get("properties.scopes"))
+        ):
+            found.append(alert)
     return found
 
 

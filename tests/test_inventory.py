@@ -194,3 +194,29 @@ def test_scope_target_names_the_single_subscription():
     assert inv.scope.id == f"/subscriptions/{SUB}"
     inv = Inventory([], scope={"subscriptions": [SUB], "resourceGroups": [RG]})
     assert inv.scope.id == f"/subscriptions/{SUB}/resourceGroups/{RG}"
+
+
+def test_log_search_alerts_cover_by_their_list_of_target_types():
+    cache_id = rid(REDIS, "cache")
+    rg_id = f"/subscriptions/{SUB}/resourceGroups/{RG}"
+    log_alert = "Microsoft.Insights/scheduledQueryRules"
+    inv = Inventory(
+        [
+            arm(REDIS, "cache"),
+            arm(
+                log_alert,
+                "for-redis",
+                properties={"scopes": [rg_id], "targetResourceTypes": [REDIS.lower()]},
+            ),
+            arm(
+                log_alert,
+                "for-vaults",
+                properties={
+                    "scopes": [rg_id],
+                    "targetResourceTypes": ["Microsoft.KeyVault/vaults"],
+                },
+            ),
+        ]
+    )
+    names = {a.name for a in inv.alerts_covering(inv.get(cache_id), [log_alert])}
+    assert names == {"for-redis"}

@@ -391,21 +391,25 @@ class Inventory:
         """Alerts whose scopes cover `resource`.
 
         An alert covers a resource when one of its `scopes` is the resource itself, or is the
-        resource group or subscription holding it and the alert's `targetResourceType` is the
-        resource's type (multi-resource metric alerts). Enabled or not: rules judge that.
+        resource group or subscription holding it and the alert targets the resource's type:
+        `targetResourceType` (metric alerts) or `targetResourceTypes` (log search alerts), none
+        meaning any type. Enabled or not: rules judge that.
         """
         covering = []
         for alert in self.of_type(*alert_types):
             scopes = [str(s) for s in alert.get("properties.scopes", []) or []]
-            target_type = str(alert.get("properties.targetResourceType", "") or "")
+            targets = alert.get("properties.targetResourceTypes") or []
+            if not isinstance(targets, list):
+                targets = [targets]
+            targets.append(alert.get("properties.targetResourceType"))
+            target_types = {norm(str(t)) for t in targets if t}
             for scope in scopes:
                 if norm(scope) == resource.key:
                     covering.append(alert)
                     break
                 if (
                     is_under(resource.id, scope)
-                    and norm(scope) != resource.key
-                    and (not target_type or norm(target_type) == norm(resource.type))
+                    and (not target_types or norm(resource.type) in target_types)
                     and ArmId.parse(scope).type
                     in ("Microsoft.Resources/resourceGroups", "Microsoft.Resources/subscriptions")
                 ):
