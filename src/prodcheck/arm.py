@@ -16,10 +16,6 @@ def norm(value: str | None) -> str:
     return (value or "").strip().rstrip("/").lower()
 
 
-def same(a: str | None, b: str | None) -> bool:
-    return norm(a) == norm(b)
-
-
 def is_under(resource_id: str, scope: str) -> bool:
     """True if `resource_id` is `scope` itself or lies below it (case-insensitive)."""
     rid, sc = norm(resource_id), norm(scope)
@@ -95,17 +91,3 @@ class ArmId:
         else:
             parent = ""
         return cls(resource_id, subscription, resource_group, rtype, name, parent)
-
-
-def resource_group_id(resource_id: str) -> str:
-    """`/subscriptions/s/resourceGroups/rg` for any id below a resource group, else ``""``."""
-    arm = ArmId.parse(resource_id)
-    if not arm.subscription or not arm.resource_group:
-        return ""
-    return f"/subscriptions/{arm.subscription}/resourceGroups/{arm.resource_group}"
-
-
-def subscription_id(resource_id: str) -> str:
-    """`/subscriptions/s` for any id below a subscription, else ``""``."""
-    arm = ArmId.parse(resource_id)
-    return f"/subscriptions/{arm.subscription}" if arm.subscription else ""

@@ -100,7 +100,3 @@ class Finding:
     remediation: str = ""
     # Set when a waiver or attestation changed the status: who decided, why, until when.
     note: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def sort_key(self) -> tuple[str, str, str]:
-        return (self.rule_id, self.resource_id.lower(), self.message)
