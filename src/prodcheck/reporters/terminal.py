@@ -14,7 +14,7 @@ import re
 from rich.console import Console
 from rich.text import Text
 
-from prodcheck.model import Finding, Status
+from prodcheck.model import Finding, Status, worst_status
 from prodcheck.report import Report
 from prodcheck.reporters import RenderOptions
 
@@ -100,7 +100,6 @@ def render(report: Report, options: RenderOptions) -> str:
             for info in row.rules:
                 found = [f for f in row.findings if f.rule_id == info.id]
                 statuses = [f.status for f in found]
-                from prodcheck.model import worst_status
 
                 status = worst_status(statuses)
                 line = Text("    ")
