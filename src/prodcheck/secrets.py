@@ -1,7 +1,10 @@
 """Recognising credentials, so that prodcheck can flag them and never print them.
 
-Used by rules (a connection string in a plain environment variable is a finding) and by
-every reporter (evidence values are redacted before they are shown or written).
+The one place that knows what a credential looks like:
+
+- rules detect them (a connection string in a plain environment variable is a finding);
+- collection masks them in every string it stores, so a snapshot never holds one;
+- the engine masks finding messages and redacts evidence, so no report can print one.
 """
 
 from __future__ import annotations
