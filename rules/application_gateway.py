@@ -162,8 +162,209 @@ def waf_gateway_exists(inv, p):
 
 # ---- 2. the WAF blocks --------------------------------------------------------------------------
 
+# Match variables a client cannot choose: the TCP peer address (RemoteAddr, SocketAddr).
+_SOURCE_ADDRESS = {"remoteaddr", "socketaddr"}
+# Managed rule override actions that let a matching request through.
+_PASSING_ACTIONS = {"log", "allow"}
 
-def _policy_problems(policy, p) -> list[str]:
+
+def _dicts(value) -> list[dict]:
+    return [i for i in value if isinstance(i, dict)] if isinstance(value, list) else []
+
+
+def _protected(group: str, p) -> bool:
+    """Whether a rule group name holds one of the protected words as whole dash-separated
+    words (`REQUEST-942-APPLICATION-ATTACK-SQLI`, `MS-ThreatIntel-SQLI`; RCE is not found in
+    `PROTOCOL-ENFORCEMENT`)."""
+    name = f"-{str(group or '').strip().upper()}-"
+    return any(f"-{str(word).strip().upper()}-" in name for word in p.protected_rule_groups)
+
+
+def _override_problems(policy, rule_sets: list[dict], accepted: set[str], p) -> list[str]:
+    """Rules of the injection, XSS, RCE, LFI and protocol-attack groups that no longer block.
+
+    In every API version a listed rule without `state` is Disabled (2020-05-01 knows only
+    `Disabled`; 2022 and later add `Enabled` and `action`), and a group override listing no
+    rules disables the whole group.
+    """
+    problems = []
+    for rule_set in rule_sets:
+        set_name = f"{rule_set.get('ruleSetType')} {rule_set.get('ruleSetVersion')}"
+        for group in _dicts(rule_set.get("ruleGroupOverrides")):
+            group_name = str(group.get("ruleGroupName") or "")
+            if not _protected(group_name, p) or group_name.lower() in accepted:
+                continue
+            overrides = _dicts(group.get("rules"))
+            if not overrides:
+                problems.append(
+                    f"policy {policy.name} disables every rule of {set_name} group {group_name} "
+                    "(an override that lists no rules disables the group)"
+                )
+                continue
+            disabled, passing = [], []
+            for override in overrides:
+                rule_id = str(override.get("ruleId") or "?")
+                if rule_id.lower() in accepted:
+                    continue
+                if _lower(override.get("state") or "Disabled") == "disabled":
+                    disabled.append(rule_id)
+                elif _lower(override.get("action")) in _PASSING_ACTIONS:
+                    passing.append(f"{rule_id} ({override.get('action')})")
+            if disabled:
+                problems.append(
+                    f"policy {policy.name} disables {set_name} {group_name} rule(s) "
+                    f"{', '.join(disabled)}"
+                )
+            if passing:
+                problems.append(
+                    f"policy {policy.name} lets {set_name} {group_name} rule(s) "
+                    f"{', '.join(passing)} match without blocking"
+                )
+    return problems
+
+
+def _scope_of(entry: dict, key: str) -> tuple[list[str], list[str]]:
+    """(whole rule sets, the groups and rule ids) an exclusion or exception applies to."""
+    sets = _dicts(entry.get(key))
+    if not sets:
+        return ["every managed rule set"], []
+    whole, parts = [], []
+    for rule_set in sets:
+        set_name = f"{rule_set.get('ruleSetType')} {rule_set.get('ruleSetVersion')}"
+        groups = _dicts(rule_set.get("ruleGroups"))
+        if not groups:
+            whole.append(f"the whole {set_name} rule set")
+        for group in groups:
+            rules = _dicts(group.get("rules"))
+            if rules:
+                parts += [str(r.get("ruleId") or "?") for r in rules]
+            else:
+                parts.append(str(group.get("ruleGroupName") or "?"))
+    return whole, parts
+
+
+def _exclusion_problems(policy, exclusions: list[dict], accepted: set[str]) -> list[str]:
+    problems = []
+    for exclusion in exclusions:
+        variable = str(exclusion.get("matchVariable") or "?")
+        operator = str(exclusion.get("selectorMatchOperator") or "")
+        selector = str(exclusion.get("selector") or "")
+        whole, parts = _scope_of(exclusion, "exclusionManagedRuleSets")
+        broad = _lower(operator) == "equalsany" or selector.strip() == "*"
+        what = f"{variable} {operator} {selector!r}" if not broad else f"every {variable}"
+        if broad and parts and all(x.lower() in accepted for x in parts) and not whole:
+            continue
+        if not broad and (not whole or selector.lower() in accepted):
+            continue
+        applies = ", ".join(whole + parts)
+        problems.append(
+            f"policy {policy.name} excludes {what} from {applies}: an attacker puts the payload "
+            "there and those rules never see it"
+        )
+    return problems
+
+
+def _exception_problems(policy, exceptions: list[dict], accepted: set[str], p) -> list[str]:
+    problems = []
+    for exception in exceptions:
+        variable = str(exception.get("matchVariable") or "?")
+        if _lower(variable) in _SOURCE_ADDRESS:
+            continue
+        whole, parts = _scope_of(exception, "exceptionManagedRuleSets")
+        touched = [x for x in parts if x.lower() not in accepted]
+        if not whole and not touched:
+            continue
+        selector = str(exception.get("selector") or "")
+        values = [str(v) for v in exception.get("values") or [] if isinstance(v, str | int)]
+        condition = (
+            f"{variable}{' ' + selector if selector else ''} "
+            f"{exception.get('valueMatchOperator') or '?'} {', '.join(values) or '(no value)'}"
+        )
+        problems.append(
+            f"policy {policy.name} skips {', '.join(whole + touched)} for any request whose "
+            f"{condition}: the client sets {variable}, so an attacker adds that value and "
+            "bypasses those rules"
+        )
+    return problems
+
+
+def _is_pinned_to_source(condition: dict) -> bool:
+    variables = _dicts(condition.get("matchVariables"))
+    return (
+        _lower(condition.get("operator")) == "ipmatch"
+        and condition.get("negationConditon") is not True
+        and bool(variables)
+        and all(_lower(v.get("variableName")) in _SOURCE_ADDRESS for v in variables)
+    )
+
+
+def _custom_rule_findings(policy, custom_rules: list[dict]) -> tuple[list[str], list[str]]:
+    problems, notes = [], []
+    for custom in custom_rules:
+        if _lower(custom.get("state")) == "disabled":
+            continue
+        name = custom.get("name") or "(unnamed)"
+        conditions = _dicts(custom.get("matchConditions"))
+        if _lower(custom.get("ruleType")) == "ratelimitrule":
+            notes.append(
+                f"rate-limit rule {name}: {custom.get('rateLimitThreshold')} request(s) per "
+                f"{custom.get('rateLimitDuration')}, then {custom.get('action')}"
+            )
+        if _lower(custom.get("action")) != "allow" or any(map(_is_pinned_to_source, conditions)):
+            continue
+        variables = sorted(
+            {
+                str(v.get("variableName")) + (f" {v.get('selector')}" if v.get("selector") else "")
+                for c in conditions
+                for v in _dicts(c.get("matchVariables"))
+            }
+        )
+        problems.append(
+            f"policy {policy.name} custom rule {name} allows requests matched on "
+            f"{', '.join(variables) or 'nothing'} past every managed rule: the client chooses "
+            "those values (only a RemoteAddr/SocketAddr IPMatch pins an Allow to a source)"
+        )
+    return problems, notes
+
+
+def _settings_problems(policy, rule_sets: list[dict], p) -> list[str]:
+    problems = []
+    settings = policy.get("properties.policySettings") or {}
+    if p.require_bot_manager and not any(
+        _lower(s.get("ruleSetType")) == "microsoft_botmanagerruleset" for s in rule_sets
+    ):
+        problems.append(
+            f"policy {policy.name} has no Microsoft_BotManagerRuleSet: known bad bots and "
+            "vulnerability scanners reach the workload"
+        )
+    if p.require_request_body_check and isinstance(settings, dict):
+        size = settings.get("maxRequestBodySizeInKb")
+        inspected = settings.get("requestBodyInspectLimitInKB")
+        if settings.get("requestBodyCheck") is False:
+            problems.append(
+                f"policy {policy.name} does not inspect request bodies (requestBodyCheck "
+                "false): injection in a POST body passes"
+            )
+        elif settings.get("requestBodyEnforcement") is False:
+            problems.append(
+                f"policy {policy.name} lets bodies larger than {size or 'the limit'} KB through "
+                "(requestBodyEnforcement false): what lies past the limit is not inspected"
+            )
+        elif (
+            isinstance(inspected, int)
+            and isinstance(size, int)
+            and not isinstance(inspected, bool)
+            and inspected < size
+        ):
+            problems.append(
+                f"policy {policy.name} inspects {inspected} KB of bodies it accepts up to {size} "
+                "KB: a payload after padding is not inspected"
+            )
+    return problems
+
+
+def _policy_findings(policy, p) -> tuple[list[str], list[str]]:
+    """(problems, notes) of one WAF policy: state, mode, rule sets and what its content allows."""
     problems = []
     state = policy.get("properties.policySettings.state")
     mode = policy.get("properties.policySettings.mode")
@@ -173,7 +374,7 @@ def _policy_problems(policy, p) -> list[str]:
         problems.append(
             f"policy {policy.name} is in {mode or 'no'} mode: it logs attacks, it does not block them"
         )
-    sets = policy.get("properties.managedRules.managedRuleSets", []) or []
+    sets = _dicts(policy.get("properties.managedRules.managedRuleSets"))
     if not any(
         _rule_set_ok(s.get("ruleSetType", ""), s.get("ruleSetVersion", ""), p) for s in sets
     ):
@@ -184,29 +385,68 @@ def _policy_problems(policy, p) -> list[str]:
             f"policy {policy.name} has managed rule sets {found} (needs OWASP "
             f"{p.min_owasp_version}+ or Microsoft_DefaultRuleSet {p.min_default_rule_set_version}+)"
         )
-    return problems
+    accepted = {str(x).strip().lower() for x in p.accepted_exclusions}
+    managed = policy.get("properties.managedRules") or {}
+    managed = managed if isinstance(managed, dict) else {}
+    problems += _override_problems(policy, sets, accepted, p)
+    problems += _exclusion_problems(policy, _dicts(managed.get("exclusions")), accepted)
+    problems += _exception_problems(policy, _dicts(managed.get("exceptions")), accepted, p)
+    custom_problems, notes = _custom_rule_findings(
+        policy, _dicts(policy.get("properties.customRules"))
+    )
+    problems += custom_problems
+    problems += _settings_problems(policy, sets, p)
+    return problems, notes
 
 
 @rule(
     id="PC-WAF-002",
-    title="The web application firewall blocks, with a current rule set",
+    title="The web application firewall blocks, with a current and intact rule set",
     checklist=CHECKLIST,
     severity=Severity.HIGH,
     needs=[GATEWAY, WAF_POLICY],
-    params={"min_owasp_version": "3.2", "min_default_rule_set_version": "2.1"},
+    params={
+        "min_owasp_version": "3.2",
+        "min_default_rule_set_version": "2.1",
+        "protected_rule_groups": [
+            "SQLI",
+            "XSS",
+            "RCE",
+            "LFI",
+            "RFI",
+            "PHP",
+            "JAVA",
+            "NODEJS",
+            "PROTOCOL-ATTACK",
+        ],
+        "accepted_exclusions": [],
+        "require_bot_manager": True,
+        "require_request_body_check": True,
+    },
     rationale=(
         "A WAF in Detection mode writes attacks to a log and lets them through; an old rule set "
-        "misses the attacks it was never taught."
+        "misses the attacks it was never taught. A policy in Prevention mode protects no better "
+        "when its injection rules are disabled or only log, when an exclusion hides every "
+        "argument from them, or when a URI, header or query string an attacker can type "
+        "switches the managed rules off for a request."
     ),
     remediation=(
         "az network application-gateway waf-policy policy-setting update -g {resource_group} "
-        "--policy-name <policy> --state Enabled --mode Prevention; add the managed rule set "
-        "Microsoft_DefaultRuleSet 2.1 (az network application-gateway waf-policy managed-rule "
-        "rule-set add --type Microsoft_DefaultRuleSet --version 2.1)"
+        "--policy-name <policy> --state Enabled --mode Prevention --request-body-check true; add "
+        "the managed rule sets Microsoft_DefaultRuleSet 2.1 and Microsoft_BotManagerRuleSet 1.1 "
+        "(az network application-gateway waf-policy managed-rule rule-set add --type "
+        "Microsoft_DefaultRuleSet --version 2.1); re-enable overridden injection rules (az network "
+        "application-gateway waf-policy managed-rule rule-set update ... --group-name <group> "
+        "--rule rule-id=<id> state=Enabled action=AnomalyScoring); narrow exclusions to one named "
+        "argument, header or cookie and the rules that misfire on it, and list the ones you "
+        "accept in this rule's accepted_exclusions parameter"
     ),
     links=[
         "https://learn.microsoft.com/azure/web-application-firewall/ag/policy-overview",
         "https://learn.microsoft.com/azure/web-application-firewall/ag/migrate-policy",
+        "https://learn.microsoft.com/azure/web-application-firewall/ag/application-gateway-waf-configuration",
+        "https://learn.microsoft.com/azure/web-application-firewall/ag/custom-waf-rules-overview",
+        "https://learn.microsoft.com/azure/web-application-firewall/ag/bot-protection-overview",
     ],
 )
 def waf_blocks(inv, p):
@@ -217,12 +457,55 @@ def waf_blocks(inv, p):
     policy with `policySettings.state: Enabled`, `policySettings.mode: Prevention` and a managed
     rule set of at least OWASP `min_owasp_version` or Microsoft_DefaultRuleSet
     `min_default_rule_set_version`. The policy is the listener's own (`firewallPolicy` on the
-    listener, which overrides the gateway's) or else the gateway's; a path rule with its own
-    policy is checked too. Detection mode fails: it logs, it does not block.
+    listener, which overrides the gateway's) or else the gateway's; a path rule of a URL path map
+    with its own policy is checked too. Detection mode fails: it logs, it does not block.
+
+    The content of each policy is judged too, because a policy in Prevention mode can still
+    let the attacks through:
+
+    - **Overridden rules.** In the groups named by `protected_rule_groups` (a group matches when
+      its dash-separated name holds one of them as whole words: SQL injection, XSS, RCE, LFI,
+      RFI, PHP, Java, Node.js and protocol attacks), a rule listed in `managedRuleSets[].ruleGroupOverrides[].rules[]` fails
+      when it is disabled, or enabled with `action: Log` or `Allow`. In every API version a
+      listed rule without `state` is disabled (2020-05-01 knows only `state: Disabled`, and
+      listing a rule is how it is disabled; later versions add `Enabled` and `action`), and a
+      group override that lists no rules disables the whole group. Each failing rule id is named.
+    - **Exclusions** (`managedRules.exclusions`): one with selector operator `EqualsAny` or
+      selector `*` (every argument, header or cookie of that kind is hidden from the rules), or
+      one that applies to a whole rule set (no `exclusionManagedRuleSets`, as in the API versions
+      before 2021, or a rule set listed without `ruleGroups`) fails. An exclusion of one named
+      selector scoped to groups or rules is how false positives are meant to be handled: it
+      passes.
+    - **Exceptions** (`managedRules.exceptions`, API 2023-09-01 and later): an exception skips
+      the rules for a whole request. One that matches on `RequestURI` or `RequestHeader` (values
+      the client chooses: adding `health` to a query string is enough) and skips a whole rule
+      set or any rule of a protected group fails. Exceptions on `RemoteAddr` pass.
+    - **Custom rules** with `action: Allow` skip every managed rule for the requests they match.
+      One fails unless a condition pins it to a source: a non-negated `IPMatch` on `RemoteAddr`
+      or `SocketAddr`. Query string, URI, cookies, body and every header (including
+      `X-Forwarded-For`, which the client sends) are chosen by the client; `GeoMatch` is one VPN
+      away. Disabled custom rules (`state: Disabled`) are ignored. Rate-limit rules are noted in
+      the message.
+    - **Bot protection** (`require_bot_manager`): the policy has a `Microsoft_BotManagerRuleSet`.
+    - **Request bodies** (`require_request_body_check`): `requestBodyCheck` is not `false`,
+      `requestBodyEnforcement` is not `false` (bodies over `maxRequestBodySizeInKb` would pass
+      partly uninspected), and `requestBodyInspectLimitInKB` is not below
+      `maxRequestBodySizeInKb` (padding pushes a payload past the inspected part).
+
+    `accepted_exclusions` lists what a team has reviewed and accepts: managed rule ids (such as
+    `942430`) or rule group names whose override, exclusion or exception then passes, and
+    selectors of exclusions that may apply to a whole rule set. An `EqualsAny` or `*` exclusion
+    is accepted only when it is scoped to accepted rules or groups. Accept one rule, not the
+    whole check.
 
     A gateway with no policy may still use the legacy inline `webApplicationFirewallConfiguration`:
-    it counts only if `enabled` and in `Prevention` mode with a current rule set, and the message
-    says to migrate to a WAF policy.
+    it counts only if `enabled` and in `Prevention` mode with a current rule set and no protected
+    group in `disabledRuleGroups`, and the message says to migrate to a WAF policy.
+
+    Checked against the `ApplicationGatewayWebApplicationFirewallPolicies` bodies of API
+    versions 2020-05-01 (overrides without `state`, global exclusions) and 2024-05-01
+    (`state`/`action` overrides, scoped exclusions, exceptions, rate-limit rules), and the
+    `applicationGateways` bodies of 2024-05-01.
 
     ## Example
     Fails (the gateway's policy blocks, but the listener overrides it with one in Detection mode):
@@ -230,12 +513,25 @@ def waf_blocks(inv, p):
     {"httpListeners": [{"name": "public", "properties": {"protocol": "Https",
       "firewallPolicy": {"id": ".../ApplicationGatewayWebApplicationFirewallPolicies/waf-detect"}}}]}
     ```
+    Fails (Prevention mode, but SQL injection rule 942100 is off and any URI containing
+    `health` skips the whole rule set):
+    ```json
+    {"managedRules": {
+      "managedRuleSets": [{"ruleSetType": "OWASP", "ruleSetVersion": "3.2",
+        "ruleGroupOverrides": [{"ruleGroupName": "REQUEST-942-APPLICATION-ATTACK-SQLI",
+          "rules": [{"ruleId": "942100", "state": "Disabled"}]}]}],
+      "exceptions": [{"matchVariable": "RequestURI", "valueMatchOperator": "Contains",
+        "values": ["health"], "exceptionManagedRuleSets": [{"ruleSetType": "OWASP", "ruleSetVersion": "3.2"}]}]}}
+    ```
     Passes: every listener's policy has
     ```json
-    {"policySettings": {"state": "Enabled", "mode": "Prevention"},
-     "managedRules": {"managedRuleSets": [{"ruleSetType": "Microsoft_DefaultRuleSet", "ruleSetVersion": "2.1"}]}}
+    {"policySettings": {"state": "Enabled", "mode": "Prevention", "requestBodyCheck": true},
+     "managedRules": {"managedRuleSets": [
+       {"ruleSetType": "Microsoft_DefaultRuleSet", "ruleSetVersion": "2.1"},
+       {"ruleSetType": "Microsoft_BotManagerRuleSet", "ruleSetVersion": "1.1"}]}}
     ```
     """
+    judged: dict[str, tuple[list[str], list[str]]] = {}  # a policy shared by gateways: once
     for gateway in inv.of_type(GATEWAY):
         if _lower(_tier(gateway)) not in ("waf_v2", "waf"):
             yield gateway.fail(
@@ -272,10 +568,16 @@ def waf_blocks(inv, p):
             if policy is None:
                 unknown.append(f"{ArmId.parse(policy_id).name} (bound to {', '.join(where)})")
                 continue
-            for problem in _policy_problems(policy, p):
+            if policy.key not in judged:
+                judged[policy.key] = _policy_findings(policy, p)
+            policy_problems, policy_notes = judged[policy.key]
+            for problem in policy_problems:
                 problems.append(f"{problem} (bound to {', '.join(where)})")
-            if not _policy_problems(policy, p):
-                notes.append(f"{', '.join(where)}: policy {policy.name} enabled in Prevention mode")
+            if not policy_problems:
+                notes.append(
+                    f"{', '.join(where)}: policy {policy.name} blocks in Prevention mode"
+                    + "".join(f"; {note}" for note in policy_notes)
+                )
         evidence = {"bindings": {k or "inline configuration": v for k, v in bindings.items()}}
         if problems:
             yield gateway.fail(*problems, evidence=evidence)
@@ -307,6 +609,18 @@ def _legacy_problems(legacy, where: list[str], p) -> list[str]:
             f"{on}: the inline WAF configuration uses {legacy.get('ruleSetType')} "
             f"{legacy.get('ruleSetVersion')} (needs OWASP {p.min_owasp_version}+)"
         )
+    accepted = {str(x).strip().lower() for x in p.accepted_exclusions}
+    for group in _dicts(legacy.get("disabledRuleGroups")):
+        name = str(group.get("ruleGroupName") or "")
+        if not _protected(name, p) or name.lower() in accepted:
+            continue
+        rules = [str(r) for r in group.get("rules") or [] if str(r).lower() not in accepted]
+        if not group.get("rules"):
+            problems.append(f"{on}: the inline WAF configuration disables rule group {name}")
+        elif rules:
+            problems.append(
+                f"{on}: the inline WAF configuration disables {name} rule(s) {', '.join(rules)}"
+            )
     return problems
 
 

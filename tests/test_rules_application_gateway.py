@@ -17,14 +17,44 @@ def ref(collection: str, name: str) -> dict:
     return {"id": sub(collection, name)}
 
 
-def waf_policy(name="waf-block", mode="Prevention", state="Enabled", rule_sets=None):
-    sets = rule_sets or [{"ruleSetType": "Microsoft_DefaultRuleSet", "ruleSetVersion": "2.1"}]
+BOT_MANAGER = {"ruleSetType": "Microsoft_BotManagerRuleSet", "ruleSetVersion": "1.1"}
+
+
+def waf_policy(
+    name="waf-block",
+    mode="Prevention",
+    state="Enabled",
+    rule_sets=None,
+    *,
+    exclusions=None,
+    exceptions=None,
+    custom_rules=None,
+    settings=None,
+):
+    """A WAF policy in the shape of the 2024-05-01 GET body (WafPolicyGet)."""
+    sets = rule_sets or [
+        {"ruleSetType": "Microsoft_DefaultRuleSet", "ruleSetVersion": "2.1"},
+        BOT_MANAGER,
+    ]
+    managed: dict = {"managedRuleSets": sets}
+    if exclusions is not None:
+        managed["exclusions"] = exclusions
+    if exceptions is not None:
+        managed["exceptions"] = exceptions
+    policy_settings = {
+        "state": state,
+        "mode": mode,
+        "requestBodyCheck": True,
+        "maxRequestBodySizeInKb": 128,
+        **(settings or {}),
+    }
     return arm(
         WAF,
         name,
         properties={
-            "policySettings": {"state": state, "mode": mode},
-            "managedRules": {"managedRuleSets": sets},
+            "policySettings": policy_settings,
+            "managedRules": managed,
+            "customRules": custom_rules or [],
         },
     )
 
@@ -176,7 +206,7 @@ def test_rule_set_older_than_owasp_3_2_fails():
 
 
 def test_owasp_3_2_counts_as_current():
-    current = waf_policy(rule_sets=[{"ruleSetType": "OWASP", "ruleSetVersion": "3.2"}])
+    current = waf_policy(rule_sets=[{"ruleSetType": "OWASP", "ruleSetVersion": "3.2"}, BOT_MANAGER])
     assert statuses(run("PC-WAF-002", [gateway(), current])) == {"agw1": "PASS"}
 
 
@@ -214,6 +244,395 @@ def test_policy_outside_the_inventory_cannot_be_verified():
 
 def test_no_gateway_means_nothing_to_judge_for_the_waf_mode():
     assert statuses(run("PC-WAF-002", [waf_policy()])) == {"scope": "NOT_APPLICABLE"}
+
+
+# ---- PC-WAF-002: what the policy's content lets through ----------------------------------------
+
+SQLI = "REQUEST-942-APPLICATION-ATTACK-SQLI"
+OWASP_32 = {"ruleSetType": "OWASP", "ruleSetVersion": "3.2"}
+
+
+def owasp_with_overrides(*groups):
+    return [{**OWASP_32, "ruleGroupOverrides": list(groups)}, BOT_MANAGER]
+
+
+def waf_message(policy, **params):
+    findings = run("PC-WAF-002", [gateway(), policy], params or None)
+    return by_name(findings)["agw1"]
+
+
+def test_override_listing_a_rule_without_state_disables_it_as_api_2020_05_01_reads():
+    policy = waf_policy(
+        rule_sets=owasp_with_overrides(
+            {"ruleGroupName": SQLI, "rules": [{"ruleId": "942100"}, {"ruleId": "942110"}]}
+        )
+    )
+    finding = waf_message(policy)
+    assert finding.status.value == "FAIL"
+    assert "disables OWASP 3.2 REQUEST-942-APPLICATION-ATTACK-SQLI rule(s) 942100, 942110" in (
+        finding.message
+    )
+
+
+def test_injection_rule_overridden_to_log_only_fails_naming_the_rule():
+    policy = waf_policy(
+        rule_sets=owasp_with_overrides(
+            {
+                "ruleGroupName": "REQUEST-932-APPLICATION-ATTACK-RCE",
+                "rules": [
+                    {"ruleId": "932100", "state": "Enabled", "action": "Log"},
+                    {"ruleId": "932105", "state": "Enabled", "action": "AnomalyScoring"},
+                ],
+            }
+        )
+    )
+    finding = waf_message(policy)
+    assert finding.status.value == "FAIL"
+    assert "932100 (Log)" in finding.message
+    assert "932105" not in finding.message
+
+
+def test_group_override_without_rules_disables_the_whole_group():
+    policy = waf_policy(
+        rule_sets=owasp_with_overrides({"ruleGroupName": "REQUEST-941-APPLICATION-ATTACK-XSS"})
+    )
+    finding = waf_message(policy)
+    assert finding.status.value == "FAIL"
+    assert "disables every rule of OWASP 3.2 group REQUEST-941" in finding.message
+
+
+def test_disabling_a_rule_outside_the_attack_groups_passes():
+    policy = waf_policy(
+        rule_sets=owasp_with_overrides(
+            {"ruleGroupName": "REQUEST-920-PROTOCOL-ENFORCEMENT", "rules": [{"ruleId": "920300"}]}
+        )
+    )
+    assert waf_message(policy).status.value == "PASS"
+
+
+def test_accepted_rule_id_lets_its_override_pass():
+    policy = waf_policy(
+        rule_sets=owasp_with_overrides(
+            {"ruleGroupName": SQLI, "rules": [{"ruleId": "942430", "state": "Disabled"}]}
+        )
+    )
+    assert waf_message(policy).status.value == "FAIL"
+    assert waf_message(policy, accepted_exclusions=["942430"]).status.value == "PASS"
+
+
+def test_default_rule_set_override_in_newer_group_names_is_judged_too():
+    policy = waf_policy(
+        rule_sets=[
+            {
+                "ruleSetType": "Microsoft_DefaultRuleSet",
+                "ruleSetVersion": "2.1",
+                "ruleGroupOverrides": [
+                    {
+                        "ruleGroupName": "MS-ThreatIntel-SQLI",
+                        "rules": [{"ruleId": "99031001", "state": "Disabled", "action": "Block"}],
+                    }
+                ],
+            },
+            BOT_MANAGER,
+        ]
+    )
+    assert "99031001" in waf_message(policy).message
+
+
+def test_exclusion_of_every_argument_fails():
+    policy = waf_policy(
+        exclusions=[
+            {
+                "matchVariable": "RequestArgNames",
+                "selectorMatchOperator": "EqualsAny",
+                "selector": "*",
+                "exclusionManagedRuleSets": [{**OWASP_32, "ruleGroups": [{"ruleGroupName": SQLI}]}],
+            }
+        ]
+    )
+    finding = waf_message(policy)
+    assert finding.status.value == "FAIL"
+    assert "excludes every RequestArgNames" in finding.message
+
+
+def test_global_exclusion_of_api_2020_applies_to_every_rule_set_and_fails():
+    policy = waf_policy(
+        exclusions=[
+            {
+                "matchVariable": "RequestHeaderNames",
+                "selectorMatchOperator": "Equals",
+                "selector": "x-session-token",
+            }
+        ]
+    )
+    finding = waf_message(policy)
+    assert finding.status.value == "FAIL"
+    assert "every managed rule set" in finding.message
+    accepted = waf_message(policy, accepted_exclusions=["x-session-token"])
+    assert accepted.status.value == "PASS"
+
+
+def test_exclusion_of_one_argument_from_named_rules_passes():
+    policy = waf_policy(
+        exclusions=[
+            {
+                "matchVariable": "RequestArgNames",
+                "selectorMatchOperator": "Equals",
+                "selector": "transcript",
+                "exclusionManagedRuleSets": [
+                    {
+                        **OWASP_32,
+                        "ruleGroups": [
+                            {
+                                "ruleGroupName": "REQUEST-930-APPLICATION-ATTACK-LFI",
+                                "rules": [{"ruleId": "930120"}],
+                            },
+                            {"ruleGroupName": "REQUEST-932-APPLICATION-ATTACK-RCE"},
+                        ],
+                    }
+                ],
+            }
+        ]
+    )
+    assert waf_message(policy).status.value == "PASS"
+
+
+def test_exclusion_listing_a_rule_set_without_groups_covers_the_whole_set():
+    policy = waf_policy(
+        exclusions=[
+            {
+                "matchVariable": "RequestCookieNames",
+                "selectorMatchOperator": "StartsWith",
+                "selector": "ai_",
+                "exclusionManagedRuleSets": [{**OWASP_32, "ruleGroups": []}],
+            }
+        ]
+    )
+    assert "the whole OWASP 3.2 rule set" in waf_message(policy).message
+
+
+def test_exception_on_a_uri_an_attacker_can_type_fails():
+    policy = waf_policy(
+        exceptions=[
+            {
+                "matchVariable": "RequestURI",
+                "valueMatchOperator": "Contains",
+                "values": ["health"],
+                "exceptionManagedRuleSets": [OWASP_32],
+            }
+        ]
+    )
+    finding = waf_message(policy)
+    assert finding.status.value == "FAIL"
+    assert "skips the whole OWASP 3.2 rule set for any request whose RequestURI" in (
+        finding.message
+    )
+
+
+def test_exception_on_a_header_for_an_injection_group_fails_and_can_be_accepted():
+    policy = waf_policy(
+        exceptions=[
+            {
+                "matchVariable": "RequestHeader",
+                "selectorMatchOperator": "Equals",
+                "selector": "User-Agent",
+                "valueMatchOperator": "Contains",
+                "values": ["synthetic-monitor"],
+                "exceptionManagedRuleSets": [{**OWASP_32, "ruleGroups": [{"ruleGroupName": SQLI}]}],
+            }
+        ]
+    )
+    assert waf_message(policy).status.value == "FAIL"
+    assert waf_message(policy, accepted_exclusions=[SQLI.lower()]).status.value == "PASS"
+
+
+def test_exception_for_a_source_address_passes():
+    policy = waf_policy(
+        exceptions=[
+            {
+                "matchVariable": "RemoteAddr",
+                "valueMatchOperator": "IPMatch",
+                "values": ["10.20.0.0/24"],
+                "exceptionManagedRuleSets": [OWASP_32],
+            }
+        ]
+    )
+    assert waf_message(policy).status.value == "PASS"
+
+
+def custom(name, action, *conditions, **extra):
+    return {
+        "name": name,
+        "priority": 5,
+        "ruleType": "MatchRule",
+        "action": action,
+        "matchConditions": list(conditions),
+        **extra,
+    }
+
+
+def condition(variable, operator, *values, selector=None, negate=False):
+    return {
+        "matchVariables": [{"variableName": variable, "selector": selector}],
+        "operator": operator,
+        "negationConditon": negate,
+        "matchValues": list(values),
+    }
+
+
+def test_allow_rule_on_a_query_string_skips_managed_rules_and_fails():
+    policy = waf_policy(
+        custom_rules=[custom("AllowDebug", "Allow", condition("QueryString", "Contains", "debug"))]
+    )
+    finding = waf_message(policy)
+    assert finding.status.value == "FAIL"
+    assert "custom rule AllowDebug allows requests matched on QueryString" in finding.message
+
+
+def test_allow_rule_on_a_forwarded_for_header_fails_because_the_client_sends_it():
+    policy = waf_policy(
+        custom_rules=[
+            custom(
+                "AllowOffice",
+                "Allow",
+                condition("RequestHeaders", "IPMatch", "10.0.0.0/8", selector="X-Forwarded-For"),
+            )
+        ]
+    )
+    assert "RequestHeaders X-Forwarded-For" in waf_message(policy).message
+
+
+def test_allow_rule_pinned_to_a_source_address_passes():
+    policy = waf_policy(
+        custom_rules=[
+            custom(
+                "AllowProbe",
+                "Allow",
+                condition("RemoteAddr", "IPMatch", "10.20.0.0/24"),
+                condition("RequestUri", "BeginsWith", "/health"),
+            )
+        ]
+    )
+    assert waf_message(policy).status.value == "PASS"
+
+
+def test_allow_rule_with_a_negated_address_match_is_not_pinned():
+    policy = waf_policy(
+        custom_rules=[
+            custom(
+                "AllowAllButOne",
+                "Allow",
+                condition("RemoteAddr", "IPMatch", "1.2.3.4", negate=True),
+            )
+        ]
+    )
+    assert waf_message(policy).status.value == "FAIL"
+
+
+def test_disabled_allow_rule_is_ignored():
+    policy = waf_policy(
+        custom_rules=[
+            custom("Old", "Allow", condition("QueryString", "Contains", "x"), state="Disabled")
+        ]
+    )
+    assert waf_message(policy).status.value == "PASS"
+
+
+def test_rate_limit_rule_is_noted_in_the_message():
+    rate_limit = custom(
+        "PerClient",
+        "Block",
+        condition("RequestUri", "BeginsWith", "/api/"),
+        ruleType="RateLimitRule",
+        rateLimitDuration="OneMin",
+        rateLimitThreshold=600,
+        groupByUserSession=[{"groupByVariables": [{"variableName": "ClientAddr"}]}],
+    )
+    finding = waf_message(waf_policy(custom_rules=[rate_limit]))
+    assert finding.status.value == "PASS"
+    assert "rate-limit rule PerClient: 600 request(s) per OneMin" in finding.message
+
+
+def test_policy_without_bot_manager_fails_unless_the_team_opts_out():
+    policy = waf_policy(rule_sets=[OWASP_32])
+    assert "Microsoft_BotManagerRuleSet" in waf_message(policy).message
+    assert waf_message(policy, require_bot_manager=False).status.value == "PASS"
+
+
+def test_policy_that_does_not_inspect_bodies_fails():
+    policy = waf_policy(settings={"requestBodyCheck": False})
+    assert "does not inspect request bodies" in waf_message(policy).message
+    assert waf_message(policy, require_request_body_check=False).status.value == "PASS"
+
+
+def test_body_enforcement_off_lets_oversized_bodies_through():
+    policy = waf_policy(settings={"requestBodyEnforcement": False})
+    assert "larger than 128 KB" in waf_message(policy).message
+
+
+def test_inspect_limit_below_the_accepted_body_size_fails():
+    policy = waf_policy(
+        settings={"maxRequestBodySizeInKb": 2000, "requestBodyInspectLimitInKB": 128}
+    )
+    assert "inspects 128 KB of bodies it accepts up to 2000 KB" in waf_message(policy).message
+
+
+def test_path_rule_policy_content_is_judged_for_its_path():
+    path_map = {
+        "name": "paths",
+        "id": sub("urlPathMaps", "paths"),
+        "properties": {
+            "pathRules": [
+                {
+                    "name": "api",
+                    "id": sub("urlPathMaps", "paths") + "/pathRules/api",
+                    "properties": {
+                        "paths": ["/api/*"],
+                        "firewallPolicy": {"id": rid(WAF, "waf-api")},
+                    },
+                }
+            ]
+        },
+    }
+    leaky = waf_policy(
+        "waf-api",
+        custom_rules=[custom("AllowApi", "Allow", condition("RequestUri", "BeginsWith", "/api"))],
+    )
+    findings = run("PC-WAF-002", [gateway(extra={"urlPathMaps": [path_map]}), waf_policy(), leaky])
+    finding = by_name(findings)["agw1"]
+    assert finding.status.value == "FAIL"
+    assert "custom rule AllowApi" in finding.message
+    assert "(bound to path rule api)" in finding.message
+
+
+def test_hostile_shapes_in_policy_content_do_not_crash_the_rule():
+    policy = waf_policy(
+        rule_sets=[
+            {**OWASP_32, "ruleGroupOverrides": ["x", {"ruleGroupName": SQLI, "rules": "all"}]},
+            BOT_MANAGER,
+        ],
+        exclusions=[None, {"exclusionManagedRuleSets": "x"}],
+        exceptions=[{"matchVariable": "RequestURI", "values": None}],
+        custom_rules=[{"action": "Allow", "matchConditions": None}],
+        settings={"requestBodyInspectLimitInKB": True},
+    )
+    assert waf_message(policy).status.value == "FAIL"
+
+
+def test_legacy_inline_configuration_disabling_an_injection_group_fails():
+    legacy = {
+        "enabled": True,
+        "firewallMode": "Prevention",
+        "ruleSetType": "OWASP",
+        "ruleSetVersion": "3.2",
+        "disabledRuleGroups": [{"ruleGroupName": SQLI, "rules": [942100]}],
+    }
+    findings = run(
+        "PC-WAF-002", [gateway(policy=None, extra={"webApplicationFirewallConfiguration": legacy})]
+    )
+    assert "disables REQUEST-942-APPLICATION-ATTACK-SQLI rule(s) 942100" in (
+        by_name(findings)["agw1"].message
+    )
 
 
 # ---- PC-WAF-003: TLS --------------------------------------------------------------------------
