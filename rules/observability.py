@@ -271,6 +271,7 @@ def key_metrics_have_alerts(inv, p):
                     f"{signal.label}: no Application Insights component in scope to alert on "
                     f"{signal.wanted()}",
                     remediation="Add workspace-based Application Insights and the guide's alerts.",
+                    subject=signal.spec.key,
                 )
             continue
         for resource in resources:
@@ -285,6 +286,8 @@ def _signal_verdict(inv, p, signal, resource):
         "alerts": {j.alert.name: j.reason for j in judgements},
     }
     remediation = _signal_remediation(signal)
+    # One finding per signal and resource: the signal is what each finding is about.
+    subject = signal.spec.key
     extra = []
     if signal.spec.key == "availability":
         tests = _web_tests_of(inv, resource)
@@ -297,7 +300,9 @@ def _signal_verdict(inv, p, signal, resource):
     if working and not extra:
         names = ", ".join(f"{j.alert.name} ({j.reason})" for j in working)
         return resource.ok(
-            f"{signal.label}: {signal.wanted()} alerted by {names}", evidence=evidence
+            f"{signal.label}: {signal.wanted()} alerted by {names}",
+            evidence=evidence,
+            subject=subject,
         )
     rejected = [f"{j.alert.name} {j.reason}" for j in judgements if not j.works]
     unverifiable = [j for j in judgements if j.unverifiable]
@@ -306,6 +311,7 @@ def _signal_verdict(inv, p, signal, resource):
             f"{signal.label}: cannot verify the alert on {signal.wanted()}: "
             + "; ".join(f"{j.alert.name} {j.reason}" for j in unverifiable),
             evidence=evidence,
+            subject=subject,
         )
     if working:
         problems = extra
@@ -314,7 +320,11 @@ def _signal_verdict(inv, p, signal, resource):
     else:
         problems = [f"no alert on {signal.wanted()}", *extra]
     return resource.fail(
-        f"{signal.label}: " + problems[0], *problems[1:], evidence=evidence, remediation=remediation
+        f"{signal.label}: " + problems[0],
+        *problems[1:],
+        evidence=evidence,
+        remediation=remediation,
+        subject=subject,
     )
 
 

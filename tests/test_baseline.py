@@ -12,7 +12,7 @@ from fixtures.sample_report import COSMOS_ID, REDIS_ID, VAULT_ID, sample_report
 
 from prodcheck.baseline import apply_baseline, compare, load_report, render_diff
 from prodcheck.errors import UserError
-from prodcheck.model import Status
+from prodcheck.model import Status, finding_id_of
 from prodcheck.paths import demos_dir
 
 KV_RULE = "PC-KV-002"
@@ -239,9 +239,10 @@ def test_baseline_gates_only_on_what_changed_for_the_worse(tmp_path, capsys, rep
     changed["resources"].append(newcomer)
     code, new, _ = audit_doc(changed, "--baseline", old_path)
     assert code == 1
-    gated = {tuple(k) for k in new["gate"]["baseline"]["gated"]}
-    assert (KV_RULE, newcomer["id"].lower()) in gated
-    assert all(rid == newcomer["id"].lower() for _, rid in gated)
+    gated = set(new["gate"]["baseline"]["gated"])
+    by_id = {f["findingId"]: f for f in new["findings"]}
+    assert finding_id_of(KV_RULE, newcomer["id"]) in gated
+    assert all(by_id[g]["resourceId"] == newcomer["id"] for g in gated)
     assert 0 < new["gate"]["blocking"] < old["gate"]["blocking"]
 
 
@@ -256,7 +257,7 @@ def test_a_regression_on_the_hardened_demo_fails_the_baseline_gate(tmp_path, cap
     vault_of(regressed)["properties"]["enablePurgeProtection"] = False
     code, new, new_path = audit_doc(regressed, "--baseline", old_path)
     assert code == 1
-    assert [KV_RULE, kv["id"].lower()] in new["gate"]["baseline"]["gated"]
+    assert finding_id_of(KV_RULE, kv["id"]) in new["gate"]["baseline"]["gated"]
 
     code, out, _ = run_cli(capsys, "diff", old_path, new_path, "--format", "markdown")
     assert code == 0

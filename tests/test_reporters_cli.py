@@ -107,3 +107,32 @@ def test_format_help_names_every_format(capsys):
         assert fmt in out
     for option in ("--config", "--baseline"):
         assert option in out
+
+
+def test_output_folders_that_do_not_exist_yet_are_created(tmp_path, capsys):
+    target = tmp_path / "a" / "b" / "report.json"
+    code, _, err = run_cli(capsys, "audit", "--demo", "hardened", "-f", "json", "-o", str(target))
+    assert code in (0, 1), err
+    assert json.loads(target.read_text(encoding="utf-8"))["format"] == "prodcheck.report/v1"
+    out_dir = tmp_path / "c" / "d"
+    code, _, err = run_cli(
+        capsys, "audit", "--demo", "-f", "json", "-f", "sarif", "--output-dir", str(out_dir)
+    )
+    assert code == 1, err
+    assert (out_dir / "prodcheck-report.sarif").is_file()
+
+
+def test_an_output_folder_that_cannot_be_created_is_a_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    code, _, err = run_cli(capsys, "audit", "--demo", "-f", "json", "-o", str(blocker / "r.json"))
+    assert code == 2 and "cannot create directory" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["audit"], ["report"], ["diff"], ["init"], ["snapshot"], ["rules"], ["rules", "show"]],
+)
+def test_dash_h_is_help_on_every_command(capsys, argv):
+    code, out, _ = run_cli(capsys, *argv, "-h")
+    assert code == 0 and "Usage:" in out and "--help" in out

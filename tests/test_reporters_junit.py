@@ -17,7 +17,7 @@ def cases(root: ET.Element) -> dict[tuple[str, str], ET.Element]:
     return {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
 
 
-def test_one_test_case_per_rule_and_resource():
+def test_one_test_case_per_finding():
     root = parse()
     report = sample_report()
     found = cases(root)
@@ -89,3 +89,15 @@ def test_hostile_names_and_control_characters_keep_the_xml_valid():
     assert IMG_NAME in cosmos
     assert "\x1b" not in text and "\\x1b" in cosmos
     assert "<script>" not in text  # escaped as &lt;script&gt;
+
+
+def test_findings_with_a_subject_have_test_names_of_their_own():
+    from dataclasses import replace
+
+    report = sample_report()
+    base = report.findings[0]
+    report.findings = [replace(base, subject="cpu"), replace(base, subject="memory")]
+    root = ET.fromstring(render(report, "junit").encode("utf-8"))
+    names = [(c.get("classname"), c.get("name")) for c in root.iter("testcase")]
+    assert len(names) == len(set(names)) == 2
+    assert (base.rule_id, f"{base.resource_id} [memory]") in names

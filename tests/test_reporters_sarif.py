@@ -10,7 +10,7 @@ import pytest
 from fixtures.sample_report import COSMOS_ID, IMG_NAME, REDIS_ID, SCRIPT_NAME, sample_report
 
 from prodcheck.model import Status
-from prodcheck.reporters import render
+from prodcheck.reporters import RenderOptions, render
 
 SCHEMA = Path(__file__).parent / "fixtures" / "sarif-schema-2.1.0.json"
 
@@ -30,8 +30,17 @@ def test_sarif_is_valid_against_the_official_schema(validator):
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
 
 
-def test_one_result_per_failing_finding_and_waived_ones_are_suppressed():
-    doc = sarif()
+def test_one_result_per_failing_finding_and_waived_ones_are_left_out_by_default():
+    results = sarif()["runs"][0]["results"]
+    report = sample_report()
+    failing = [f for f in report.findings if f.status in (Status.FAIL, Status.ERROR)]
+    assert len(results) == len(failing)
+    assert all(r["properties"]["status"] in ("FAIL", "ERROR") for r in results)
+    assert all("suppressions" not in r for r in results)
+
+
+def test_waived_findings_are_kept_as_accepted_suppressions_when_asked(validator):
+    doc = json.loads(render(sample_report(), "sarif", RenderOptions(sarif_include_waived=True)))
     results = doc["runs"][0]["results"]
     report = sample_report()
     failing = [f for f in report.findings if f.status in (Status.FAIL, Status.ERROR)]
@@ -42,6 +51,7 @@ def test_one_result_per_failing_finding_and_waived_ones_are_suppressed():
     assert suppressed[0]["suppressions"][0]["status"] == "accepted"
     assert "recreated by the pipeline" in suppressed[0]["suppressions"][0]["justification"]
     assert all("suppressions" not in r for r in results if r["properties"]["status"] != "WAIVED")
+    assert not list(validator.iter_errors(doc))
 
 
 def test_rules_carry_help_and_levels_from_severity():
@@ -69,7 +79,7 @@ def test_results_locate_resources_by_arm_id():
     uri = redis["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri.startswith("subscriptions/")
     assert "<" not in uri and " " not in uri
-    assert redis["partialFingerprints"]["prodcheckFinding/v1"]
+    assert redis["partialFingerprints"]["prodcheckFinding/v2"]
     assert by_id[COSMOS_ID]["level"] == "error"
 
 
@@ -104,4 +114,23 @@ def test_a_passing_report_has_no_results_but_still_lists_rules(validator):
     doc = json.loads(render(report, "sarif"))
     assert doc["runs"][0]["results"] == []
     assert doc["runs"][0]["tool"]["driver"]["rules"]
+    assert not list(validator.iter_errors(doc))
+
+
+def test_findings_with_a_subject_get_their_own_location_and_fingerprint(validator):
+    from dataclasses import replace
+
+    report = sample_report()
+    base = next(f for f in report.findings if f.status == Status.FAIL)
+    report.findings = [replace(base, subject="cpu"), replace(base, subject="latency")]
+    doc = json.loads(render(report, "sarif"))
+    results = doc["runs"][0]["results"]
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    prints = {r["partialFingerprints"]["prodcheckFinding/v2"] for r in results}
+    guids = {r["correlationGuid"] for r in results}
+    assert len(uris) == len(prints) == len(guids) == 2
+    assert any(u.endswith("/~/latency") for u in uris)
+    assert {r["properties"]["findingId"] for r in results} == {
+        f.finding_id for f in report.findings
+    }
     assert not list(validator.iter_errors(doc))

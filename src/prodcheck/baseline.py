@@ -1,8 +1,10 @@
 """Comparing two audits: what got fixed, what regressed, what is new.
 
-A finding is identified across audits by its rule and its resource (ARM ids compared without
-regard to case). When one rule says several things about one resource, the worst status
-stands for the pair. "Failing" means FAIL or ERROR, the statuses that fail the gate.
+A finding is identified across audits by its `findingId`: its rule, its resource (ARM ids
+compared without regard to case) and its subject, when a rule says several things about one
+resource (PC-MON-002: one finding per signal). A report saved before findings had subjects is
+matched by rule and resource, the worst status standing for the pair. "Failing" means FAIL or
+ERROR, the statuses that fail the gate.
 
 - **fixed**: failing before, not failing now (PASS, WAIVED, MANUAL or NOT_APPLICABLE);
 - **regressed**: present before and not failing, failing now;
@@ -27,7 +29,7 @@ from prodcheck.jsonfile import read_json
 from prodcheck.model import Finding, Status, worst_status
 from prodcheck.report import REPORT_FORMAT, Report
 
-Key = tuple[str, str]
+Key = tuple[str, str, str]
 
 CATEGORIES = ("regressed", "new", "fixed", "gone", "still_failing")
 TITLES = {
@@ -40,7 +42,7 @@ TITLES = {
 
 
 def key_of(f: Finding) -> Key:
-    return (f.rule_id.upper(), f.resource_id.strip().lower())
+    return f.key
 
 
 def load_report(path: Path | str) -> Report:
@@ -77,11 +79,15 @@ class Change:
     after: Status | None
     severity: str
     message: str
+    finding_id: str = ""
+    subject: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "findingId": self.finding_id,
             "ruleId": self.rule_id,
             "resourceId": self.resource_id,
+            "subject": self.subject,
             "resourceName": self.resource_name,
             "before": self.before.value if self.before else None,
             "after": self.after.value if self.after else None,
@@ -107,8 +113,9 @@ class Diff:
         """True when anything is new or regressed: what `--exit-code` fails on."""
         return bool(self.regressed or self.new)
 
-    def gated_keys(self) -> list[Key]:
-        return sorted({(c.rule_id, c.resource_id.lower()) for c in self.regressed + self.new})
+    def gated_ids(self) -> list[str]:
+        """The `findingId`s of what is new or regressed: what a baseline lets fail the gate."""
+        return sorted({c.finding_id for c in self.regressed + self.new})
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,14 +144,23 @@ def compare(old: Report, new: Report) -> Diff:
     """How `new` differs from `old`, finding by finding (rule and resource)."""
     before = _by_key(old.findings)
     after = _by_key(new.findings)
+    # A finding with a subject has no exact match in a report saved before subjects existed:
+    # it is compared with that report's finding of the same rule on the same resource.
+    matched_old: dict[Key, Key] = {}
+    for key in after:
+        legacy = (key[0], key[1], "")
+        if key not in before and key[2] and legacy in before and legacy not in after:
+            matched_old[key] = legacy
+    legacy_used = set(matched_old.values())
     diff = Diff(
         old_source=old.source,
         new_source=new.source,
         readiness_before=old.readiness,
         readiness_after=new.readiness,
     )
-    for key in sorted(set(before) | set(after)):
-        o = _worst(before[key]) if key in before else None
+    for key in sorted((set(before) - legacy_used) | set(after)):
+        old_key = matched_old.get(key, key)
+        o = _worst(before[old_key]) if old_key in before else None
         n = _worst(after[key]) if key in after else None
         shown = n or o
         assert shown is not None
@@ -156,6 +172,8 @@ def compare(old: Report, new: Report) -> Diff:
             after=n.status if n else None,
             severity=shown.severity.value,
             message=shown.message,
+            finding_id=shown.finding_id,
+            subject=shown.subject,
         )
         failing_before = o is not None and o.status.blocks_gate
         failing_after = n is not None and n.status.blocks_gate
@@ -178,7 +196,7 @@ def apply_baseline(report: Report, old: Report, source: str) -> Diff:
     report.baseline = {
         "source": source,
         "generatedAt": old.generated_at,
-        "gated": [list(k) for k in diff.gated_keys()],
+        "gated": diff.gated_ids(),
         "summary": {c: len(getattr(diff, c)) for c in CATEGORIES},
     }
     return diff
@@ -207,7 +225,9 @@ def render_text(diff: Diff) -> str:
         changes = getattr(diff, category)
         lines.append(f"{TITLES[category]}: {len(changes)}")
         for c in changes:
-            name = safe(c.resource_name or c.resource_id)
+            name = safe(c.resource_name or c.resource_id) + (
+                f" [{safe(c.subject)}]" if c.subject else ""
+            )
             lines.append(
                 f"  {c.rule_id:<12} {c.severity:<8} {name}: {_status(c.before)} → {_status(c.after)}"
                 f" — {safe(c.message)}"
@@ -249,7 +269,8 @@ def render_markdown(diff: Diff) -> str:
         ]
         for c in changes:
             out.append(
-                f"| {code(c.rule_id)} | {code(c.resource_name or c.resource_id)} | "
+                f"| {code(c.rule_id)} | {code(c.resource_name or c.resource_id)}"
+                f"{' ' + code(c.subject) if c.subject else ''} | "
                 f"{_status(c.before)} | {_status(c.after)} | {md(c.message)} |"
             )
     return "\n".join(out) + "\n"

@@ -17,6 +17,9 @@ import typer
 from prodcheck import __version__
 from prodcheck.errors import UserError
 
+# `-h` works as `--help` on every command.
+HELP = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     name="prodcheck",
     help="Production-readiness auditor for Azure: verifies the go-live checklist of a workload, "
@@ -25,8 +28,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings=HELP,
 )
-rules_app = typer.Typer(help="List and explain the rules.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="List and explain the rules.", no_args_is_help=True, context_settings=HELP
+)
 app.add_typer(rules_app, name="rules")
 
 SCOPE = "Scope (live audit)"
@@ -185,6 +191,15 @@ FormatOpt = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+SarifWaivedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sarif-include-waived",
+        help="Keep waived findings in SARIF as results with an accepted suppression (GitHub "
+        "code scanning closes them as suppressed); by default SARIF leaves them out.",
+        rich_help_panel=OUTPUT,
+    ),
+]
 QuietOpt = Annotated[
     bool,
     typer.Option(
@@ -248,7 +263,13 @@ def _write_atomically(path: Path, text: str, protected: list[Path]) -> None:
     if target.is_dir():
         raise UserError(f"--output {path} is a directory: use --output-dir for a directory")
     if not target.parent.is_dir():
-        raise UserError(f"cannot write {path}: directory {target.parent} does not exist")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(
+                f"cannot write {path}: cannot create directory {target.parent} "
+                f"({exc.strerror or exc}): choose another --output"
+            ) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -275,6 +296,7 @@ def emit_report(
     output_dir: Path | None,
     verbose: bool,
     protected: list[Path],
+    sarif_include_waived: bool = False,
 ) -> None:
     """Render `report` in every requested format to stdout or files.
 
@@ -293,7 +315,13 @@ def emit_report(
             "several file formats need --output-dir DIR (each is written as prodcheck-report.<ext>)"
         )
     if output_dir is not None:
-        output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(
+                f"cannot create --output-dir {output_dir} ({exc.strerror or exc}): "
+                "choose another directory"
+            ) from None
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     for fmt in formats:
         destination: Path | None = None
@@ -304,7 +332,11 @@ def emit_report(
             destination = output_dir / f"prodcheck-report.{extension(fmt)}"
         else:
             destination = output
-        options = RenderOptions(color=color and destination is None, verbose=verbose)
+        options = RenderOptions(
+            color=color and destination is None,
+            verbose=verbose,
+            sarif_include_waived=sarif_include_waived,
+        )
         text = render(report, fmt, options)
         if destination is None:
             sys.stdout.write(text)
@@ -391,6 +423,7 @@ def audit(
         bool,
         typer.Option("--verbose", "-v", help="List passing findings too.", rich_help_panel=OUTPUT),
     ] = False,
+    sarif_include_waived: SarifWaivedOpt = False,
 ) -> None:
     """Audit a snapshot, a built-in demo, or a live subscription, and gate on the verdict."""
     from prodcheck import api, waivers
@@ -441,7 +474,15 @@ def audit(
         apply_baseline(report, load_report(baseline), str(baseline))
     protected = [snapshot] if snapshot is not None and str(snapshot) != "-" else []
     protected += [p for p in (cfg.path, baseline) if p is not None]
-    emit_report(report, list(format or []), output, output_dir, verbose, protected)
+    emit_report(
+        report,
+        list(format or []),
+        output,
+        output_dir,
+        verbose,
+        protected,
+        sarif_include_waived=sarif_include_waived,
+    )
     raise typer.Exit(report.exit_code)
 
 
@@ -599,12 +640,21 @@ def report_cmd(
         bool,
         typer.Option("--verbose", "-v", help="List passing findings too.", rich_help_panel=OUTPUT),
     ] = False,
+    sarif_include_waived: SarifWaivedOpt = False,
 ) -> None:
     """Render a saved JSON report again, in other formats, without touching Azure."""
     from prodcheck.baseline import load_report
 
     report = load_report(results)
-    emit_report(report, list(format or []), output, output_dir, verbose, [results])
+    emit_report(
+        report,
+        list(format or []),
+        output,
+        output_dir,
+        verbose,
+        [results],
+        sarif_include_waived=sarif_include_waived,
+    )
 
 
 @app.command("diff")

@@ -17,7 +17,7 @@ from typing import Any
 from prodcheck.arm import ArmId, is_under, norm
 from prodcheck.checklist import order_of
 from prodcheck.inventory import CoverageRecord, Inventory, Verdict
-from prodcheck.model import Finding, Severity, Status
+from prodcheck.model import Finding, Severity, Status, with_unique_subjects
 from prodcheck.report import Report, RuleInfo
 from prodcheck.rule import Rule
 from prodcheck.secrets import mask_credentials, redact
@@ -198,6 +198,7 @@ def _apply_gaps(
                 resource_type=target.type or "scope",
                 resource_group=target.resource_group,
                 evidence={"coverage.status": g.status, "coverage.statusCode": g.status_code},
+                subject=f"coverage of {g.resource_type}",
                 remediation=(
                     f"Grant the auditing identity {g.permission} (the Reader role includes it) "
                     "and run the audit again."
@@ -228,6 +229,7 @@ def _to_finding(rule: Rule, severity: Severity, verdict: Verdict) -> Finding:
         resource_group=verdict.resource_group,
         evidence=redact(verdict.evidence),
         remediation=remediation,
+        subject=verdict.subject,
     )
 
 
@@ -264,10 +266,10 @@ def run_rule(
     findings = _apply_gaps(rule, severity, findings, gaps, inventory.scope.id)
     # A rule yielding the very same verdict twice for one target reports it once; verdicts
     # that differ in status or message all stay.
-    unique: dict[tuple[str, str, Status, str], Finding] = {}
+    unique: dict[tuple[str, str, str, Status, str], Finding] = {}
     for f in findings:
-        unique.setdefault((f.rule_id, norm(f.resource_id), f.status, f.message), f)
-    return list(unique.values())
+        unique.setdefault((f.rule_id, norm(f.resource_id), f.subject, f.status, f.message), f)
+    return with_unique_subjects(list(unique.values()))
 
 
 def sort_findings(findings: list[Finding], rules: Mapping[str, RuleInfo]) -> list[Finding]:

@@ -60,6 +60,9 @@ class Verdict:
     resource_group: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
     remediation: str | None = None
+    # What on the target the verdict is about, when a rule says several things about one
+    # target (a metric, a listener): part of the finding's identity, so keep it stable.
+    subject: str = ""
 
 
 class _Target:
@@ -76,6 +79,7 @@ class _Target:
         parts: tuple[str, ...],
         evidence: dict[str, Any] | None,
         remediation: str | None,
+        subject: str = "",
     ) -> Verdict:
         message = "; ".join(p for p in parts if p) or status.value.lower()
         return Verdict(
@@ -87,31 +91,46 @@ class _Target:
             resource_group=self.resource_group,
             evidence=dict(evidence or {}),
             remediation=remediation,
+            subject=subject,
         )
 
     def ok(
-        self, *why: str, evidence: dict[str, Any] | None = None, remediation: str | None = None
+        self,
+        *why: str,
+        evidence: dict[str, Any] | None = None,
+        remediation: str | None = None,
+        subject: str = "",
     ) -> Verdict:
         """PASS, saying what makes it pass (joined with '; ')."""
-        return self._verdict(Status.PASS, why, evidence, remediation)
+        return self._verdict(Status.PASS, why, evidence, remediation, subject)
 
     def fail(
-        self, *problems: str, evidence: dict[str, Any] | None = None, remediation: str | None = None
+        self,
+        *problems: str,
+        evidence: dict[str, Any] | None = None,
+        remediation: str | None = None,
+        subject: str = "",
     ) -> Verdict:
         """FAIL, listing each problem found (joined with '; ')."""
-        return self._verdict(Status.FAIL, problems, evidence, remediation)
+        return self._verdict(Status.FAIL, problems, evidence, remediation, subject)
 
-    def not_applicable(self, *why: str, evidence: dict[str, Any] | None = None) -> Verdict:
+    def not_applicable(
+        self, *why: str, evidence: dict[str, Any] | None = None, subject: str = ""
+    ) -> Verdict:
         """NOT_APPLICABLE: the check has nothing to judge here; say why."""
-        return self._verdict(Status.NOT_APPLICABLE, why, evidence, None)
+        return self._verdict(Status.NOT_APPLICABLE, why, evidence, None, subject)
 
-    def manual(self, *what: str, evidence: dict[str, Any] | None = None) -> Verdict:
+    def manual(
+        self, *what: str, evidence: dict[str, Any] | None = None, subject: str = ""
+    ) -> Verdict:
         """MANUAL: a human must attest to this; say what evidence to attach."""
-        return self._verdict(Status.MANUAL, what, evidence, None)
+        return self._verdict(Status.MANUAL, what, evidence, None, subject)
 
-    def error(self, *why: str, evidence: dict[str, Any] | None = None) -> Verdict:
+    def error(
+        self, *why: str, evidence: dict[str, Any] | None = None, subject: str = ""
+    ) -> Verdict:
         """ERROR: the rule could not decide from the data it has; say what is missing."""
-        return self._verdict(Status.ERROR, why, evidence, None)
+        return self._verdict(Status.ERROR, why, evidence, None, subject)
 
 
 class Resource(_Target):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -86,6 +88,11 @@ class Finding:
     `resource_id` is an ARM id, or for "something must exist" checks the scope itself
     (`/subscriptions/{id}` or the resource group). `evidence` maps the property paths that
     decided the verdict to their values, with secret values already redacted.
+
+    `subject` names what on the resource the finding is about when a rule says several things
+    about one resource (PC-MON-002: the signal, such as `cpu`); it is empty otherwise. Rule,
+    resource and subject make the finding's identity, `finding_id`, which stays the same from
+    one audit to the next while the message may change (a threshold, a count).
     """
 
     rule_id: str
@@ -100,3 +107,51 @@ class Finding:
     remediation: str = ""
     # Set when a waiver or attestation changed the status: who decided, why, until when.
     note: dict[str, Any] = field(default_factory=dict)
+    subject: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Rule, resource and subject, compared without regard to case (ARM ids are not)."""
+        return (
+            self.rule_id.strip().upper(),
+            self.resource_id.strip().lower(),
+            self.subject.strip().lower(),
+        )
+
+    @property
+    def finding_id(self) -> str:
+        """A stable, opaque identity: the same finding gets the same id in every audit."""
+        return finding_id_of(*self.key)
+
+
+def finding_id_of(rule_id: str, resource_id: str, subject: str = "") -> str:
+    """The id of the finding of `rule_id` on `resource_id` about `subject` (see `Finding.key`)."""
+    text = f"{rule_id.strip().upper()}|{resource_id.strip().lower()}|{subject.strip().lower()}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def with_unique_subjects(findings: list[Finding]) -> list[Finding]:
+    """`findings`, each with an identity of its own.
+
+    A rule names the subject of each of several verdicts on one resource (`subject=`). When it
+    did not, and two findings would share an identity, each gets a subject derived from its
+    message as a last resort: unique, but stable only while the message stays the same.
+    """
+    counts = Counter(f.key for f in findings)
+    if all(n == 1 for n in counts.values()):
+        return findings
+    out: list[Finding] = []
+    seen: set[tuple[str, str, str]] = set()
+    for f in findings:
+        if counts[f.key] > 1:
+            digest = hashlib.sha256(f.message.encode("utf-8")).hexdigest()[:8]
+            subject = f"{f.subject} #{digest}".strip()
+            candidate = replace(f, subject=subject)
+            n = 1
+            while candidate.key in seen or candidate.key in counts:
+                n += 1
+                candidate = replace(f, subject=f"{subject}-{n}")
+            f = candidate
+        seen.add(f.key)
+        out.append(f)
+    return out

@@ -7,6 +7,7 @@ holds plain data only (rule metadata, not rule functions).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,8 +83,10 @@ class ChecklistRow:
 
 def finding_to_json(f: Finding) -> dict[str, Any]:
     out: dict[str, Any] = {
+        "findingId": f.finding_id,
         "ruleId": f.rule_id,
         "resourceId": f.resource_id,
+        "subject": f.subject,
         "resourceName": f.resource_name,
         "resourceType": f.resource_type,
         "resourceGroup": f.resource_group,
@@ -111,7 +114,20 @@ def finding_from_json(d: dict[str, Any]) -> Finding:
         evidence=dict(d.get("evidence", {})),
         remediation=d.get("remediation", ""),
         note=dict(d.get("note", {})),
+        subject=str(d.get("subject") or ""),
     )
+
+
+def gated_matcher(gated: list[Any]) -> Callable[[Finding], bool]:
+    """Whether a baseline's `gated` list names a finding: finding ids, or (older reports)
+    `[ruleId, resourceId]` pairs that name every finding of a rule on a resource."""
+    ids = {g for g in gated if isinstance(g, str)}
+    pairs = {
+        (str(g[0]).upper(), str(g[1]).lower())
+        for g in gated
+        if isinstance(g, list | tuple) and len(g) == 2
+    }
+    return lambda f: f.finding_id in ids or f.key[:2] in pairs
 
 
 def _coverage_json(c: CoverageRecord) -> dict[str, Any]:
@@ -146,16 +162,17 @@ class Report:
     # ---- the gate ------------------------------------------------------------------------
 
     def blocking(self) -> list[Finding]:
-        """Findings that fail the gate: FAIL or ERROR at or above the threshold severity."""
-        keys = None
-        if self.baseline is not None:
-            keys = {tuple(k) for k in self.baseline.get("gated", [])}
+        """Findings that fail the gate: FAIL or ERROR at or above the threshold severity.
+
+        Under a baseline, only the findings it gates (new or regressed, by `findingId`) count.
+        """
+        gated = None if self.baseline is None else gated_matcher(self.baseline.get("gated", []))
         return [
             f
             for f in self.findings
             if f.status.blocks_gate
             and f.severity.rank >= self.fail_on.rank
-            and (keys is None or (f.rule_id, f.resource_id.lower()) in keys)
+            and (gated is None or gated(f))
         ]
 
     @property

@@ -19,6 +19,8 @@ class RenderOptions:
     width: int | None = None
     # Show PASS and NOT_APPLICABLE findings one by one (terminal), not just counted.
     verbose: bool = False
+    # SARIF: keep waived findings as results with an accepted suppression (left out otherwise).
+    sarif_include_waived: bool = False
 
 
 # format name -> (module, default file extension)

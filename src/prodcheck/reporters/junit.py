@@ -1,6 +1,7 @@
 """JUnit XML, for CI test-result views (Azure Pipelines, GitLab, Jenkins, GitHub test reporters).
 
-One test suite per checklist section; one test case per rule and resource. FAIL is a
+One test suite per checklist section; one test case per finding: the rule is the class name,
+the resource (and the finding's subject, when it has one) the test name, unique per finding. FAIL is a
 `<failure>`, ERROR an `<error>`, MANUAL, NOT_APPLICABLE and WAIVED are `<skipped>` with the
 reason; PASS is a plain test case. The layout follows the common Ant/Surefire shape that those
 consumers read.
@@ -62,7 +63,10 @@ def _skip_reason(f: Finding) -> str:
 
 
 def _case_name(f: Finding) -> str:
-    return xml_text(f.resource_id or f.resource_name or "scope")
+    """The resource, and the subject when the rule makes several findings on it: with the rule
+    as class name, unique per finding (test-result views merge cases of one name)."""
+    name = f.resource_id or f.resource_name or "scope"
+    return xml_text(f"{name} [{f.subject}]" if f.subject else name)
 
 
 def to_xml(report: Report) -> ET.Element:

@@ -1,20 +1,26 @@
 """SARIF 2.1.0, for GitHub code scanning and the Azure DevOps SARIF viewers.
 
-One result per failing finding (FAIL, and ERROR: a check that could not verify fails closed),
-plus waived findings as results carrying an accepted external suppression, so that code
-scanning shows them as dismissed with the waiver's reason. Rules carry their help text and a
-level derived from their effective severity; GitHub reads `security-severity` to rank them.
+One result per failing finding (FAIL, and ERROR: a check that could not verify fails closed).
+Waived findings are left out by default. With `--sarif-include-waived` they are kept as
+results carrying an accepted external `suppressions` entry with the waiver's reason. GitHub
+code scanning stores such a result as an alert that is closed as suppressed rather than open;
+other viewers may ignore `suppressions` and show the finding as open, which is why it is
+not the default. Rules carry their help text and a level derived from their effective severity;
+GitHub reads `security-severity` to rank them.
 
 Findings are about Azure resources, not files. Each result names its resource as a logical
 location (the ARM id); because GitHub code scanning also requires a physical location, the
-ARM id doubles as a relative artifact URI (`subscriptions/.../providers/...`), which keeps
-alerts stable across runs. `partialFingerprints` are derived from rule id and resource id.
+ARM id doubles as a relative artifact URI (`subscriptions/.../providers/...`). A finding with
+a subject (PC-MON-002 makes one per signal on an Application Insights component) gets the
+subject as a last path segment after `~` (`.../components/appi/~/latency`), so each finding has
+a location of its own. `partialFingerprints` and `correlationGuid` derive from the finding's
+`findingId` (rule, resource and subject): one alert per finding, stable across runs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -44,15 +50,21 @@ SECURITY_SEVERITY = {
 REPORTED = (Status.FAIL, Status.ERROR, Status.WAIVED)
 
 
-def artifact_uri(resource_id: str) -> str:
-    """A relative URI reference naming the resource: its ARM id, percent-encoded."""
+# Namespace of the correlation GUIDs: uuid5(namespace, findingId) is stable across runs.
+_GUID_NAMESPACE = uuid.UUID("6f1c2e0a-3b5d-5c8e-9a7f-2d4b6e8a0c1e")
+
+
+def artifact_uri(resource_id: str, subject: str = "") -> str:
+    """A relative URI reference naming the finding's place: its ARM id (and subject), encoded."""
     path = resource_id.strip().lstrip("/") or "scope"
+    if subject:
+        path = f"{path.rstrip('/')}/~/{subject.strip()}"
     return quote(path, safe="/-_.~")
 
 
 def fingerprint(f: Finding) -> str:
-    key = f"{f.rule_id}|{f.resource_id.strip().lower()}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    """The finding's `findingId`: one code-scanning alert per finding."""
+    return f.finding_id
 
 
 def _pascal(title: str) -> str:
@@ -114,7 +126,7 @@ def _result(f: Finding, rule_index: int | None) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": artifact_uri(f.resource_id)},
+                    "artifactLocation": {"uri": artifact_uri(f.resource_id, f.subject)},
                     "region": {"startLine": 1},
                 },
                 "logicalLocations": [
@@ -126,8 +138,11 @@ def _result(f: Finding, rule_index: int | None) -> dict[str, Any]:
                 ],
             }
         ],
-        "partialFingerprints": {"prodcheckFinding/v1": fingerprint(f)},
+        "partialFingerprints": {"prodcheckFinding/v2": fingerprint(f)},
+        "correlationGuid": str(uuid.uuid5(_GUID_NAMESPACE, f.finding_id)),
         "properties": {
+            "findingId": f.finding_id,
+            "subject": f.subject,
             "status": f.status.value,
             "severity": f.severity.value,
             "resourceId": f.resource_id,
@@ -158,10 +173,11 @@ def _result(f: Finding, rule_index: int | None) -> dict[str, Any]:
     return result
 
 
-def to_sarif(report: Report) -> dict[str, Any]:
+def to_sarif(report: Report, include_waived: bool = False) -> dict[str, Any]:
     rules = sorted(report.rules, key=lambda i: i.id)
     index = {info.id: i for i, info in enumerate(rules)}
-    results = [_result(f, index.get(f.rule_id)) for f in report.findings if f.status in REPORTED]
+    reported = REPORTED if include_waived else (Status.FAIL, Status.ERROR)
+    results = [_result(f, index.get(f.rule_id)) for f in report.findings if f.status in reported]
     blocking = report.blocking()
     return {
         "$schema": SCHEMA_URI,
@@ -198,4 +214,11 @@ def to_sarif(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(
+            to_sarif(report, include_waived=options.sarif_include_waived),
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
