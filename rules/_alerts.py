@@ -458,11 +458,7 @@ def log_alerts_covering(inv: Inventory, resource: Resource) -> list[Resource]:
     """Log search alerts scoped to the resource, its group or subscription, or its workspace."""
     found = inv.alerts_covering(resource, [LOG_ALERT])
     workspaces = workspaces_receiving(inv, resource)
-    for alert in inv.of_type(LOG_ALERT):
-        if alert not in found and any(
-            norm(str(scope)) in workspaces for scope in listed(alert.get("properties.scopes"))
-        ):
-            found.append(alert)
+    found += [a for a in inv.alerts_scoped_to(workspaces, [LOG_ALERT]) if a not in found]
     return found
 
 

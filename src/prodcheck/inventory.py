@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from prodcheck.arm import ArmId, is_under, norm
+from prodcheck.arm import ArmId, norm
 from prodcheck.model import Status
 
 _MISSING = object()
+_T = TypeVar("_T")
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -277,6 +278,57 @@ class CoverageRecord:
         return what
 
 
+_CONTAINER_SCOPES = ("Microsoft.Resources/resourceGroups", "Microsoft.Resources/subscriptions")
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+class _AlertIndex:
+    """The alerts of one type by the scopes they name, so that finding those covering a resource
+    costs the length of its id, not the number of alerts."""
+
+    __slots__ = ("alerts", "by_scope", "by_container")
+
+    def __init__(self, alerts: list[Resource]) -> None:
+        self.alerts = alerts
+        # Every scope (case-folded) -> positions of the alerts naming it.
+        self.by_scope: dict[str, set[int]] = defaultdict(set)
+        # Resource group and subscription scopes -> (position, target types; empty for any).
+        self.by_container: dict[str, list[tuple[int, frozenset[str]]]] = defaultdict(list)
+        for position, alert in enumerate(alerts):
+            targets = alert.get("properties.targetResourceTypes") or []
+            targets = list(targets) if isinstance(targets, list) else [targets]
+            targets.append(alert.get("properties.targetResourceType"))
+            target_types = frozenset(norm(str(t)) for t in targets if t)
+            for scope in _listed(alert.get("properties.scopes")):
+                key = norm(str(scope))
+                self.by_scope[key].add(position)
+                if ArmId.parse(str(scope)).type in _CONTAINER_SCOPES:
+                    self.by_container[key].append((position, target_types))
+
+    def covering(self, resource: Resource) -> set[int]:
+        rid, rtype = resource.key, norm(resource.type)
+        found = set(self.by_scope.get(rid, ()))
+        # The groups and subscription holding the resource are prefixes of its id ending at a
+        # "/" (and the id itself): is_under(rid, scope) for exactly these scopes.
+        end = rid.find("/")
+        while True:
+            for position, target_types in self.by_container.get(rid if end < 0 else rid[:end], ()):
+                if not target_types or rtype in target_types:
+                    found.add(position)
+            if end < 0:
+                return found
+            end = rid.find("/", end + 1)
+
+    def scoped_to(self, keys: set[str]) -> set[int]:
+        found: set[int] = set()
+        for key in keys:
+            found |= self.by_scope.get(key, set())
+        return found
+
+
 _PE_TYPE = "microsoft.network/privateendpoints"
 _DIAG_TYPE = "microsoft.insights/diagnosticsettings"
 
@@ -307,6 +359,8 @@ class Inventory:
             if resource.parent_id:
                 self._children[norm(resource.parent_id)].append(resource)
         self._links: dict[str, list[PrivateEndpointLink]] | None = None
+        self._alerts: dict[str, _AlertIndex] = {}
+        self._derived: dict[Callable[[Inventory], Any], Any] = {}
         self.scope = ScopeTarget(*self._scope_id_and_label())
 
     # ---- basic lookups -------------------------------------------------------------------
@@ -407,34 +461,64 @@ class Inventory:
         resource: Resource,
         alert_types: Iterable[str] = ("Microsoft.Insights/metricAlerts",),
     ) -> list[Resource]:
-        """Alerts whose scopes cover `resource`.
+        """Alerts whose scopes cover `resource`, in id order.
 
         An alert covers a resource when one of its `scopes` is the resource itself, or is the
         resource group or subscription holding it and the alert targets the resource's type:
         `targetResourceType` (metric alerts) or `targetResourceTypes` (log search alerts), none
         meaning any type. Enabled or not: rules judge that.
         """
-        covering = []
-        for alert in self.of_type(*alert_types):
-            scopes = [str(s) for s in alert.get("properties.scopes", []) or []]
-            targets = alert.get("properties.targetResourceTypes") or []
-            if not isinstance(targets, list):
-                targets = [targets]
-            targets.append(alert.get("properties.targetResourceType"))
-            target_types = {norm(str(t)) for t in targets if t}
-            for scope in scopes:
-                if norm(scope) == resource.key:
-                    covering.append(alert)
-                    break
-                if (
-                    is_under(resource.id, scope)
-                    and (not target_types or norm(resource.type) in target_types)
-                    and ArmId.parse(scope).type
-                    in ("Microsoft.Resources/resourceGroups", "Microsoft.Resources/subscriptions")
-                ):
-                    covering.append(alert)
-                    break
-        return covering
+        types = list(alert_types)
+        self.note_read(*types)
+        return self._alerts_where(types, lambda index: index.covering(resource))
+
+    def alerts_scoped_to(
+        self, scope_ids: Iterable[str], alert_types: Iterable[str]
+    ) -> list[Resource]:
+        """Alerts with one of `scope_ids` (say, a Log Analytics workspace) among their `scopes`."""
+        types = list(alert_types)
+        self.note_read(*types)
+        keys = {norm(s) for s in scope_ids}
+        return self._alerts_where(types, lambda index: index.scoped_to(keys))
+
+    def _alerts_where(
+        self, types: list[str], positions: Callable[[_AlertIndex], Iterable[int]]
+    ) -> list[Resource]:
+        found: list[Resource] = []
+        keys = list(dict.fromkeys(norm(t) for t in types))
+        for key in keys:
+            index = self._alerts.get(key)
+            if index is None:
+                index = self._alerts[key] = _AlertIndex(self._by_type.get(key, []))
+            found.extend(index.alerts[i] for i in sorted(positions(index)))
+        if len(keys) > 1:
+            found.sort(key=lambda r: r.key)  # the order of `of_type` over several types
+        return found
+
+    # ---- derived cross-references ----------------------------------------------------------
+
+    def note_read(self, *types: str, parent: str | None = None) -> None:
+        """Record that the answer being computed depends on the resources of `types`.
+
+        With `parent`, only on those of its children. Every lookup reports what it reads,
+        including lookups answered from an index built earlier.
+        """
+
+    def derived(self, build: Callable[[Inventory], _T], *reads: str) -> _T:
+        """What `build(inventory)` returns, computed once per inventory.
+
+        For cross-references that a rule pack derives from the inventory (say, Key Vaults by
+        host name): built on first use, then shared by every rule that asks, and dropped with
+        the inventory. `reads` are the types `build` reads; each call reports them, since the
+        answer depends on them however it was computed. `build` must be a pure function of the
+        inventory, and its result must not be changed by callers.
+        """
+        self.note_read(*reads)
+        try:
+            return self._derived[build]
+        except KeyError:
+            value = self._derived[build] = build(self)
+            return value
 
     # ---- scope ---------------------------------------------------------------------------
 

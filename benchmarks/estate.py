@@ -1,0 +1,94 @@
+"""Synthetic estates for the offline-audit benchmark: the demo workloads, replicated.
+
+`replicate(n)` returns a snapshot of about `n` resources made of copies of the two built-in
+demo inventories (the hardened production deployment and the flat development one, about four
+hardened copies to one flat), each copy in a resource group of its own, fifty resource groups to
+a subscription. Every id, name, host name and resource group of a copy is renamed, so that the
+cross-references of a copy (alerts scoped to its resources, private endpoints, gateway backends,
+Key Vault references) point inside that copy and nowhere else, as in a landing zone of many
+workloads. Deterministic for a given `n`.
+
+    python benchmarks/estate.py 10000 -o /tmp/estate-10000.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMOS = ROOT / "src" / "prodcheck" / "demos"
+
+SUBSCRIPTION = "6f1c2b7e-3d4a-4c8e-9b1a-2e5f7d9c0a11"
+COPIES_PER_SUBSCRIPTION = 50
+
+# (demo file, its resource group, its name token): every place a copy must differ.
+_DEMOS = (
+    ("hardened.json", "rg-artagent-prod", "p5h2n8wd"),
+    ("hardened.json", "rg-artagent-prod", "p5h2n8wd"),
+    ("hardened.json", "rg-artagent-prod", "p5h2n8wd"),
+    ("hardened.json", "rg-artagent-prod", "p5h2n8wd"),
+    ("flat.json", "rg-artagent-dev", "k3x9p2qa"),
+)
+
+
+def _subscription(index: int) -> str:
+    """A subscription id per block of copies (the demo's own for the first block)."""
+    block = index // COPIES_PER_SUBSCRIPTION
+    return SUBSCRIPTION if block == 0 else f"{block:08x}-3d4a-4c8e-9b1a-2e5f7d9c0a11"
+
+
+def _texts() -> list[tuple[str, re.Pattern[str], re.Pattern[str], int]]:
+    out = []
+    for file, group, token in _DEMOS:
+        data = json.loads((DEMOS / file).read_text(encoding="utf-8"))
+        text = json.dumps(data["resources"])
+        out.append(
+            (
+                text,
+                re.compile(re.escape(group), re.IGNORECASE),
+                re.compile(re.escape(token), re.IGNORECASE),
+                len(data["resources"]),
+            )
+        )
+    return out
+
+
+def replicate(n: int) -> dict[str, Any]:
+    """A snapshot of copies of the demo workloads, with at least `n` resources (n >= 1)."""
+    texts = _texts()
+    resources: list[dict[str, Any]] = []
+    subscriptions: list[str] = []
+    index = 0
+    while len(resources) < n:
+        text, group, token, _ = texts[index % len(texts)]
+        subscription = _subscription(index)
+        if subscription not in subscriptions:
+            subscriptions.append(subscription)
+        # Names keep the token's length class (letters and digits only) so that they stay
+        # valid storage, vault and registry names.
+        copy = token.sub(lambda m, i=index: f"{m.group(0)[:4]}{i:05d}", text)
+        copy = group.sub(lambda m, i=index: f"{m.group(0)}-{i:05d}", copy)
+        copy = copy.replace(SUBSCRIPTION, subscription)
+        resources.extend(json.loads(copy))
+        index += 1
+    return {
+        "format": "prodcheck.snapshot/v1",
+        "scope": {"subscriptions": subscriptions, "resourceGroups": [], "tags": {}},
+        "resources": resources,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", type=int)
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    args = parser.parse_args()
+    args.output.write_text(json.dumps(replicate(args.n)), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
