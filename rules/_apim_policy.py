@@ -11,10 +11,13 @@ The XML is untrusted input: it is parsed with defusedxml (no entity expansion, n
 references), never searched as text, and comments are dropped by the parser, so a commented-out
 `<rate-limit>` counts for nothing. `<include-fragment>` is expanded from the service's policy
 fragments. A `<choose>` only guarantees a policy when every branch, `<otherwise>` included, does.
+Named values (`{{name}}`) in attributes are resolved from the service's named values where ARM
+returns their value (not for secret or Key Vault named values).
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ PRODUCT_POLICY = "Microsoft.ApiManagement/service/products/policies"
 PRODUCT_API = "Microsoft.ApiManagement/service/products/apis"
 BACKEND = "Microsoft.ApiManagement/service/backends"
 FRAGMENT = "Microsoft.ApiManagement/service/policyFragments"
+NAMED_VALUE = "Microsoft.ApiManagement/service/namedValues"
 
 # Every type the policy chain reads: rules that use it list these in `needs`.
 POLICY_CHAIN_TYPES = [
@@ -192,6 +196,22 @@ def walk(items: Iterable[Item]) -> Iterator[Item]:
             yield Item(element, item.origin)
 
 
+def guaranteed_all(items: Iterable[Item], names: Iterable[str]) -> list[Item]:
+    """Every item that applies one of `names` to every request (see `guaranteed`)."""
+    wanted = {n.lower() for n in names}
+    return [
+        item
+        for item in items
+        if item.tag in wanted or (item.tag == "choose" and _choose_guarantees(item.element, wanted))
+    ]
+
+
+def elements_named(item: Item, names: Iterable[str]) -> list[ET.Element]:
+    """The elements named in `names` that `item` is or holds (the branches of a `<choose>`)."""
+    wanted = {n.lower() for n in names}
+    return [e for e in item.element.iter() if _tag(e) in wanted]
+
+
 def present(items: Iterable[Item], names: Iterable[str]) -> Item | None:
     """The first element named in `names` anywhere in the section (conditional or not)."""
     wanted = {n.lower() for n in names}
@@ -239,6 +259,39 @@ def _first_policy(inv, parent, policy_type: str):
 
 def fragments_of(inv, service) -> dict[str, str]:
     return {f.name.lower(): _policy_text(f) for f in inv.children(service, FRAGMENT)}
+
+
+_NAMED_VALUE_REF = re.compile(r"\{\{([^{}]*)\}\}")
+
+
+def named_values_of(inv, service) -> dict[str, str | None]:
+    """The service's named values by display name (lower case, as policies write `{{name}}`).
+
+    A secret named value, or one whose value lives in Key Vault, maps to None: ARM does not
+    return its value, and prodcheck never asks for it (no listValue call).
+    """
+    values: dict[str, str | None] = {}
+    for named in inv.children(service, NAMED_VALUE):
+        value = named.get("properties.value")
+        secret = named.get("properties.secret") is True or named.get("properties.keyVault")
+        usable = None if secret or not isinstance(value, str) else value
+        for key in {named.name, str(named.get("properties.displayName") or "")} - {""}:
+            values[key.strip().lower()] = usable
+    return values
+
+
+def resolve_named_values(text: str, named: dict[str, str | None]) -> tuple[str, list[str]]:
+    """`text` with each `{{name}}` replaced by its value, and the names that could not be."""
+    unresolved: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        value = named.get(match.group(1).strip().lower())
+        if value is None:
+            unresolved.append(match.group(1).strip())
+            return match.group(0)
+        return value
+
+    return _NAMED_VALUE_REF.sub(replace, text), unresolved
 
 
 def _document(resource, origin: str, fragments: dict[str, str], errors: list[str]):

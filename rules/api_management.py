@@ -16,12 +16,18 @@ from prodcheck.arm import ArmId, norm
 
 from ._apim_policy import (
     BACKEND,
+    NAMED_VALUE,
     POLICY_CHAIN_TYPES,
     SERVICE,
+    Item,
     api_policies,
     current_apis,
+    elements_named,
     guaranteed,
+    guaranteed_all,
+    named_values_of,
     present,
+    resolve_named_values,
     walk,
 )
 
@@ -254,39 +260,123 @@ def apim_fronts_workload(inv, p):
 # ---- 13. every API is rate limited ----------------------------------------------------------------
 
 
+def _seconds(text: str) -> int | None:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+def _judge_limit_element(element, named, p) -> tuple[bool | None, str]:
+    """(True: limits each caller's rate / False: does not / None: cannot tell, and why)."""
+    tag = element.tag.rsplit("}", 1)[-1].lower() if isinstance(element.tag, str) else ""
+    attrs = {}
+    unresolved: list[str] = []
+    for name in ("calls", "renewal-period", "counter-key", "bandwidth"):
+        value, missing = resolve_named_values(str(element.get(name, "") or ""), named)
+        attrs[name] = value
+        unresolved += missing
+    what = f"<{tag} calls={attrs['calls'] or '?'} renewal-period={attrs['renewal-period'] or '?'}"
+    key = attrs["counter-key"]
+    shown = key if len(key) <= 40 else key[:37] + "..."
+    what += f" counter-key={shown!r}>" if tag.endswith("-by-key") else ">"
+    if unresolved:
+        return None, (
+            f"{what} uses named value(s) {', '.join(sorted(set(unresolved)))}, which are secret or "
+            "not in the inventory: audit them, or write the value into the policy"
+        )
+    constant_key = "@(" not in key and "@{" not in key
+    if tag.endswith("-by-key") and constant_key and not p.accept_shared_counter_key:
+        return False, (
+            f"{what} has a constant counter-key: every caller shares one bucket, so one "
+            "client in a loop throttles all the others and no caller is limited on its own"
+        )
+    if tag.startswith("quota"):
+        period = _seconds(attrs["renewal-period"])
+        if period is None:
+            return None, f"{what} has a renewal-period that is not a number of seconds"
+        if period >= p.budget_period_seconds and not p.accept_quota_as_rate_limit:
+            return False, (
+                f"{what} renews every {period / 3600:g} h: a budget, not a rate limit (a client "
+                "can spend all of it in one burst)"
+            )
+    return True, what
+
+
+def _judge_limit(item: Item, named, p) -> tuple[bool | None, str]:
+    judged = [_judge_limit_element(e, named, p) for e in elements_named(item, RATE_LIMITS)]
+    origin = f"from the {item.origin} policy"
+    if item.tag == "choose":
+        origin = f"in every branch of a <choose> in the {item.origin} policy"
+    for wanted in (False, None):  # a <choose> is only as good as its weakest branch
+        bad = [text for verdict, text in judged if verdict is wanted]
+        if bad:
+            return wanted, f"{'; '.join(bad)} ({origin})"
+    return True, f"{'; '.join(text for _, text in judged)} {origin}"
+
+
 @rule(
     id="PC-APIM-002",
-    title="Every API is rate limited by the policy that really applies",
+    title="Every API is rate limited per caller by the policy that really applies",
     checklist=CHECKLIST,
     severity=Severity.HIGH,
-    needs=POLICY_CHAIN_TYPES,
+    needs=[*POLICY_CHAIN_TYPES, NAMED_VALUE],
+    params={
+        "accept_shared_counter_key": False,
+        "budget_period_seconds": 3600,
+        "accept_quota_as_rate_limit": False,
+    },
     rationale=(
         "One caller in a loop can exhaust the backend and run up the model bill. A limit in the "
-        "global policy protects only the APIs whose policies keep `<base />`."
+        "global policy protects only the APIs whose policies keep `<base />`; a limit keyed on a "
+        "constant is one bucket that the noisiest caller empties for everyone; a daily quota "
+        "stops nobody from spending it in a minute."
     ),
     remediation=(
-        'Add `<rate-limit-by-key calls="..." renewal-period="60" counter-key="..." />` to the '
-        "API's inbound section, or keep `<base />` in it so that the global or product limit applies "
-        "(az apim api policy ... or the portal's policy editor)"
+        'Add `<rate-limit-by-key calls="..." renewal-period="60" '
+        'counter-key="@(context.Subscription.Id)" />` (or a key per client address or token '
+        "claim) to the API's inbound section, or keep `<base />` in it so that the global or "
+        "product limit applies (az apim api policy ... or the portal's policy editor); keep "
+        "quotas for budgets, next to a rate limit"
     ),
     links=[
         "https://learn.microsoft.com/azure/api-management/api-management-howto-policies",
         "https://learn.microsoft.com/azure/api-management/rate-limit-by-key-policy",
+        "https://learn.microsoft.com/azure/api-management/quota-by-key-policy",
+        "https://learn.microsoft.com/azure/api-management/api-management-howto-properties",
     ],
 )
 def every_api_rate_limited(inv, p):
     """
     ## What it checks
     For each API (current revisions), the effective inbound policy on every request path
-    contains `rate-limit`, `rate-limit-by-key`, `quota` or `quota-by-key`, outside any condition
-    (or in every branch of a `<choose>` with `<otherwise>`). The effective policy is the chain
-    global → product → API → operation: a section runs its parent's section only where it holds
-    `<base />`, and a scope without a policy document inherits its parent whole. Request paths are
-    each product that contains the API (and none, when the API does not require a subscription
-    or is in no product) times each operation with a policy of its own. The finding names where
-    the limit comes from, or the paths that lack one. Policies are parsed as XML (defusedxml);
-    comments do not count. A policy that cannot be parsed, or that includes a fragment missing
-    from the inventory, gives ERROR.
+    contains a limit on each caller's request rate, outside any condition (or in every branch of
+    a `<choose>` with `<otherwise>`). The effective policy is the chain global → product → API →
+    operation: a section runs its parent's section only where it holds `<base />`, and a scope
+    without a policy document inherits its parent whole. Request paths are each product that
+    contains the API (and none, when the API does not require a subscription or is in no
+    product) times each operation with a policy of its own. Policies are parsed as XML
+    (defusedxml); comments do not count; `<include-fragment>` is expanded from the service's
+    policy fragments.
+
+    What counts as a limit on each caller's rate:
+
+    - `rate-limit` (per subscription);
+    - `rate-limit-by-key` and `quota-by-key` whose `counter-key` is a policy expression
+      (`@(...)`). A constant key is one bucket shared by every caller: FAIL, unless
+      `accept_shared_counter_key` says the team means a single shared limit;
+    - `quota` and `quota-by-key` whose `renewal-period` is shorter than
+      `budget_period_seconds` (an hour). A quota renewed hourly or daily is a budget, not a rate
+      limit: FAIL, unless `accept_quota_as_rate_limit`. A budget next to a real rate limit passes.
+
+    Named values (`{{name}}`) in `calls`, `renewal-period` and `counter-key` are resolved from
+    the service's named values (`Microsoft.ApiManagement/service/namedValues`), whose value ARM
+    returns unless it is secret or kept in Key Vault; a limit that depends on one it cannot read
+    gives ERROR, as does a policy that cannot be parsed or that includes a fragment missing from
+    the inventory. The finding names where the limit comes from, or the paths that lack one.
+
+    Checked against the API Management GET bodies of API version 2024-05-01 (policies with
+    `format: xml`, policy fragments, named values with `displayName`, `secret` and `keyVault`).
 
     ## Example
     Fails: the global policy limits, but the API's inbound section has no `<base />`:
@@ -296,21 +386,62 @@ def every_api_rate_limited(inv, p):
     <!-- API -->
     <policies><inbound><set-backend-service backend-id="app" /></inbound>...</policies>
     ```
-    Passes: the API's inbound section keeps `<base />` (or has its own limit):
+    Fails: one bucket for everyone, and a daily budget:
     ```xml
-    <policies><inbound><base /><set-backend-service backend-id="app" /></inbound>...</policies>
+    <inbound><base /><rate-limit-by-key calls="600" renewal-period="60" counter-key="voice" />
+      <quota-by-key calls="100000" renewal-period="86400" counter-key="@(context.Subscription.Id)" /></inbound>
+    ```
+    Passes: the API's inbound section keeps `<base />` (or has its own limit per caller):
+    ```xml
+    <policies><inbound><base /><rate-limit-by-key calls="120" renewal-period="60"
+      counter-key="@(context.Request.IpAddress)" /></inbound>...</policies>
     ```
     """
-    yield from _policy_verdicts(
-        inv,
-        p,
-        RATE_LIMITS,
-        ai_only=False,
-        anywhere=False,
-        lacking_text="no rate limit or quota applies",
-        ok_text="rate limited by",
-        none_text="the service exposes no API",
-    )
+    for service, views in _views(inv, p, ai_only=False):
+        if not views:
+            yield service.not_applicable("the service exposes no API")
+            continue
+        named = named_values_of(inv, service)
+        for view in views:
+            api = view.api
+            evidence: dict = {"service": service.name}
+            if view.errors:
+                yield api.error(*view.errors, evidence=evidence)
+                continue
+            good: list[str] = []
+            lacking: list[str] = []
+            weak: dict[str, list[str]] = {}
+            unknown: dict[str, list[str]] = {}
+            for path in view.paths:
+                limits = [
+                    _judge_limit(i, named, p)
+                    for i in guaranteed_all(path.effective("inbound"), RATE_LIMITS)
+                ]
+                if not limits:
+                    lacking.append(path.describe())
+                elif any(verdict for verdict, _ in limits):
+                    good += [t for v, t in limits if v and t not in good]
+                else:
+                    target = unknown if any(v is None for v, _ in limits) else weak
+                    text = "; ".join(t for v, t in limits if v is not True)
+                    target.setdefault(text, []).append(path.describe())
+            evidence["from"] = good
+            problems = [f"{text} on {', '.join(paths)}" for text, paths in weak.items()]
+            if lacking:
+                problems.insert(
+                    0,
+                    f"no rate limit or quota applies on {', '.join(lacking)}"
+                    + (f" (present elsewhere: {'; '.join(good)})" if good else ""),
+                )
+            if problems:
+                yield api.fail(*problems, evidence=evidence)
+            elif unknown:
+                yield api.error(
+                    *(f"{text} on {', '.join(paths)}" for text, paths in unknown.items()),
+                    evidence=evidence,
+                )
+            else:
+                yield api.ok(f"rate limited by {'; '.join(good)}", evidence=evidence)
 
 
 # ---- 14. AI APIs are token limited -----------------------------------------------------------------
@@ -497,7 +628,8 @@ def _covered_codes(backend) -> set[int]:
     params={**_AI_PARAMS, "trip_status_codes": [429, 500, 502, 503, 504]},
     rationale=(
         "When a model deployment throttles or fails, retrying into it makes things worse: a "
-        "circuit breaker (or a pool that routes around the failing member) degrades gracefully."
+        "circuit breaker degrades gracefully, and it is what lets a pool route around the "
+        "failing member."
     ),
     remediation=(
         "Give the AI backend a circuit breaker rule (Bicep: properties.circuitBreaker.rules: "
@@ -511,10 +643,16 @@ def ai_backends_break_circuit(inv, p):
     """
     ## What it checks
     Every API that calls Azure OpenAI / AI Services does so through backend entities
-    (`set-backend-service backend-id`), and each of those backends is either a load-balanced pool
-    (`type: Pool`) or defines `circuitBreaker.rules` whose `statusCodeRanges` together cover every
-    code of `trip_status_codes` (429 and the 5xx server errors). An API that calls the model by
-    URL (`serviceUrl` or `base-url`) fails: no circuit breaker can apply to it.
+    (`set-backend-service backend-id`), and each of those backends defines
+    `circuitBreaker.rules` whose `statusCodeRanges` together cover every code of
+    `trip_status_codes` (429 and the 5xx server errors). A load-balanced pool (`type: Pool`)
+    routes around a member only while that member's circuit is open, so a pool passes only when
+    every member it lists (`pool.services[].id`) has such a circuit breaker; a pool without
+    members fails, and a member missing from the inventory gives ERROR. An API that calls the
+    model by URL (`serviceUrl` or `base-url`) fails: no circuit breaker can apply to it.
+
+    Checked against the backend bodies of API version 2024-05-01 (`type: Pool` with
+    `pool.services[].id` as full ARM ids; `/backends/<name>` as templates write them is read too).
 
     An API calls Azure OpenAI / AI Services when its `serviceUrl`, a `set-backend-service`
     `base-url`, or the backend a `set-backend-service backend-id` names (or a member of that
@@ -528,7 +666,12 @@ def ai_backends_break_circuit(inv, p):
     {"type": "Microsoft.ApiManagement/service/backends", "name": "aoai",
      "properties": {"url": "https://myai.openai.azure.com/openai", "protocol": "http"}}
     ```
-    Passes:
+    Fails: a pool whose members have no circuit breaker never routes around a throttling one:
+    ```json
+    {"properties": {"type": "Pool", "pool": {"services": [{"id": "/backends/east", "priority": 1},
+      {"id": "/backends/west", "priority": 2}]}}}
+    ```
+    Passes (a single backend, or every member of the pool):
     ```json
     {"properties": {"url": "https://myai.openai.azure.com/openai", "circuitBreaker": {"rules": [
       {"name": "ai", "failureCondition": {"count": 3, "interval": "PT1M",
@@ -538,6 +681,7 @@ def ai_backends_break_circuit(inv, p):
     """
     wanted = {int(c) for c in p.trip_status_codes}
     for service, views in _views(inv, p, ai_only=True):
+        ai = AiBackends(inv, service, p.ai_host_suffixes)
         if not views:
             yield service.not_applicable("no API of the service calls Azure OpenAI or AI Services")
             continue
@@ -553,25 +697,53 @@ def ai_backends_break_circuit(inv, p):
                     "calls the AI endpoint by URL, not through a backend entity, so no circuit "
                     "breaker can apply"
                 )
+            unknown: list[str] = []
             for backend in view.ai_backends:
-                if _is_pool(backend):
-                    good.append(f"backend {backend.name} is a load-balanced pool")
+                if not _is_pool(backend):
+                    _judge_breaker(backend, f"backend {backend.name}", wanted, problems, good)
                     continue
-                missing = sorted(wanted - _covered_codes(backend))
-                if missing:
-                    problems.append(
-                        f"backend {backend.name} has no circuit breaker rule tripping on "
-                        f"{', '.join(map(str, missing))}"
-                    )
-                else:
-                    good.append(
-                        f"backend {backend.name} trips on {', '.join(map(str, sorted(wanted)))}"
-                    )
+                members = _pool_member_names(backend)
+                if not members:
+                    problems.append(f"pool {backend.name} has no members")
+                for name in members:
+                    member = ai.backend(name) if ai is not None else None
+                    where = f"member {name} of pool {backend.name}"
+                    if member is None:
+                        unknown.append(f"{where} is not in the inventory")
+                    elif _is_pool(member):
+                        problems.append(f"{where} is itself a pool: a pool holds single backends")
+                    else:
+                        _judge_breaker(member, where, wanted, problems, good)
             evidence["backends"] = [b.name for b in view.ai_backends]
             if problems:
                 yield api.fail(*problems, evidence=evidence)
+            elif unknown:
+                yield api.error(
+                    *unknown, "its circuit breaker cannot be verified", evidence=evidence
+                )
             else:
                 yield api.ok(*good, evidence=evidence)
+
+
+def _pool_member_names(pool) -> list[str]:
+    """The backend names a pool lists (`services[].id` is `/backends/x` or a full ARM id)."""
+    services = pool.get("properties.pool.services")
+    return [
+        str(member.get("id") or "").rstrip("/").rsplit("/", 1)[-1]
+        for member in (services if isinstance(services, list) else [])
+        if isinstance(member, dict) and member.get("id")
+    ]
+
+
+def _judge_breaker(backend, where: str, wanted: set[int], problems: list, good: list) -> None:
+    missing = sorted(wanted - _covered_codes(backend))
+    if missing:
+        problems.append(
+            f"{where} has no circuit breaker rule tripping on {', '.join(map(str, missing))}"
+            + (": the pool keeps sending calls to it while it throttles" if "pool" in where else "")
+        )
+    else:
+        good.append(f"{where} trips on {', '.join(map(str, sorted(wanted)))}")
 
 
 # ---- 18. private and managed identity --------------------------------------------------------------

@@ -185,11 +185,131 @@ def test_commented_out_rate_limit_does_not_count():
     assert statuses(findings) == {"app": "FAIL"}
 
 
-def test_api_level_quota_counts_and_is_named():
-    quota = '<base /><quota-by-key calls="10000" renewal-period="3600" counter-key="@(context.Subscription.Id)" />'
+def test_api_level_short_quota_counts_and_is_named():
+    quota = '<base /><quota-by-key calls="1000" renewal-period="60" counter-key="@(context.Subscription.Id)" />'
     findings = run("PC-APIM-002", [service(), *api(policy_inbound=quota)])
     assert statuses(findings) == {"app": "PASS"}
-    assert "<quota-by-key> from the API app policy" in by_name(findings)["app"].message
+    assert "<quota-by-key calls=1000 renewal-period=60" in by_name(findings)["app"].message
+    assert "from the API app policy" in by_name(findings)["app"].message
+
+
+def test_hourly_quota_is_a_budget_not_a_rate_limit():
+    quota = '<base /><quota-by-key calls="10000" renewal-period="3600" counter-key="@(context.Subscription.Id)" />'
+    findings = run("PC-APIM-002", [service(), *api(policy_inbound=quota)])
+    assert statuses(findings) == {"app": "FAIL"}
+    assert "renews every 1 h: a budget, not a rate limit" in by_name(findings)["app"].message
+    accepted = run(
+        "PC-APIM-002",
+        [service(), *api(policy_inbound=quota)],
+        {"accept_quota_as_rate_limit": True},
+    )
+    assert statuses(accepted) == {"app": "PASS"}
+
+
+def test_daily_quota_next_to_a_rate_limit_passes():
+    both = f'<base /><quota calls="100000" renewal-period="86400" />{LIMIT}'
+    findings = run("PC-APIM-002", [service(), *api(policy_inbound=both)])
+    assert statuses(findings) == {"app": "PASS"}
+    assert "<rate-limit calls=100" in by_name(findings)["app"].message
+
+
+def test_rate_limit_by_constant_key_is_one_shared_bucket():
+    shared = (
+        '<base /><rate-limit-by-key calls="600" renewal-period="60" counter-key="voice-agent" />'
+    )
+    findings = run("PC-APIM-002", [service(), *api(policy_inbound=shared)])
+    assert statuses(findings) == {"app": "FAIL"}
+    assert (
+        "constant counter-key: every caller shares one bucket" in by_name(findings)["app"].message
+    )
+    accepted = run(
+        "PC-APIM-002",
+        [service(), *api(policy_inbound=shared)],
+        {"accept_shared_counter_key": True},
+    )
+    assert statuses(accepted) == {"app": "PASS"}
+
+
+def test_rate_limit_by_key_with_an_expression_is_per_caller():
+    per_caller = '<base /><rate-limit-by-key calls="60" renewal-period="60" counter-key="@(context.Request.IpAddress)" />'
+    assert statuses(run("PC-APIM-002", [service(), *api(policy_inbound=per_caller)])) == {
+        "app": "PASS"
+    }
+
+
+def named_value(name, value=None, *, secret=False, key_vault=False):
+    properties = {"displayName": name, "secret": secret, "tags": []}
+    if value is not None and not secret:
+        properties["value"] = value
+    if key_vault:
+        properties["keyVault"] = {
+            "secretIdentifier": f"https://kv1.vault.azure.net/secrets/{name}",
+            "lastStatus": {"code": "Success", "timeStampUtc": "2026-11-20T10:00:00Z"},
+        }
+    return arm(
+        f"{APIM}/namedValues",
+        name.lower(),
+        id=child_id(SERVICE_ID, "namedValues", name.lower()),
+        properties=properties,
+    )
+
+
+def test_named_values_in_a_limit_are_resolved_from_the_service():
+    keyed = '<base /><rate-limit-by-key calls="{{Calls}}" renewal-period="{{Window}}" counter-key="{{CallerKey}}" />'
+    resources = [
+        service(),
+        named_value("Calls", "120"),
+        named_value("Window", "60"),
+        named_value("CallerKey", "@(context.Subscription.Id)"),
+        *api(policy_inbound=keyed),
+    ]
+    findings = run("PC-APIM-002", resources)
+    assert statuses(findings) == {"app": "PASS"}
+    assert "calls=120 renewal-period=60" in by_name(findings)["app"].message
+
+
+def test_named_value_holding_a_constant_key_is_a_shared_bucket():
+    keyed = '<base /><rate-limit-by-key calls="100" renewal-period="60" counter-key="{{tenant}}" />'
+    resources = [service(), named_value("tenant", "contoso"), *api(policy_inbound=keyed)]
+    assert statuses(run("PC-APIM-002", resources)) == {"app": "FAIL"}
+
+
+def test_named_value_resolving_a_quota_period_to_a_day_is_a_budget():
+    quota = '<base /><quota calls="5000" renewal-period="{{QuotaPeriod}}" />'
+    resources = [service(), named_value("QuotaPeriod", "86400"), *api(policy_inbound=quota)]
+    findings = run("PC-APIM-002", resources)
+    assert "renews every 24 h" in by_name(findings)["app"].message
+
+
+def test_secret_named_value_in_a_counter_key_cannot_be_judged():
+    keyed = (
+        '<base /><rate-limit-by-key calls="100" renewal-period="60" counter-key="{{partition}}" />'
+    )
+    for hidden in (
+        named_value("partition", "ignored", secret=True),
+        named_value("partition", key_vault=True, secret=True),
+    ):
+        findings = run("PC-APIM-002", [service(), hidden, *api(policy_inbound=keyed)])
+        assert statuses(findings) == {"app": "ERROR"}
+        assert "partition" in by_name(findings)["app"].message
+
+
+def test_named_value_missing_from_the_inventory_is_an_error():
+    quota = '<base /><quota calls="5000" renewal-period="{{gone}}" />'
+    findings = run("PC-APIM-002", [service(), *api(policy_inbound=quota)])
+    assert statuses(findings) == {"app": "ERROR"}
+
+
+def test_shared_bucket_inside_one_branch_weakens_the_whole_choose():
+    branches = (
+        '<base /><choose><when condition="@(true)">'
+        '<rate-limit-by-key calls="10" renewal-period="60" counter-key="@(context.Request.IpAddress)" />'
+        '</when><otherwise><rate-limit-by-key calls="10" renewal-period="60" counter-key="all" />'
+        "</otherwise></choose>"
+    )
+    findings = run("PC-APIM-002", [service(), *api(policy_inbound=branches)])
+    assert statuses(findings) == {"app": "FAIL"}
+    assert "in every branch of a <choose>" in by_name(findings)["app"].message
 
 
 def test_limit_inside_a_condition_without_otherwise_does_not_protect_every_request():
@@ -441,31 +561,66 @@ def test_backend_without_circuit_breaker_fails():
     assert statuses(run("PC-APIM-006", resources)) == {"chat": "FAIL"}
 
 
-def test_load_balanced_pool_passes():
-    pool = arm(
+def pool_backend(name, *members, full_ids=True):
+    services = [
+        {
+            "id": child_id(SERVICE_ID, "backends", m) if full_ids else f"/backends/{m}",
+            "priority": i + 1,
+        }
+        for i, m in enumerate(members)
+    ]
+    return arm(
         f"{APIM}/backends",
-        "pool",
-        id=child_id(SERVICE_ID, "backends", "pool"),
-        properties={
-            "type": "Pool",
-            "pool": {
-                "services": [
-                    {"id": child_id(SERVICE_ID, "backends", "east"), "priority": 1},
-                    {"id": child_id(SERVICE_ID, "backends", "west"), "priority": 2},
-                ]
-            },
-        },
+        name,
+        id=child_id(SERVICE_ID, "backends", name),
+        properties={"title": None, "type": "Pool", "url": None, "pool": {"services": services}},
     )
+
+
+def test_pool_whose_members_break_the_circuit_passes():
     resources = [
         service(),
-        pool,
-        backend("east"),
-        backend("west", url="https://ai2.openai.azure.com/openai"),
+        pool_backend("pool", "east", "west"),
+        backend("east", breaker_ranges=FULL_BREAKER),
+        backend("west", url="https://ai2.openai.azure.com/openai", breaker_ranges=FULL_BREAKER),
         *routed("pool"),
     ]
     findings = run("PC-APIM-006", resources)
     assert statuses(findings) == {"chat": "PASS"}
-    assert "pool" in by_name(findings)["chat"].message
+    assert "member east of pool pool trips on 429" in by_name(findings)["chat"].message
+
+
+def test_pool_without_member_circuit_breakers_never_routes_around_throttling():
+    resources = [
+        service(),
+        pool_backend("pool", "east", "west", full_ids=False),
+        backend("east", breaker_ranges=FULL_BREAKER),
+        backend("west", url="https://ai2.openai.azure.com/openai"),
+        *routed("pool"),
+    ]
+    findings = run("PC-APIM-006", resources)
+    assert statuses(findings) == {"chat": "FAIL"}
+    message = by_name(findings)["chat"].message
+    assert "member west of pool pool has no circuit breaker" in message
+    assert "east" not in message.split(";")[0]
+
+
+def test_pool_member_missing_from_the_inventory_cannot_be_verified():
+    resources = [
+        service(),
+        pool_backend("pool", "east", "gone"),
+        backend("east", breaker_ranges=FULL_BREAKER),
+        *routed("pool"),
+    ]
+    findings = run("PC-APIM-006", resources)
+    assert statuses(findings) == {"chat": "ERROR"}
+    assert "member gone of pool pool is not in the inventory" in by_name(findings)["chat"].message
+
+
+def test_empty_pool_leads_to_no_ai_backend():
+    resources = [service(), pool_backend("pool"), backend("east"), *routed("pool")]
+    # an empty pool leads nowhere, so the API is not recognised as calling AI through it
+    assert statuses(run("PC-APIM-006", resources)) == {"apim1": "NOT_APPLICABLE"}
 
 
 def test_api_calling_the_model_by_url_cannot_break_the_circuit():

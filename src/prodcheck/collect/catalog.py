@@ -256,6 +256,14 @@ _ENTRIES: list[Collector] = [
         "apimanagement",
         lambda c, p: c.policy_fragment.list_by_service(p.resource_group, p.names[0]),
     ),
+    # Named values resolve `{{name}}` in policies. ARM returns no value for a secret one, and
+    # prodcheck never calls listValue.
+    sdk_child(
+        "Microsoft.ApiManagement/service/namedValues",
+        _APIM,
+        "apimanagement",
+        lambda c, p: c.named_value.list_by_service(p.resource_group, p.names[0]),
+    ),
     sdk_child(
         "Microsoft.ApiManagement/service/backends",
         _APIM,
