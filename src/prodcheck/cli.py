@@ -367,6 +367,15 @@ def audit(
             rich_help_panel="Input",
         ),
     ] = None,
+    what_if: Annotated[
+        Path | None,
+        typer.Option(
+            "--what-if",
+            metavar="FILE",
+            help="Audit an ARM/Bicep what-if result before deployment: the JSON of 'az deployment group|sub what-if --result-format FullResourcePayloads --no-pretty-print' (see docs/shift-left.md).",
+            rich_help_panel="Input",
+        ),
+    ] = None,
     subscription: SubscriptionOpt = None,
     resource_group: ResourceGroupOpt = None,
     tag: TagOpt = None,
@@ -425,19 +434,21 @@ def audit(
     ] = False,
     sarif_include_waived: SarifWaivedOpt = False,
 ) -> None:
-    """Audit a snapshot, a built-in demo, or a live subscription, and gate on the verdict."""
+    """Audit a snapshot, a deployment plan, a built-in demo, or a live subscription, and gate on the verdict."""
     from prodcheck import api, waivers
     from prodcheck.config import find_config, load_config
     from prodcheck.model import Severity
     from prodcheck.snapshot import load_demo, load_snapshot
 
     live = bool(subscription or resource_group or tag)
-    sources = [s for s in (snapshot is not None, demo is not None) if s]
+    plan_kind, plan = ("what-if", what_if) if what_if is not None else ("", None)
+    sources = [s for s in (snapshot is not None, demo is not None, plan is not None) if s]
     if len(sources) > 1:
-        raise UserError("give either --snapshot or --demo, not both")
+        raise UserError("give one of --snapshot, --demo or a plan (--what-if), not several")
     if sources and live:
         raise UserError(
-            "--subscription/--resource-group/--tag select a live scope: drop them to audit a snapshot or demo"
+            "--subscription/--resource-group/--tag select a live scope: drop them to audit a "
+            "snapshot, plan or demo"
         )
     # prodcheck.yaml gives defaults; flags given on the command line replace them.
     cfg = load_config(config if config is not None else find_config())
@@ -450,6 +461,10 @@ def audit(
         snap = load_demo(demo)
     elif snapshot is not None:
         snap = load_snapshot(snapshot)
+    elif plan is not None:
+        from prodcheck.plans import load_plan
+
+        snap = load_plan(plan, plan_kind, [t for r in selected for t in r.needs])
     else:
         options = _collect_options(
             subscription or cfg.subscriptions or None,
@@ -472,7 +487,7 @@ def audit(
         from prodcheck.baseline import apply_baseline, load_report
 
         apply_baseline(report, load_report(baseline), str(baseline))
-    protected = [snapshot] if snapshot is not None and str(snapshot) != "-" else []
+    protected = [p for p in (snapshot, plan) if p is not None and str(p) != "-"]
     protected += [p for p in (cfg.path, baseline) if p is not None]
     emit_report(
         report,

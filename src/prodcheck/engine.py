@@ -19,7 +19,7 @@ from prodcheck.checklist import order_of
 from prodcheck.inventory import CoverageRecord, Inventory, Verdict
 from prodcheck.model import Finding, Severity, Status, with_unique_subjects
 from prodcheck.report import Report, RuleInfo
-from prodcheck.rule import Rule
+from prodcheck.rule import Params, Rule
 from prodcheck.secrets import mask_credentials, redact
 from prodcheck.snapshot import Snapshot
 
@@ -233,6 +233,57 @@ def _to_finding(rule: Rule, severity: Severity, verdict: Verdict) -> Finding:
     )
 
 
+KNOWN_AFTER_DEPLOYMENT = "known after deployment"
+
+
+def _run_noting_unknowns(rule: Rule, inventory: Inventory, params: Params) -> list[Verdict]:
+    """Run `rule`, turning each verdict that read a value known only after deployment into ERROR.
+
+    A verdict rests on what the rule read since the verdict before it, and on every read of its
+    own target's unknown values during the whole run (a rule that reads everything first and
+    yields afterwards still has its verdicts caught by target).
+    """
+    reads = inventory.unknown_reads
+    reads.clear()
+    pending: list[tuple[Verdict, list[tuple[str, str, str]]]] = []
+    for verdict in rule.func(inventory, params) or []:
+        pending.append((verdict, list(reads)))
+        reads.clear()
+    by_target: dict[str, list[tuple[str, str, str]]] = {}
+    for _, read in pending:
+        for entry in read:
+            by_target.setdefault(entry[0], []).append(entry)
+    out = []
+    for verdict, read in pending:
+        if not isinstance(verdict, Verdict) or verdict.status in (Status.ERROR, Status.MANUAL):
+            out.append(verdict)
+            continue
+        rested = list(dict.fromkeys(read + by_target.get(norm(verdict.target_id), [])))
+        if not rested:
+            out.append(verdict)
+            continue
+        unknown = [f"{path} of {name}" for _, name, path in rested]
+        evidence = dict(verdict.evidence)
+        evidence["verdict on the planned values"] = f"{verdict.status.value}: {verdict.message}"
+        evidence[KNOWN_AFTER_DEPLOYMENT] = unknown
+        out.append(
+            replace(
+                verdict,
+                status=Status.ERROR,
+                message=(
+                    f"{KNOWN_AFTER_DEPLOYMENT}: {', '.join(unknown)} "
+                    f"(on what the plan shows: {verdict.status.value}, {verdict.message})"
+                ),
+                evidence=evidence,
+                remediation=(
+                    "Set the value in the template or Terraform configuration, or audit the "
+                    "deployed resources after deployment."
+                ),
+            )
+        )
+    return out
+
+
 def run_rule(
     rule: Rule, inventory: Inventory, settings: AuditSettings | None = None
 ) -> list[Finding]:
@@ -241,7 +292,10 @@ def run_rule(
     severity = settings.severity.get(rule.id, rule.severity)
     params = rule.resolve_params(settings.params.get(rule.id))
     try:
-        verdicts = rule.run(inventory, params)
+        if inventory.has_unknowns:
+            verdicts = _run_noting_unknowns(rule, inventory, params)
+        else:
+            verdicts = rule.run(inventory, params)
         for v in verdicts:
             if not isinstance(v, Verdict):
                 raise TypeError(f"yielded {type(v).__name__}, not a verdict (use resource.ok/fail)")

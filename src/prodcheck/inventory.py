@@ -18,6 +18,28 @@ from prodcheck.model import Status
 _MISSING = object()
 _T = TypeVar("_T")
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_UNKNOWN_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]")
+
+# Where a resource built from a deployment plan lists the paths whose values are known only after
+# deployment (`"properties.vaultUri"`, `"properties.ipRules[*].value"`); see docs/shift-left.md.
+UNKNOWN_KEY = "x-prodcheck-unknown"
+
+
+def _path_tokens(path: str) -> tuple[str | int, ...]:
+    """`a.B[0].c[*]` as ("a", "b", 0, "c", -1): keys folded, `[*]` (any element) as -1."""
+    return tuple(
+        key.lower() if key else (-1 if index == "*" else int(index))
+        for key, index in _UNKNOWN_TOKEN.findall(path)
+    )
+
+
+def _overlaps(read: tuple[str | int, ...], unknown: tuple[str | int, ...]) -> bool:
+    """Whether reading `read` reads (part of) `unknown`: one path lies inside the other."""
+    for a, b in zip(read, unknown, strict=False):
+        if a == b or (isinstance(a, int) and b == -1) or (a == -1 and isinstance(b, int)):
+            continue
+        return False
+    return True
 
 
 def dig(obj: Any, path: str, default: Any = None) -> Any:
@@ -137,7 +159,7 @@ class _Target:
 class Resource(_Target):
     """One ARM resource. `raw` is the JSON exactly as ARM returned it."""
 
-    __slots__ = ("raw", "arm", "id", "name", "type", "resource_group")
+    __slots__ = ("raw", "arm", "id", "name", "type", "resource_group", "unknown", "_reads")
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
@@ -146,6 +168,23 @@ class Resource(_Target):
         self.name: str = str(raw.get("name") or self.arm.name)
         self.type: str = str(raw.get("type") or self.arm.type)
         self.resource_group = self.arm.resource_group
+        # Paths known only after deployment (resources from a plan), and where reads of them go.
+        listed = raw.get(UNKNOWN_KEY)
+        self.unknown: tuple[tuple[str, tuple[str | int, ...]], ...] = (
+            tuple((p, _path_tokens(p)) for p in listed if isinstance(p, str) and p)
+            if isinstance(listed, list)
+            else ()
+        )
+        self._reads: list[tuple[str, str, str]] | None = None
+
+    def _note(self, path: str) -> None:
+        """Record a read of `path` that touches a value known only after deployment."""
+        if self._reads is None:
+            return
+        tokens = _path_tokens(path)
+        for shown, unknown in self.unknown:
+            if _overlaps(tokens, unknown):
+                self._reads.append((self.key, self.name, shown))
 
     def __repr__(self) -> str:
         return f"Resource({self.id!r})"
@@ -165,40 +204,53 @@ class Resource(_Target):
 
     @property
     def location(self) -> str:
+        self._note("location")
         return str(self.raw.get("location") or "")
 
     @property
     def kind(self) -> str:
+        self._note("kind")
         return str(self.raw.get("kind") or "")
 
     @property
     def sku(self) -> dict[str, Any]:
+        self._note("sku")
         sku = self.raw.get("sku")
         return sku if isinstance(sku, dict) else {}
 
     @property
     def tags(self) -> dict[str, str]:
+        self._note("tags")
         tags = self.raw.get("tags")
         return tags if isinstance(tags, dict) else {}
 
     @property
     def identity(self) -> dict[str, Any]:
+        self._note("identity")
         identity = self.raw.get("identity")
         return identity if isinstance(identity, dict) else {}
 
     @property
     def zones(self) -> list[str]:
+        self._note("zones")
         zones = self.raw.get("zones")
         return [str(z) for z in zones] if isinstance(zones, list) else []
 
     @property
     def props(self) -> dict[str, Any]:
         """`properties`, or an empty dict."""
+        self._note("properties")
         props = self.raw.get("properties")
         return props if isinstance(props, dict) else {}
 
     def get(self, path: str, default: Any = None) -> Any:
-        """Safe nested access from the resource root: ``r.get("properties.publicNetworkAccess")``."""
+        """Safe nested access from the resource root: ``r.get("properties.publicNetworkAccess")``.
+
+        On a resource from a deployment plan, reading a value known only after deployment (or
+        an object holding one) is recorded, and the engine reports the verdict as ERROR.
+        """
+        if self.unknown:
+            self._note(path)
         return dig(self.raw, path, default)
 
     def is_type(self, *types: str) -> bool:
@@ -361,6 +413,14 @@ class Inventory:
         self._links: dict[str, list[PrivateEndpointLink]] | None = None
         self._alerts: dict[str, _AlertIndex] = {}
         self._derived: dict[Callable[[Inventory], Any], Any] = {}
+        # Reads of values known only after deployment: (resource key, name, path), in order.
+        self.unknown_reads: list[tuple[str, str, str]] = []
+        self._derived_reads: dict[Callable[[Inventory], Any], list[tuple[str, str, str]]] = {}
+        self.has_unknowns = False
+        for resource in self.resources:
+            if resource.unknown:
+                resource._reads = self.unknown_reads
+                self.has_unknowns = True
         self.scope = ScopeTarget(*self._scope_id_and_label())
 
     # ---- basic lookups -------------------------------------------------------------------
@@ -514,11 +574,24 @@ class Inventory:
         inventory, and its result must not be changed by callers.
         """
         self.note_read(*reads)
+        if self.has_unknowns:
+            return self._derived_noting_unknowns(build)
         try:
             return self._derived[build]
         except KeyError:
             value = self._derived[build] = build(self)
             return value
+
+    def _derived_noting_unknowns(self, build: Callable[[Inventory], _T]) -> _T:
+        """`derived` on a plan: every use of the answer reads the unknowns its build read."""
+        if build not in self._derived:
+            before = len(self.unknown_reads)
+            self._derived[build] = build(self)
+            self._derived_reads[build] = self.unknown_reads[before:]
+        else:
+            self.unknown_reads.extend(self._derived_reads.get(build, []))
+        value: _T = self._derived[build]
+        return value
 
     # ---- scope ---------------------------------------------------------------------------
 

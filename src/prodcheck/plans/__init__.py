@@ -1,0 +1,112 @@
+"""Deployment plans as inventories: ARM what-if results and Terraform plans, judged before deployment.
+
+A plan becomes a `Snapshot` like any other input, so the rules run unchanged:
+
+- each planned resource is an ARM resource body (`id`, `type`, `name`, `properties`, ...);
+- what the plan cannot know yet (unresolved template expressions, Terraform's "known after
+  apply" values) is listed per resource under `x-prodcheck-unknown`, and a verdict that reads
+  such a value is reported as ERROR, "known after deployment";
+- what prodcheck could not turn into a resource (what-if `Ignore`/`Unsupported` changes,
+  unexpanded nested deployments, Terraform types without a mapping) becomes a failed coverage
+  record, so the verdicts that needed it are ERROR and the report lists it as not evaluated.
+
+See docs/shift-left.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from prodcheck.arm import norm
+from prodcheck.inventory import UNKNOWN_KEY, CoverageRecord
+from prodcheck.snapshot import Snapshot
+
+NOT_EVALUATED = "NotEvaluated"
+_DIAGNOSTICS_SUFFIX = "/providers/microsoft.insights/diagnosticsettings"
+
+__all__ = [
+    "NOT_EVALUATED",
+    "UNKNOWN_KEY",
+    "load_plan",
+    "not_evaluated",
+    "plan_coverage",
+]
+
+
+def not_evaluated(resource_type: str, scope: str, why: str) -> CoverageRecord:
+    """A failed coverage record: data of `resource_type` in `scope` the plan cannot show."""
+    return CoverageRecord(
+        resource_type=resource_type,
+        scope=scope,
+        status="failed",
+        error_code=NOT_EVALUATED,
+        message=why,
+    )
+
+
+def plan_coverage(
+    needs: Iterable[str], scope_id: str, gaps: Iterable[CoverageRecord]
+) -> list[CoverageRecord]:
+    """Coverage of a plan: complete for every type the rules need, except the recorded gaps.
+
+    A plan describes the whole deployment, so a type it does not mention is a type the
+    deployment does not create: the rules judge that absence. Types the plan names but could
+    not show are the `gaps`.
+    """
+    records: list[CoverageRecord] = []
+    seen: set[str] = set()
+    for t in needs:
+        key = norm(t)
+        if key.endswith(_DIAGNOSTICS_SUFFIX):
+            t, key = (
+                "Microsoft.Insights/diagnosticSettings",
+                "microsoft.insights/diagnosticsettings",
+            )
+        if key in seen:
+            continue
+        seen.add(key)
+        records.append(CoverageRecord(resource_type=t, scope=scope_id, status="ok"))
+    records.extend(gaps)
+    return records
+
+
+def load_plan(path: str | Path, kind: str, needs: Iterable[str] = ()) -> Snapshot:
+    """Read a what-if result (`kind` "what-if") or Terraform plan ("terraform-plan") file."""
+    from prodcheck.jsonfile import read_json
+    from prodcheck.plans.whatif import parse_what_if
+
+    data, source = read_json(
+        path,
+        "what-if result",
+        "save it again with 'az deployment group what-if ... --result-format "
+        "FullResourcePayloads --no-pretty-print > whatif.json'",
+    )
+    return parse_what_if(data, source, needs)
+
+
+def scope_of(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """The subscriptions and resource groups the planned resources live in."""
+    from prodcheck.arm import ArmId
+
+    subs: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    for r in resources:
+        arm = ArmId.parse(str(r.get("id") or ""))
+        if arm.subscription:
+            subs.setdefault(arm.subscription.lower(), arm.subscription)
+        if arm.resource_group:
+            groups.setdefault(arm.resource_group.lower(), arm.resource_group)
+    return {"subscriptions": sorted(subs.values()), "resourceGroups": sorted(groups.values())}
+
+
+def scope_id(scope: dict[str, Any]) -> str:
+    subs, groups = scope.get("subscriptions") or [], scope.get("resourceGroups") or []
+    if len(subs) == 1 and len(groups) == 1:
+        return f"/subscriptions/{subs[0]}/resourceGroups/{groups[0]}"
+    if len(subs) == 1:
+        return f"/subscriptions/{subs[0]}"
+    if subs:
+        return "/subscriptions/" + ",".join(subs)
+    return "/"
