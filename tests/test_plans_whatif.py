@@ -310,3 +310,32 @@ def test_hostile_what_if_results_give_a_snapshot_or_a_user_error(changes):
         assert isinstance(resource["id"], str) and resource["id"]
         assert isinstance(resource["type"], str) and resource["type"]
     audit(snap, [_reads_first_then_yields()])
+
+
+def _rbac_by_name(inv: Inventory) -> dict[str, Any]:
+    return {v.name: v.get("properties.enableRbacAuthorization") for v in inv.of_type(VAULT)}
+
+
+def test_a_shared_cross_reference_passes_its_unknowns_to_every_rule_that_uses_it():
+    def func(inv: Inventory, p: Any) -> list[Verdict]:
+        rbac = inv.derived(_rbac_by_name, VAULT)
+        return [inv.scope.ok("rbac") if all(rbac.values()) else inv.scope.fail("no rbac")]
+
+    rules = [
+        Rule(
+            id=f"PC-TEST-00{i}",
+            title="t",
+            checklist="c",
+            severity=Severity.HIGH,
+            needs=(VAULT,),
+            func=func,
+        )
+        for i in (1, 2)
+    ]
+    unknown = vault_body("kv-b", enableRbacAuthorization="[parameters('rbac')]")
+    snap = parse_what_if(cli_result(change("Create", unknown)), "whatif.json")
+    report = audit(snap, rules)
+    assert [(f.rule_id, f.status) for f in report.findings] == [
+        ("PC-TEST-001", Status.ERROR),
+        ("PC-TEST-002", Status.ERROR),
+    ]

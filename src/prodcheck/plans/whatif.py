@@ -137,7 +137,8 @@ def parse_what_if(data: Any, source: str, needs: Iterable[str] = ()) -> Snapshot
     }
     return Snapshot(
         resources,
-        coverage=plan_coverage(needed, sid, records),
+        # Without the rules' needs and with nothing missing, the plan is simply complete.
+        coverage=plan_coverage(needed, sid, records) if needed or records else None,
         scope=scope,
         source=source,
         input_kind="what-if",
