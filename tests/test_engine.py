@@ -146,16 +146,21 @@ def test_severity_override_applies_to_findings():
 # ---- failing closed -----------------------------------------------------------------------
 
 
-def test_a_needed_type_that_was_never_collected_is_error_not_pass():
+def test_a_needed_type_that_was_never_collected_makes_the_verdicts_that_read_it_error():
     inv = _inv(
-        [arm(REDIS, "cache", properties={"publicNetworkAccess": "Disabled"})], coverage=[_ok(REDIS)]
+        [
+            arm(REDIS, "private", properties={"publicNetworkAccess": "Disabled"}),
+            arm(REDIS, "public", properties={"publicNetworkAccess": "Enabled"}),
+        ],
+        coverage=[_ok(REDIS)],
     )
     findings = run_rule(_rule(redis_is_private), inv)
-    statuses = {f.status for f in findings}
-    assert statuses == {Status.ERROR}, (
-        "PASS must not survive when private endpoints were never collected"
-    )
-    assert any("never collected" in f.message for f in findings)
+    by_name = {f.resource_name: f for f in findings}
+    # "public" needed the private endpoints to be judged; "private" rests on its own data.
+    assert by_name["public"].status is Status.ERROR
+    assert "on what was read: FAIL" in by_name["public"].message
+    assert by_name["private"].status is Status.PASS
+    assert any(f.status is Status.ERROR and "never collected" in f.message for f in findings)
 
 
 def test_no_coverage_records_means_the_input_is_taken_as_complete():
@@ -174,13 +179,22 @@ def test_forbidden_resource_group_makes_scope_level_fail_an_error_and_names_the_
     assert "403" in gap.message
 
 
-def test_scope_level_pass_survives_a_gap_elsewhere():
+def test_scope_level_verdict_on_a_type_with_a_gap_is_error_and_keeps_what_it_said():
     rg_b = f"/subscriptions/{SUB}/resourceGroups/rg-b"
     inv = _inv([arm(REDIS, "cache")], coverage=[_ok(REDIS), _forbidden(REDIS, rg_b)])
     findings = run_rule(_rule(a_cache_exists), inv)
-    by_id = {f.resource_id: f.status for f in findings}
-    assert by_id[f"/subscriptions/{SUB}"] is Status.PASS
-    assert by_id[rg_b] is Status.ERROR
+    by_id = {f.resource_id: f for f in findings}
+    scope = by_id[f"/subscriptions/{SUB}"]
+    assert scope.status is Status.ERROR
+    assert "on what was read: PASS, 1 caches" in scope.message
+    assert by_id[rg_b].status is Status.ERROR
+
+
+def test_scope_level_pass_survives_a_gap_in_a_type_it_did_not_read():
+    rg_b = f"/subscriptions/{SUB}/resourceGroups/rg-b"
+    inv = _inv([arm(REDIS, "cache")], coverage=[_ok(REDIS), _forbidden(PE, rg_b)])
+    [finding] = run_rule(_rule(a_cache_exists), inv)
+    assert finding.status is Status.PASS
 
 
 def test_fail_resting_on_a_cross_reference_that_could_not_be_read_is_error():
@@ -205,14 +219,35 @@ def test_findings_outside_a_failed_scope_are_unchanged_when_they_pass():
     assert [f.status for f in findings if f.resource_name == "cache"] == [Status.PASS]
 
 
-def test_findings_inside_a_failed_child_scope_are_error_whatever_they_said():
-    cache_id = rid(REDIS, "cache")
+def test_a_failed_read_scoped_at_a_resource_makes_error_only_verdicts_that_read_it():
+    cache_id = rid(REDIS, "public")
     inv = _inv(
-        [arm(REDIS, "cache", properties={"publicNetworkAccess": "Disabled"})],
+        [
+            arm(REDIS, "private", properties={"publicNetworkAccess": "Disabled"}),
+            arm(REDIS, "public", properties={"publicNetworkAccess": "Enabled"}),
+        ],
         coverage=[_ok(REDIS), _ok(PE), _forbidden(PE, cache_id)],
     )
-    findings = run_rule(_rule(redis_is_private), inv)
-    assert {f.status for f in findings} == {Status.ERROR}
+    by_name = {f.resource_name: f for f in run_rule(_rule(redis_is_private), inv)}
+    assert by_name["public"].status is Status.ERROR
+    assert by_name["private"].status is Status.PASS
+
+
+def test_reads_before_a_rules_first_verdict_count_for_every_verdict():
+    # The first verdict's lookups cannot be told apart from lookups the rule shares between
+    # its verdicts, so every verdict rests on them: fail closed.
+    cache_id = rid(REDIS, "a-public")
+    inv = _inv(
+        [
+            arm(REDIS, "a-public", properties={"publicNetworkAccess": "Enabled"}),
+            arm(REDIS, "b-private", properties={"publicNetworkAccess": "Disabled"}),
+        ],
+        coverage=[_ok(REDIS), _ok(PE), _forbidden(PE, cache_id)],
+    )
+    by_name = {f.resource_name: f for f in run_rule(_rule(redis_is_private), inv)}
+    assert by_name["a-public"].status is Status.ERROR
+    assert by_name["b-private"].status is Status.ERROR
+    assert "on what was read: PASS" in by_name["b-private"].message
 
 
 def test_rules_that_do_not_need_the_missing_type_are_unaffected():

@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import datetime as dt
 import string
-from collections.abc import Mapping, Sequence
+import time
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
+from itertools import chain
 from typing import Any
 
-from prodcheck.arm import ArmId, is_under, norm
+from prodcheck.arm import ArmId, norm
 from prodcheck.checklist import order_of
-from prodcheck.inventory import CoverageRecord, Inventory, Verdict
+from prodcheck.inventory import CoverageRecord, Inventory, Read, Resource, Verdict
 from prodcheck.model import Finding, Severity, Status, with_unique_subjects
 from prodcheck.report import Report, RuleInfo
-from prodcheck.rule import Params, Rule
+from prodcheck.rule import DEFAULT_RULE_TIMEOUT, Params, Rule, RuleTimeout, call_with_budget
 from prodcheck.secrets import mask_credentials, redact
 from prodcheck.snapshot import Snapshot
 
 NOT_COLLECTED = "NotCollected"
+# A resource whose data broke a rule: for that rule, it could not be read.
+UNREADABLE = "Unreadable"
+# How many resources one rule may find unreadable before the engine stops running it again.
+_MAX_UNREADABLE = 20
 _DIAGNOSTICS = "microsoft.insights/diagnosticsettings"
 _EXTENSION_TYPES = {_DIAGNOSTICS}
 _EXTENSION_SUFFIX = "/providers/" + _DIAGNOSTICS
@@ -38,6 +46,8 @@ class AuditSettings:
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Per-rule severity overrides.
     severity: Mapping[str, Severity] = field(default_factory=dict)
+    # Seconds one rule may run before it is stopped and reported as ERROR (None: no limit).
+    rule_timeout: float | None = DEFAULT_RULE_TIMEOUT
 
 
 class _Formatter(string.Formatter):
@@ -124,90 +134,103 @@ def _could_exist(
     return True
 
 
-def _misses_data_of(gap: CoverageRecord, finding: Finding) -> bool:
-    """Whether `gap` lost data about the very resource `finding` judges.
+def _gap_scope(gap: CoverageRecord) -> str:
+    """Where a gap lost data, case-folded; "" (everywhere) when it cannot be placed."""
+    scope = norm(gap.scope)
+    if gap.error_code == NOT_COLLECTED or not scope.startswith("/") or "," in scope:
+        return ""
+    return scope
 
-    A failed child collection or extension read (scope: a resource) loses data of that resource
-    and everything below it. A failed list in a subscription or resource group loses the
-    resources of the listed type there (a partial page may have let some through) and their
-    children; resources of other types are only touched through cross-references.
+
+def _within(inner: str, outer: str) -> bool:
+    return not outer or inner == outer or inner.startswith(outer + "/")
+
+
+def _touches(gap: CoverageRecord, read: Read) -> bool:
+    """Whether data `gap` lost could have changed the answer of a lookup that noted `read`."""
+    gap_type, gap_scope = norm(gap.resource_type), _gap_scope(gap)
+    if read.types is not None:
+        if gap_type not in read.types:
+            return False
+        return _within(read.where, gap_scope) or _within(gap_scope, read.where)
+    # Every type under `read.where`.
+    if not read.where or _within(gap_scope, read.where):
+        return True
+    if _within(read.where, gap_scope):
+        # A gap around the place: only child and extension types can lie inside it.
+        parent_type = norm(ArmId.parse(read.where).type)
+        return gap_type.startswith(parent_type + "/") or gap_type in _EXTENSION_TYPES
+    return False
+
+
+def _own_data(read: Read, target: Resource | None) -> Read:
+    """`read` as it bears on a verdict about `target`.
+
+    A listing that returned `target` bears on a verdict about it through `target`'s own data
+    only (a resource's verdict does not change when a sibling could not be read), unless the
+    rule said the verdict compares it with the others.
     """
-    if gap.error_code == NOT_COLLECTED:
-        # Nothing of the type was ever read: the rule never saw what it declared it needs.
-        return True
-    if not gap.scope or not is_under(finding.resource_id, gap.scope):
-        return False
-    if ArmId.parse(gap.scope).type not in (
-        "Microsoft.Resources/subscriptions",
-        "Microsoft.Resources/resourceGroups",
-    ):
-        return True
-    gap_type, own_type = norm(gap.resource_type), norm(finding.resource_type)
-    return (
-        gap_type == own_type or gap_type.startswith(own_type + "/") or gap_type in _EXTENSION_TYPES
+    if target is None or read.compares:
+        return read
+    own_type = norm(target.type)
+    if (read.types is None or own_type in read.types) and _within(target.key, read.where):
+        return Read(frozenset((own_type,)), target.key)
+    return read
+
+
+def _unread_input(
+    reads: Iterable[Read], target: Resource | None, gaps: Sequence[CoverageRecord]
+) -> CoverageRecord | None:
+    """The first gap among the data a verdict rests on, or None when it had all of it."""
+    for read in reads:
+        bearing = _own_data(read, target)
+        for gap in gaps:
+            if _touches(gap, bearing):
+                return gap
+    return None
+
+
+def _not_verified(finding: Finding, reason: CoverageRecord) -> Finding:
+    evidence = dict(finding.evidence)
+    evidence["verdict on the data that was read"] = f"{finding.status.value}: {finding.message}"
+    return replace(
+        finding,
+        status=Status.ERROR,
+        message=(
+            f"not verified: {reason.resource_type} could not be read in {reason.scope} "
+            f"(on what was read: {finding.status.value}, {finding.message})"
+        ),
+        evidence=evidence,
     )
 
 
-def _apply_gaps(
-    rule: Rule,
-    severity: Severity,
-    findings: list[Finding],
-    gaps: list[CoverageRecord],
-    scope_id: str,
-) -> list[Finding]:
-    if not gaps:
-        return findings
-    out = []
-    for f in findings:
-        is_scope_level = norm(f.resource_id) == norm(scope_id) or f.resource_type == "scope"
-        missing_own_data = [g for g in gaps if not is_scope_level and _misses_data_of(g, f)]
-        cross_reference = [g for g in gaps if norm(g.resource_type) != norm(f.resource_type)]
-        reason: CoverageRecord | None = None
-        if missing_own_data:
-            reason = missing_own_data[0]
-        elif is_scope_level and f.status != Status.PASS:
-            reason = gaps[0]
-        elif f.status in (Status.FAIL, Status.NOT_APPLICABLE) and cross_reference:
-            reason = cross_reference[0]
-        if reason is None or f.status in (Status.ERROR, Status.MANUAL):
-            out.append(f)
-            continue
-        evidence = dict(f.evidence)
-        evidence["verdict on the data that was read"] = f"{f.status.value}: {f.message}"
-        out.append(
-            replace(
-                f,
-                status=Status.ERROR,
-                message=(
-                    f"not verified: {reason.resource_type} could not be read in {reason.scope} "
-                    f"(on what was read: {f.status.value}, {f.message})"
-                ),
-                evidence=evidence,
-            )
+def _gap_finding(rule: Rule, severity: Severity, g: CoverageRecord) -> Finding:
+    target = ArmId.parse(g.scope)
+    if g.error_code == UNREADABLE:
+        remediation = (
+            "Check the resource's definition in Azure (the rule could not interpret it), and "
+            f"report the shape to the rule's maintainers ({rule.origin})."
         )
-    for g in gaps:
-        target = ArmId.parse(g.scope)
-        out.append(
-            Finding(
-                rule_id=rule.id,
-                resource_id=g.scope,
-                status=Status.ERROR,
-                severity=severity,
-                message=g.describe(),
-                resource_name=target.name,
-                resource_type=target.type or "scope",
-                resource_group=target.resource_group,
-                evidence={"coverage.status": g.status, "coverage.statusCode": g.status_code},
-                subject=f"coverage of {g.resource_type}",
-                remediation=(
-                    f"Grant the auditing identity {g.permission} (the Reader role includes it) "
-                    "and run the audit again."
-                    if g.permission and g.status_code in (401, 403)
-                    else "Run the audit again; if it keeps failing, check the identity's access."
-                ),
-            )
+    elif g.permission and g.status_code in (401, 403):
+        remediation = (
+            f"Grant the auditing identity {g.permission} (the Reader role includes it) "
+            "and run the audit again."
         )
-    return out
+    else:
+        remediation = "Run the audit again; if it keeps failing, check the identity's access."
+    return Finding(
+        rule_id=rule.id,
+        resource_id=g.scope,
+        status=Status.ERROR,
+        severity=severity,
+        message=mask_credentials(g.describe()),
+        resource_name=target.name,
+        resource_type=target.type or "scope",
+        resource_group=target.resource_group,
+        evidence={"coverage.status": g.status, "coverage.statusCode": g.status_code},
+        subject=f"coverage of {g.resource_type}",
+        remediation=remediation,
+    )
 
 
 def _to_finding(rule: Rule, severity: Severity, verdict: Verdict) -> Finding:
@@ -236,19 +259,13 @@ def _to_finding(rule: Rule, severity: Severity, verdict: Verdict) -> Finding:
 KNOWN_AFTER_DEPLOYMENT = "known after deployment"
 
 
-def _run_noting_unknowns(rule: Rule, inventory: Inventory, params: Params) -> list[Verdict]:
-    """Run `rule`, turning each verdict that read a value known only after deployment into ERROR.
+def _mark_unknowns(pending: list[tuple[Verdict, list[tuple[str, str, str]]]]) -> list[Verdict]:
+    """Each verdict that read a value known only after deployment, made ERROR.
 
     A verdict rests on what the rule read since the verdict before it, and on every read of its
     own target's unknown values during the whole run (a rule that reads everything first and
     yields afterwards still has its verdicts caught by target).
     """
-    reads = inventory.unknown_reads
-    reads.clear()
-    pending: list[tuple[Verdict, list[tuple[str, str, str]]]] = []
-    for verdict in rule.func(inventory, params) or []:
-        pending.append((verdict, list(reads)))
-        reads.clear()
     by_target: dict[str, list[tuple[str, str, str]]] = {}
     for _, read in pending:
         for entry in read:
@@ -284,46 +301,198 @@ def _run_noting_unknowns(rule: Rule, inventory: Inventory, params: Params) -> li
     return out
 
 
+@dataclass
+class _Run:
+    """One run of a rule: its verdicts, each with the reads it rests on, and how it ended."""
+
+    verdicts: list[tuple[Verdict, frozenset[Read]]] = field(default_factory=list)
+    # Per verdict, the reads of values known only after deployment (resources from a plan).
+    unknown: list[list[tuple[str, str, str]]] = field(default_factory=list)
+    # Reads before the first verdict: every verdict of the run rests on them.
+    shared: frozenset[Read] = frozenset()
+    # Every read of the run, for the verdict the engine gives a rule that made none.
+    every: set[Read] = field(default_factory=set)
+    error: BaseException | None = None
+    timed_out: bool = False
+
+
+def _drive(rule: Rule, inventory: Inventory, params: Params, run: _Run) -> None:
+    """Run the rule, attributing the reads made between two verdicts to the second one."""
+    inventory.take_reads()
+    inventory.unknown_reads.clear()
+    try:
+        produced = iter(rule.func(inventory, params) or ())
+        first = True
+        while True:
+            try:
+                verdict = next(produced)
+            except StopIteration:
+                break
+            reads = inventory.take_reads()
+            run.every |= reads
+            unknown = list(inventory.unknown_reads)
+            inventory.unknown_reads.clear()
+            if not isinstance(verdict, Verdict):
+                raise TypeError(
+                    f"yielded {type(verdict).__name__}, not a verdict (use resource.ok/fail)"
+                )
+            run.unknown.append(unknown)
+            if first:
+                run.shared, first = reads, False
+                run.verdicts.append((verdict, frozenset()))
+            else:
+                run.verdicts.append((verdict, reads))
+    except (KeyboardInterrupt, RuleTimeout):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - rule code may raise anything, even SystemExit
+        run.error = exc
+    finally:
+        run.every |= inventory.take_reads()
+
+
+def _culprits(exc: BaseException, inventory: Inventory) -> list[Resource]:
+    """The resources the rule was looking at when `exc` stopped it (innermost frame first)."""
+    frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    for frame in reversed(frames):
+        found = [
+            value
+            for value in frame.f_locals.values()
+            if isinstance(value, Resource) and inventory.holds(value)
+        ]
+        if found:
+            return list(dict.fromkeys(found))
+    return []
+
+
+def _execute(
+    rule: Rule, inventory: Inventory, params: Params, budget: float | None
+) -> tuple[_Run, dict[str, tuple[Resource, BaseException]]]:
+    """Run `rule`; when one resource's data breaks it, run it again without that resource."""
+    unreadable: dict[str, tuple[Resource, BaseException]] = {}
+    deadline = time.monotonic() + budget if budget and budget > 0 else None
+    inventory.record_reads(True)
+    try:
+        while True:
+            run = _Run()
+            inventory.hide(unreadable)
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+            _, run.timed_out = call_with_budget(left, partial(_drive, rule, inventory, params, run))
+            if run.timed_out or run.error is None or len(unreadable) >= _MAX_UNREADABLE:
+                return run, unreadable
+            culprits = [r for r in _culprits(run.error, inventory) if r.key not in unreadable]
+            if not culprits:
+                return run, unreadable
+            for resource in culprits:
+                unreadable[resource.key] = (resource, run.error)
+    finally:
+        inventory.hide(())
+        inventory.record_reads(False)
+
+
+def _unreadable_record(rule: Rule, resource: Resource, exc: BaseException) -> CoverageRecord:
+    return CoverageRecord(
+        resource_type=resource.type,
+        scope=resource.id,
+        status="failed",
+        error_code=UNREADABLE,
+        message=(
+            f"rule {rule.id} could not interpret its data ({type(exc).__name__}: {exc}); "
+            "verdicts resting on it are ERROR"
+        ),
+    )
+
+
 def run_rule(
     rule: Rule, inventory: Inventory, settings: AuditSettings | None = None
 ) -> list[Finding]:
-    """All findings of one rule, with coverage gaps applied."""
+    """All findings of one rule, with coverage gaps applied.
+
+    A rule that raises on one resource's data is run again without that resource: the
+    resource and every verdict that read it are ERROR, the others stand. A rule that raises
+    for another reason, or runs out of time, keeps the verdicts it made and adds an ERROR
+    saying so.
+    """
     settings = settings or AuditSettings()
     severity = settings.severity.get(rule.id, rule.severity)
     params = rule.resolve_params(settings.params.get(rule.id))
-    try:
-        if inventory.has_unknowns:
-            verdicts = _run_noting_unknowns(rule, inventory, params)
-        else:
-            verdicts = rule.run(inventory, params)
-        for v in verdicts:
-            if not isinstance(v, Verdict):
-                raise TypeError(f"yielded {type(v).__name__}, not a verdict (use resource.ok/fail)")
-    except Exception as exc:
-        return [
-            Finding(
-                rule_id=rule.id,
-                resource_id=inventory.scope.id,
-                status=Status.ERROR,
-                severity=severity,
-                message=f"rule {rule.id} broke ({type(exc).__name__}: {exc}); its verdicts are missing",
-                resource_name=inventory.scope.name,
-                resource_type="scope",
-                remediation=f"Report this to the rule's maintainers ({rule.origin}).",
+    run, unreadable = _execute(rule, inventory, params, settings.rule_timeout)
+    broken: list[Finding] = []
+    if run.timed_out:
+        broken.append(
+            _rule_error(
+                rule,
+                severity,
+                inventory,
+                f"rule {rule.id} did not finish within {settings.rule_timeout:g} s; "
+                "its other verdicts are missing",
+                "Raise the time budget (AuditSettings.rule_timeout), or "
+                f"report this to the rule's maintainers ({rule.origin}).",
             )
-        ]
-    if not verdicts:
+        )
+    elif run.error is not None:
+        exc = run.error
+        broken.append(
+            _rule_error(
+                rule,
+                severity,
+                inventory,
+                f"rule {rule.id} broke ({type(exc).__name__}: {exc}); its verdicts are missing",
+                f"Report this to the rule's maintainers ({rule.origin}).",
+            )
+        )
+    verdicts = run.verdicts
+    if inventory.has_unknowns:
+        marked = _mark_unknowns([(v, u) for (v, _), u in zip(verdicts, run.unknown, strict=True)])
+        verdicts = [(v, reads) for v, (_, reads) in zip(marked, verdicts, strict=True)]
+    if not verdicts and not broken:
         kinds = ", ".join(rule.needs) or "resources"
-        verdicts = [inventory.scope.not_applicable(f"nothing to check: no {kinds} in scope")]
-    findings = [_to_finding(rule, severity, v) for v in verdicts]
+        nothing = inventory.scope.not_applicable(f"nothing to check: no {kinds} in scope")
+        verdicts = [(nothing, frozenset(run.every))]
     gaps = coverage_gaps(inventory, rule.needs)
-    findings = _apply_gaps(rule, severity, findings, gaps, inventory.scope.id)
+    gaps += [_unreadable_record(rule, r, exc) for r, exc in unreadable.values()]
+    findings: list[Finding] = []
+    reported = {(norm(g.resource_type), norm(g.scope)) for g in gaps}
+    tainting: list[CoverageRecord] = list(gaps)
+    failed = [c for c in inventory.coverage or [] if c.failed] + [
+        g for g in gaps if g.error_code in (NOT_COLLECTED, UNREADABLE)
+    ]
+    for verdict, reads in verdicts:
+        finding = _to_finding(rule, severity, verdict)
+        if failed and finding.status not in (Status.ERROR, Status.MANUAL):
+            target = (
+                inventory.resource(verdict.target_id) if verdict.target_type != "scope" else None
+            )
+            reason = _unread_input(chain(run.shared, reads), target, failed)
+            if reason is not None:
+                finding = _not_verified(finding, reason)
+                key = (norm(reason.resource_type), norm(reason.scope))
+                if key not in reported:
+                    reported.add(key)
+                    tainting.append(reason)
+        findings.append(finding)
+    findings += broken
+    findings += [_gap_finding(rule, severity, g) for g in tainting]
     # A rule yielding the very same verdict twice for one target reports it once; verdicts
     # that differ in status or message all stay.
     unique: dict[tuple[str, str, str, Status, str], Finding] = {}
     for f in findings:
         unique.setdefault((f.rule_id, norm(f.resource_id), f.subject, f.status, f.message), f)
     return with_unique_subjects(list(unique.values()))
+
+
+def _rule_error(
+    rule: Rule, severity: Severity, inventory: Inventory, message: str, remediation: str
+) -> Finding:
+    return Finding(
+        rule_id=rule.id,
+        resource_id=inventory.scope.id,
+        status=Status.ERROR,
+        severity=severity,
+        message=mask_credentials(message),
+        resource_name=inventory.scope.name,
+        resource_type="scope",
+        remediation=remediation,
+    )
 
 
 def sort_findings(findings: list[Finding], rules: Mapping[str, RuleInfo]) -> list[Finding]:

@@ -2,6 +2,11 @@
 
 Rules read the inventory and nothing else. Every lookup here is case-insensitive on ids and
 types, because ARM is not consistent about case (see `prodcheck.arm`).
+
+Every lookup also says what its answer depends on, through `Inventory.note_read`: the types
+it looked at, and where (a parent for a child collection, a resource for its own data). While
+a rule runs, the engine collects these reads per verdict, so that a verdict resting on data
+that could not be collected is ERROR, however the rule reached that data.
 """
 
 from __future__ import annotations
@@ -381,6 +386,22 @@ class _AlertIndex:
         return found
 
 
+@dataclass(frozen=True)
+class Read:
+    """What the answer of one lookup depends on.
+
+    `types` are the (case-folded) resource types looked at, None meaning every type; `where`
+    is the (case-folded) ARM id the answer is confined to: "" for the whole inventory, a
+    parent's id for its child collection, a resource's id for its own data. A verdict about a
+    resource that the answer listed rests only on that resource's own data, unless `compares`
+    says the verdict weighs it against the others listed.
+    """
+
+    types: frozenset[str] | None
+    where: str = ""
+    compares: bool = False
+
+
 _PE_TYPE = "microsoft.network/privateendpoints"
 _DIAG_TYPE = "microsoft.insights/diagnosticsettings"
 
@@ -395,7 +416,7 @@ class Inventory:
         coverage: Iterable[CoverageRecord] | None = None,
         scope: dict[str, Any] | None = None,
     ) -> None:
-        self.resources: list[Resource] = sorted(
+        self._resources: list[Resource] = sorted(
             (Resource(r) for r in resources), key=lambda r: r.key
         )
         self.coverage: list[CoverageRecord] | None = (
@@ -405,7 +426,11 @@ class Inventory:
         self._by_id: dict[str, Resource] = {}
         self._by_type: dict[str, list[Resource]] = defaultdict(list)
         self._children: dict[str, list[Resource]] = defaultdict(list)
-        for resource in self.resources:
+        # The reads noted since the engine last took them, or None when nobody is recording.
+        self._reads: set[Read] | None = None
+        # Resources a rule is run without, because their data broke it (keys).
+        self._hidden: frozenset[str] = frozenset()
+        for resource in self._resources:
             self._by_id.setdefault(resource.key, resource)
             self._by_type[norm(resource.type)].append(resource)
             if resource.parent_id:
@@ -417,37 +442,113 @@ class Inventory:
         self.unknown_reads: list[tuple[str, str, str]] = []
         self._derived_reads: dict[Callable[[Inventory], Any], list[tuple[str, str, str]]] = {}
         self.has_unknowns = False
-        for resource in self.resources:
+        for resource in self._resources:
             if resource.unknown:
                 resource._reads = self.unknown_reads
                 self.has_unknowns = True
         self.scope = ScopeTarget(*self._scope_id_and_label())
 
+    # ---- what rules read ------------------------------------------------------------------
+
+    def note_read(
+        self, *types: str, parent: Resource | str | None = None, compares: bool = False
+    ) -> None:
+        """Record that the answer being computed depends on the resources of `types`.
+
+        No `types` means every type. With `parent`, only on those under it: a parent's child
+        collection, or, given the resource itself, its own data. Every lookup reports what it
+        reads, including lookups answered from an index built earlier. A rule calls it itself
+        only to say that a verdict about a resource also weighs the other resources of a
+        listing that returned it (`compares=True`): by default such a verdict rests only on
+        that resource's own data.
+        """
+        if self._reads is None:
+            return
+        place = parent.id if isinstance(parent, Resource) else (parent or "")
+        kinds = frozenset(norm(t) for t in types) if types else None
+        self._reads.add(Read(kinds, norm(place), compares))
+
+    def _note_own(self, resource: Resource) -> None:
+        if self._reads is not None:
+            self._reads.add(Read(frozenset((norm(resource.type),)), resource.key))
+
+    def record_reads(self, on: bool = True) -> None:
+        """Start (or stop) collecting the reads that lookups note; drops what was collected."""
+        self._reads = set() if on else None
+
+    def take_reads(self) -> frozenset[Read]:
+        """The reads noted since the last call, which are then forgotten."""
+        if self._reads is None:
+            return frozenset()
+        taken = frozenset(self._reads)
+        self._reads.clear()
+        return taken
+
+    def hide(self, keys: Iterable[str]) -> None:
+        """Run the next rule without these resources (case-folded ids); `hide(())` restores."""
+        self._hidden = frozenset(keys)
+
+    def holds(self, resource: Resource) -> bool:
+        """Whether `resource` is this inventory's own object for its id (notes no read)."""
+        return self._by_id.get(resource.key) is resource
+
+    def resource(self, resource_id: str) -> Resource | None:
+        """The resource with this id, for the engine (notes no read; rules use `get`)."""
+        return self._by_id.get(norm(resource_id))
+
+    def _visible(self, found: list[Resource]) -> list[Resource]:
+        if not self._hidden:
+            return found
+        return [r for r in found if r.key not in self._hidden]
+
     # ---- basic lookups -------------------------------------------------------------------
 
+    @property
+    def resources(self) -> list[Resource]:
+        """Every resource, in id order (a claim about all of them rests on every type)."""
+        self.note_read()
+        return self._visible(list(self._resources))
+
     def __len__(self) -> int:
-        return len(self.resources)
+        self.note_read()
+        return len(self._visible(self._resources))
 
     def __iter__(self) -> Iterator[Resource]:
-        return iter(self.resources)
+        self.note_read()
+        return iter(self._visible(self._resources))
 
     def of_type(self, *types: str) -> list[Resource]:
         """Resources of any of `types` (case-insensitive), in id order."""
+        self.note_read(*types)
         if len(types) == 1:
-            return list(self._by_type.get(norm(types[0]), ()))
+            return self._visible(list(self._by_type.get(norm(types[0]), ())))
         found: list[Resource] = []
         for t in dict.fromkeys(norm(t) for t in types):
             found.extend(self._by_type.get(t, ()))
-        return sorted(found, key=lambda r: r.key)
+        return self._visible(sorted(found, key=lambda r: r.key))
 
     def get(self, resource_id: str | None) -> Resource | None:
         """The resource with this id (case-insensitive), or None."""
-        return self._by_id.get(norm(resource_id)) if resource_id else None
+        if not resource_id:
+            return None
+        key = norm(resource_id)
+        kind = ArmId.parse(key).type
+        if kind:
+            self.note_read(kind, parent=key)
+        else:
+            self.note_read(parent=key)
+        if key in self._hidden:
+            return None
+        return self._by_id.get(key)
 
     def children(self, parent: Resource | str, type: str | None = None) -> list[Resource]:
         """Direct child and extension resources of `parent`, optionally of one type."""
         key = norm(parent.id if isinstance(parent, Resource) else parent)
-        kids = self._children.get(key, [])
+        if type is None:
+            self.note_read(parent=key)
+        else:
+            self.note_read(type, parent=key)
+        kids = self._visible(self._children.get(key, []))
         return [k for k in kids if type is None or norm(k.type) == norm(type)]
 
     def parent(self, resource: Resource) -> Resource | None:
@@ -461,6 +562,9 @@ class Inventory:
         The same endpoint seen from both sides is listed once (the endpoint's side wins, since it
         is what clients use); ids are compared case-insensitively.
         """
+        # Any private endpoint anywhere may connect to `resource`; its own side is its own data.
+        self.note_read(_PE_TYPE)
+        self._note_own(resource)
         if self._links is None:
             self._links = self._index_private_endpoints()
         links: dict[str, PrivateEndpointLink] = {}
@@ -490,23 +594,13 @@ class Inventory:
 
     def private_link_targets(self, endpoint: Resource) -> list[tuple[str, str, tuple[str, ...]]]:
         """(target id, connection state, group ids) for each connection of a private endpoint."""
-        out = []
-        for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
-            for conn in dig(endpoint.raw, f"properties.{key}", []) or []:
-                target = str(dig(conn, "properties.privateLinkServiceId", ""))
-                state = str(dig(conn, "properties.privateLinkServiceConnectionState.status", ""))
-                if not state and key == "privateLinkServiceConnections":
-                    # Auto-approved connections sometimes omit the state block; ARM approves them.
-                    state = "Approved"
-                groups = tuple(dig(conn, "properties.groupIds", []) or [])
-                if target:
-                    out.append((target, state, groups))
-        return out
+        self._note_own(endpoint)
+        return _connections(endpoint)
 
     def _index_private_endpoints(self) -> dict[str, list[PrivateEndpointLink]]:
         index: dict[str, list[PrivateEndpointLink]] = defaultdict(list)
         for endpoint in self._by_type.get(_PE_TYPE, []):
-            for target, state, groups in self.private_link_targets(endpoint):
+            for target, state, groups in _connections(endpoint):
                 index[norm(target)].append(
                     PrivateEndpointLink(endpoint.id, state, "endpoint", groups)
                 )
@@ -530,6 +624,7 @@ class Inventory:
         """
         types = list(alert_types)
         self.note_read(*types)
+        self._note_own(resource)
         return self._alerts_where(types, lambda index: index.covering(resource))
 
     def alerts_scoped_to(
@@ -557,13 +652,6 @@ class Inventory:
 
     # ---- derived cross-references ----------------------------------------------------------
 
-    def note_read(self, *types: str, parent: str | None = None) -> None:
-        """Record that the answer being computed depends on the resources of `types`.
-
-        With `parent`, only on those of its children. Every lookup reports what it reads,
-        including lookups answered from an index built earlier.
-        """
-
     def derived(self, build: Callable[[Inventory], _T], *reads: str) -> _T:
         """What `build(inventory)` returns, computed once per inventory.
 
@@ -574,23 +662,23 @@ class Inventory:
         inventory, and its result must not be changed by callers.
         """
         self.note_read(*reads)
-        if self.has_unknowns:
-            return self._derived_noting_unknowns(build)
-        try:
-            return self._derived[build]
-        except KeyError:
-            value = self._derived[build] = build(self)
-            return value
-
-    def _derived_noting_unknowns(self, build: Callable[[Inventory], _T]) -> _T:
-        """`derived` on a plan: every use of the answer reads the unknowns its build read."""
-        if build not in self._derived:
-            before = len(self.unknown_reads)
-            self._derived[build] = build(self)
-            self._derived_reads[build] = self.unknown_reads[before:]
-        else:
+        shared = not self._hidden
+        if shared and build in self._derived:
+            # On a plan, every use of the answer reads the unknowns its build read.
             self.unknown_reads.extend(self._derived_reads.get(build, []))
-        value: _T = self._derived[build]
+            value: _T = self._derived[build]
+            return value
+        # What `build` reads is what `reads` says: its own lookups are not the verdict's.
+        recording, self._reads = self._reads, None
+        before = len(self.unknown_reads)
+        try:
+            value = build(self)
+        finally:
+            self._reads = recording
+        if shared:
+            # Built without the resources a rule is being run without, it is not for sharing.
+            self._derived[build] = value
+            self._derived_reads[build] = self.unknown_reads[before:]
         return value
 
     # ---- scope ---------------------------------------------------------------------------
@@ -599,7 +687,7 @@ class Inventory:
         subs = [str(s) for s in self.scope_info.get("subscriptions", []) or []]
         groups = [str(g) for g in self.scope_info.get("resourceGroups", []) or []]
         if not subs:
-            subs = sorted({r.subscription for r in self.resources if r.subscription})
+            subs = sorted({r.subscription for r in self._resources if r.subscription})
         if len(subs) == 1 and len(groups) == 1:
             sid = f"/subscriptions/{subs[0]}/resourceGroups/{groups[0]}"
             return sid, f"resource group {groups[0]}"
@@ -608,3 +696,18 @@ class Inventory:
         if subs:
             return "/subscriptions/" + ",".join(subs), f"subscriptions {', '.join(subs)}"
         return "/", "the audited scope"
+
+
+def _connections(endpoint: Resource) -> list[tuple[str, str, tuple[str, ...]]]:
+    out = []
+    for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+        for conn in dig(endpoint.raw, f"properties.{key}", []) or []:
+            target = str(dig(conn, "properties.privateLinkServiceId", ""))
+            state = str(dig(conn, "properties.privateLinkServiceConnectionState.status", ""))
+            if not state and key == "privateLinkServiceConnections":
+                # Auto-approved connections sometimes omit the state block; ARM approves them.
+                state = "Approved"
+            groups = tuple(dig(conn, "properties.groupIds", []) or [])
+            if target:
+                out.append((target, state, groups))
+    return out

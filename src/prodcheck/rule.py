@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import inspect
 import re
+import signal
 import textwrap
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from prodcheck.checklist import GUIDE, section_of
 from prodcheck.errors import UserError
@@ -40,6 +42,56 @@ from prodcheck.model import Severity
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 
 RuleFunction = Callable[[Inventory, "Params"], Iterable[Verdict]]
+T = TypeVar("T")
+
+# How long one rule may run (seconds) before it is stopped and reported as ERROR.
+DEFAULT_RULE_TIMEOUT = 60.0
+
+
+class RuleTimeout(BaseException):
+    """Raised inside rule (or plugin) code whose time budget ran out.
+
+    A BaseException, so that a rule's own `except Exception` does not swallow it.
+    """
+
+
+def can_time_out() -> bool:
+    """Whether a time budget can stop code here: a Unix main thread (it uses SIGALRM)."""
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def call_with_budget(seconds: float | None, func: Callable[[], T]) -> tuple[T | None, bool]:
+    """`(func(), False)`, or `(None, True)` when `func` was stopped after `seconds`.
+
+    The budget interrupts the code where it stands, with `RuleTimeout`; code that catches it
+    is interrupted again every 50 ms until it lets go. Where that cannot work (Windows, or
+    not the main thread: see `can_time_out`), or when `seconds` is None or not positive,
+    `func` runs without a budget.
+    """
+    if seconds is None or seconds <= 0 or not can_time_out():
+        return func(), False
+    active = [True]
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        if active[0]:
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            raise RuleTimeout(seconds)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            return func(), False
+        finally:
+            active[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except RuleTimeout:
+        # Also reached when the alarm lands in the cleanup above; by now it cannot fire again.
+        active[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return None, True
+    finally:
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
 
 
 class Params:
