@@ -2,8 +2,8 @@
 
 An alert counts for a signal on a resource only if it is enabled, its scope covers the
 resource, its criterion is on the signal's metric in the right direction with a threshold
-no looser than the guide's, and it notifies at least one enabled action group with a
-receiver. Metric alerts (`Microsoft.Insights/metricAlerts`) and log search alerts
+no looser than the guide's, it can fire within the signal's detection budget, and it notifies
+at least one enabled action group with a receiver that can be reached. Metric alerts (`Microsoft.Insights/metricAlerts`) and log search alerts
 (`Microsoft.Insights/scheduledQueryRules`) both count.
 """
 
@@ -63,6 +63,13 @@ class SignalSpec:
     # Log search alerts: regular expressions a query must all match to be about this signal.
     # "{metric}" stands for the configured metric name.
     log_patterns: tuple[str, ...] = (r"\b{metric}\b",)
+    # The longest an alert may take to fire after the breach begins (windowSize +
+    # evaluationFrequency), in minutes: parameter `{key}_max_detection_minutes`.
+    max_detection_minutes: float = 10.0
+
+    @property
+    def detection_param(self) -> str:
+        return f"{self.key}_max_detection_minutes"
 
 
 # The guide's "Key Metrics" table. Metric names are Azure Monitor's (supported-metrics lists):
@@ -82,6 +89,7 @@ SIGNALS: tuple[SignalSpec, ...] = (
         ABOVE,
         "%",
         platform=True,
+        max_detection_minutes=20.0,
     ),
     SignalSpec(
         "redis_memory",
@@ -94,6 +102,7 @@ SIGNALS: tuple[SignalSpec, ...] = (
         ABOVE,
         "%",
         platform=True,
+        max_detection_minutes=20.0,
     ),
     SignalSpec(
         "latency",
@@ -144,6 +153,7 @@ SIGNALS: tuple[SignalSpec, ...] = (
         "%",
         platform=True,
         log_patterns=(r"\b(availabilityResults|AppAvailabilityResults)\b",),
+        max_detection_minutes=20.0,
     ),
     SignalSpec(
         "call_drop",
@@ -156,6 +166,7 @@ SIGNALS: tuple[SignalSpec, ...] = (
         ABOVE,
         "%",
         platform=False,
+        max_detection_minutes=20.0,
     ),
 )
 
@@ -166,10 +177,49 @@ def default_params() -> dict[str, Any]:
     for spec in SIGNALS:
         params[spec.metric_param] = spec.default_metric
         params[spec.threshold_param] = spec.default_threshold
+    for spec in SIGNALS:
+        params[spec.detection_param] = spec.max_detection_minutes
     # CPU in nanocores is accepted too, converted to percent of the app's CPU limit.
     params["cpu_nanocores_metric"] = "UsageNanoCores"
     params["accept_dynamic_thresholds"] = False
+    params["min_dynamic_sensitivity"] = "Medium"
+    params["allow_http_webhooks"] = False
     return params
+
+
+@dataclass(frozen=True)
+class AlertQuality:
+    """What an alert must do beyond its threshold: how dynamic thresholds and receivers count."""
+
+    accept_dynamic_thresholds: bool = False
+    min_dynamic_sensitivity: str = "Medium"
+    allow_http_webhooks: bool = False
+
+    @classmethod
+    def from_params(cls, params: Any) -> AlertQuality:
+        sensitivity = str(params.min_dynamic_sensitivity).strip().capitalize()
+        if sensitivity not in _SENSITIVITY:
+            raise ValueError(
+                f"min_dynamic_sensitivity {params.min_dynamic_sensitivity!r}: use Low, Medium "
+                "or High"
+            )
+        return cls(
+            bool(params.accept_dynamic_thresholds), sensitivity, bool(params.allow_http_webhooks)
+        )
+
+
+# Dynamic threshold sensitivity: Low fires only on large deviations from the baseline.
+_SENSITIVITY = {"Low": 0, "Medium": 1, "High": 2}
+_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", re.IGNORECASE)
+
+
+def duration_minutes(value: Any) -> float | None:
+    """An ISO 8601 duration as ARM writes alert timing (`PT5M`, `PT1H`, `P1D`), in minutes."""
+    match = _DURATION.fullmatch(str(value or "").strip())
+    if not match or not any(match.groups()):
+        return None
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return days * 1440 + hours * 60 + minutes + seconds / 60
 
 
 @dataclass(frozen=True)
@@ -179,6 +229,7 @@ class Signal:
     spec: SignalSpec
     metric: str
     threshold: float
+    max_detection_minutes: float = 10.0
     # Other metric names that count, each with a converter of its threshold to the signal's unit.
     alternatives: Mapping[str, Callable[[Resource, float, str], float | None]] = field(
         default_factory=dict
@@ -230,6 +281,7 @@ def signals_from(params: Any) -> list[Signal]:
                 spec,
                 str(getattr(params, spec.metric_param)),
                 float(getattr(params, spec.threshold_param)),
+                float(getattr(params, spec.detection_param)),
                 alternatives,
             )
         )
@@ -261,20 +313,41 @@ def _action_group(inv: Inventory, group_id: str) -> Resource | None:
     return found
 
 
-def receivers(group: Resource) -> list[str]:
-    """Names of the action group's receivers that are not disabled."""
-    names = []
+def receiver_report(
+    group: Resource, allow_http_webhooks: bool = False
+) -> tuple[list[str], list[str]]:
+    """(names of the receivers that can be reached, why each other receiver cannot).
+
+    An email (or SMS, push...) receiver whose `status` is `Disabled` (its owner unsubscribed)
+    reaches nobody; a webhook on `http://` sends the alert, and any token in its URL, in clear
+    to anyone on the path, who can also answer in its place.
+    """
+    names, dropped = [], []
     for key, value in group.props.items():
         if not str(key).lower().endswith("receivers"):
             continue
+        kind = str(key)[: -len("receivers")] or "receiver"
         for receiver in listed(value):
-            if isinstance(receiver, dict) and str(receiver.get("status", "")).lower() != "disabled":
-                names.append(str(receiver.get("name") or key))
-    return names
+            if not isinstance(receiver, dict):
+                continue
+            name = str(receiver.get("name") or key)
+            uri = str(receiver.get("serviceUri") or "").strip().lower()
+            if str(receiver.get("status", "")).lower() == "disabled":
+                dropped.append(f"{kind} receiver {name} is Disabled")
+            elif uri.startswith("http://") and not allow_http_webhooks:
+                dropped.append(f"{kind} receiver {name} posts to http://, in clear")
+            else:
+                names.append(name)
+    return names, dropped
+
+
+def receivers(group: Resource, allow_http_webhooks: bool = False) -> list[str]:
+    """Names of the action group's receivers that can be reached (see `receiver_report`)."""
+    return receiver_report(group, allow_http_webhooks)[0]
 
 
 def notification(
-    inv: Inventory, group_ids: Iterable[str]
+    inv: Inventory, group_ids: Iterable[str], allow_http_webhooks: bool = False
 ) -> tuple[list[str], list[str], list[str]]:
     """(working group names, problems, groups outside the inventory) for an alert's actions."""
     working, problems, unseen = [], [], []
@@ -287,10 +360,14 @@ def notification(
             unseen.append(name)
         elif group.get("properties.enabled") is False:
             problems.append(f"action group {group.name} is disabled")
-        elif not receivers(group):
-            problems.append(f"action group {group.name} has no receivers")
         else:
-            working.append(group.name)
+            reached, dropped = receiver_report(group, allow_http_webhooks)
+            if reached:
+                working.append(group.name)
+            elif dropped:
+                problems.append(f"action group {group.name} reaches nobody: {', '.join(dropped)}")
+            else:
+                problems.append(f"action group {group.name} has no receivers")
     return working, problems, unseen
 
 
@@ -344,8 +421,42 @@ def _metric_criterion(
     return mine, others
 
 
+def _timing_problem(signal: Signal, alert: Resource) -> tuple[str, bool] | None:
+    """(why the alert fires too late, whether that is only unknown), or None when in budget.
+
+    After a breach begins, an alert fires at the latest one evaluation after its window has
+    filled with the breach: windowSize + evaluationFrequency.
+    """
+    frequency = alert.get("properties.evaluationFrequency")
+    window = alert.get("properties.windowSize")
+    every, over = duration_minutes(frequency), duration_minutes(window)
+    if every is None or over is None:
+        return (
+            f"has no readable evaluationFrequency and windowSize ({frequency!r}, {window!r}): "
+            "how fast it fires cannot be told",
+            True,
+        )
+    budget = signal.max_detection_minutes
+    if every + over > budget:
+        return (
+            f"evaluates every {frequency} over {window}: it can fire {number(every + over)} min "
+            f"after the breach begins, beyond the {number(budget)} min budget for "
+            f"{signal.label} (parameter {signal.spec.detection_param})",
+            False,
+        )
+    return None
+
+
+def _too_late(judgement: Judgement, signal: Signal, alert: Resource) -> bool:
+    timing = _timing_problem(signal, alert)
+    if timing is None:
+        return False
+    judgement.reason, judgement.unverifiable = timing
+    return True
+
+
 def judge_metric_alert(
-    inv: Inventory, signal: Signal, resource: Resource, alert: Resource, dynamic_ok: bool
+    inv: Inventory, signal: Signal, resource: Resource, alert: Resource, quality: AlertQuality
 ) -> Judgement | None:
     """How a metric alert serves the signal on the resource; None when it is about something else."""
     criterion, others = _metric_criterion(signal, resource, alert)
@@ -362,7 +473,7 @@ def judge_metric_alert(
         return judgement
     operator = str(criterion.get("operator", ""))
     if str(criterion.get("criterionType", "")).lower() == "dynamicthresholdcriterion":
-        if not dynamic_ok:
+        if not quality.accept_dynamic_thresholds:
             judgement.reason = (
                 f"uses a dynamic threshold, which cannot be shown to be no looser than "
                 f"{signal.wanted()} (parameter accept_dynamic_thresholds)"
@@ -371,6 +482,14 @@ def judge_metric_alert(
         if norm(operator) not in _DYNAMIC_OPERATORS[signal.spec.direction]:
             judgement.reason = (
                 f"fires when {metric} is {operator}, not {signal.spec.direction} its baseline"
+            )
+            return judgement
+        sensitivity = str(criterion.get("alertSensitivity") or "").strip().capitalize()
+        if _SENSITIVITY.get(sensitivity, -1) < _SENSITIVITY[quality.min_dynamic_sensitivity]:
+            judgement.reason = (
+                f"uses a dynamic threshold with {sensitivity or 'no'} sensitivity: it fires only "
+                "on deviations far from the baseline (parameter min_dynamic_sensitivity, "
+                f"{quality.min_dynamic_sensitivity})"
             )
             return judgement
     else:
@@ -385,12 +504,14 @@ def judge_metric_alert(
         if problem:
             judgement.reason = problem
             return judgement
+    if _too_late(judgement, signal, alert):
+        return judgement
     actions = [
         str(a.get("actionGroupId", ""))
         for a in listed(alert.get("properties.actions"))
         if isinstance(a, dict)
     ]
-    return _notify(inv, judgement, actions)
+    return _notify(inv, judgement, actions, quality)
 
 
 def _log_criterion(signal: Signal, alert: Resource) -> tuple[dict[str, Any] | None, int]:
@@ -407,7 +528,7 @@ def _log_criterion(signal: Signal, alert: Resource) -> tuple[dict[str, Any] | No
 
 
 def judge_log_alert(
-    inv: Inventory, signal: Signal, resource: Resource, alert: Resource
+    inv: Inventory, signal: Signal, resource: Resource, alert: Resource, quality: AlertQuality
 ) -> Judgement | None:
     """How a log search alert serves the signal; None when its query is about something else."""
     if str(alert.raw.get("kind", "")).lower() == "logtometric":
@@ -433,12 +554,16 @@ def judge_log_alert(
     if problem:
         judgement.reason = problem
         return judgement
+    if _too_late(judgement, signal, alert):
+        return judgement
     actions = [str(a) for a in listed(alert.get("properties.actions.actionGroups"))]
-    return _notify(inv, judgement, actions)
+    return _notify(inv, judgement, actions, quality)
 
 
-def _notify(inv: Inventory, judgement: Judgement, group_ids: list[str]) -> Judgement:
-    working, problems, unseen = notification(inv, group_ids)
+def _notify(
+    inv: Inventory, judgement: Judgement, group_ids: list[str], quality: AlertQuality
+) -> Judgement:
+    working, problems, unseen = notification(inv, group_ids, quality.allow_http_webhooks)
     if working:
         judgement.works = True
         judgement.reason = f"notifies {', '.join(working)}"
@@ -462,15 +587,22 @@ def log_alerts_covering(inv: Inventory, resource: Resource) -> list[Resource]:
     return found
 
 
-def judge(inv: Inventory, signal: Signal, resource: Resource, dynamic_ok: bool) -> list[Judgement]:
-    """Every alert in scope that is about `signal` on `resource`, judged."""
+def judge(
+    inv: Inventory, signal: Signal, resource: Resource, quality: AlertQuality | bool
+) -> list[Judgement]:
+    """Every alert in scope that is about `signal` on `resource`, judged.
+
+    `quality` may be a bare bool: whether dynamic thresholds count, other settings by default.
+    """
+    if isinstance(quality, bool):
+        quality = AlertQuality(accept_dynamic_thresholds=quality)
     out: list[Judgement] = []
     for alert in inv.alerts_covering(resource, alert_types=(METRIC_ALERT,)):
-        judged = judge_metric_alert(inv, signal, resource, alert, dynamic_ok)
+        judged = judge_metric_alert(inv, signal, resource, alert, quality)
         if judged is not None:
             out.append(judged)
     for alert in log_alerts_covering(inv, resource):
-        judged = judge_log_alert(inv, signal, resource, alert)
+        judged = judge_log_alert(inv, signal, resource, alert, quality)
         if judged is not None:
             out.append(judged)
     return out

@@ -11,6 +11,7 @@ from ._alerts import (
     ACTION_GROUP,
     LOG_ALERT,
     METRIC_ALERT,
+    AlertQuality,
     default_params,
     judge,
     signals_from,
@@ -152,8 +153,9 @@ def _signal_remediation(signal):
         return (
             f"az monitor metrics alert create -n {spec.key.replace('_', '-')}-{{name}} "
             f"-g {{resource_group}} --scopes {{id}} --condition "
-            f'"avg {signal.metric} {sign} {signal.threshold:g}" --action <action-group-id> '
-            "(the action group enabled, with at least one receiver)"
+            f'"avg {signal.metric} {sign} {signal.threshold:g}" --window-size 5m '
+            "--evaluation-frequency 1m --action <action-group-id> (the action group enabled, "
+            "with at least one enabled receiver)"
         )
     return (
         f"Create a metric alert on the custom metric {signal.metric} of {{name}} "
@@ -194,12 +196,14 @@ def _signal_remediation(signal):
     ],
     params=default_params(),
     rationale=(
-        "An alert that is disabled, too loose, on the wrong metric or routed to nobody "
-        "is no alert: the first to notice a latency regression or a full Redis are the callers."
+        "An alert that is disabled, too loose, too slow, on the wrong metric or routed to "
+        "nobody is no alert: the first to notice a latency regression or a full Redis are the "
+        "callers."
     ),
     remediation=(
         "Create, for each signal, an enabled metric alert on the resource with the guide's "
-        "threshold, notifying an enabled action group that has at least one receiver."
+        "threshold, evaluated every minute over a 5-minute window, notifying an enabled action "
+        "group with at least one enabled receiver (webhooks on https://)."
     ),
     links=[
         "https://learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-metric-alert-rule",
@@ -233,17 +237,33 @@ def key_metrics_have_alerts(inv, p):
     - its criterion is on the signal's metric (platform metrics in the resource type's own
       namespace), is its only criterion, has an operator in the right direction, and a threshold
       no looser than the table (a CPU alert at 90 % fails, and the finding names both numbers);
+    - it can fire in time: `windowSize` + `evaluationFrequency` (the longest it takes to fire
+      after a breach begins) is within the signal's detection budget,
+      `<signal>_max_detection_minutes`: 10 minutes for latency, STT and TTS (a 15-minute window
+      cannot page while a 4-second response time still hurts every call), 20 minutes for CPU,
+      Redis memory, availability and call drop rate (slower-moving, or needing enough samples
+      to mean anything). A body without readable timing gives ERROR;
     - it notifies at least one action group that is enabled and has at least one receiver that
-      is not disabled.
+      can be reached: not `status: Disabled` (an email receiver whose owner unsubscribed), and
+      not a webhook on `http://` (the alert, and any token in the URL, cross the network in
+      clear, and anyone on the path can answer in its place), unless `allow_http_webhooks`.
+      The finding names each receiver that does not count and why.
 
     A log search alert (`scheduledQueryRules`) whose query is about the signal counts the same
     way; its threshold is compared in the signal's unit. CPU alerts on `UsageNanoCores`
     (`cpu_nanocores_metric`) count too: the threshold is converted to percent of one replica's
     CPU limit. Dynamic thresholds cannot be shown to be no looser than the table and do not count
-    unless `accept_dynamic_thresholds` is true. The availability signal also needs an enabled
+    unless `accept_dynamic_thresholds` is true; even then a dynamic threshold whose
+    `alertSensitivity` is below `min_dynamic_sensitivity` (Medium) does not count, because a
+    Low sensitivity fires only on deviations far from the learnt baseline. The availability signal also needs an enabled
     availability test (`Microsoft.Insights/webtests`) linked to the component. An alert that
     would count but notifies an action group outside the audited scope gives ERROR. The
     `signals` parameter lists the signals to check (drop those the workload does not emit).
+
+    Checked against the GET bodies of `Microsoft.Insights/metricAlerts` 2018-03-01 (static and
+    dynamic criteria, `evaluationFrequency`, `windowSize`), `scheduledQueryRules`
+    2023-03-15-preview and `actionGroups` 2023-01-01 (email receivers with `status`, webhook
+    `serviceUri`).
 
     ## Example
     Fails (threshold looser than the guide's 85 %):
@@ -259,8 +279,9 @@ def key_metrics_have_alerts(inv, p):
     """
     try:
         signals = signals_from(p)
+        AlertQuality.from_params(p)
     except ValueError as exc:
-        yield inv.scope.error(f"parameter signals: {exc}")
+        yield inv.scope.error(f"parameters: {exc}")
         return
     has_workload = bool(inv.of_type(CONTAINER_APP))
     for signal in signals:
@@ -279,7 +300,7 @@ def key_metrics_have_alerts(inv, p):
 
 
 def _signal_verdict(inv, p, signal, resource):
-    judgements = judge(inv, signal, resource, p.accept_dynamic_thresholds)
+    judgements = judge(inv, signal, resource, AlertQuality.from_params(p))
     evidence = {
         "signal": signal.label,
         "alert when": signal.wanted(),

@@ -59,6 +59,9 @@ def metric_alert(
     criterion_type: str = "StaticThresholdCriterion",
     aggregation: str = "Average",
     more_criteria: list[dict] | None = None,
+    every: str | None = "PT1M",
+    window: str | None = "PT5M",
+    sensitivity: str | None = None,
 ) -> dict:
     criterion = {
         "criterionType": criterion_type,
@@ -71,9 +74,17 @@ def metric_alert(
         criterion["metricNamespace"] = namespace
     if threshold is not None:
         criterion["threshold"] = threshold
+    if sensitivity is not None:
+        criterion["alertSensitivity"] = sensitivity
+        criterion["failingPeriods"] = {
+            "numberOfEvaluationPeriods": 4,
+            "minFailingPeriodsToAlert": 4,
+        }
     properties = {
         "enabled": enabled,
         "severity": 2,
+        "evaluationFrequency": every,
+        "windowSize": window,
         "scopes": scopes or [APP],
         "criteria": {
             "odata.type": "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
@@ -83,6 +94,7 @@ def metric_alert(
     }
     if target_type:
         properties["targetResourceType"] = target_type
+    properties = {k: v for k, v in properties.items() if v is not None}
     return arm("Microsoft.Insights/metricAlerts", name, location="global", properties=properties)
 
 
@@ -95,6 +107,8 @@ def log_alert(
     scopes: list[str] | None = None,
     enabled: bool = True,
     actions: list[str] | None = None,
+    every: str = "PT5M",
+    window: str = "PT5M",
 ) -> dict:
     return arm(
         "Microsoft.Insights/scheduledQueryRules",
@@ -102,6 +116,8 @@ def log_alert(
         kind="LogAlert",
         properties={
             "enabled": enabled,
+            "evaluationFrequency": every,
+            "windowSize": window,
             "scopes": scopes or [AI],
             "criteria": {
                 "allOf": [
@@ -229,7 +245,12 @@ def test_alert_that_also_requires_another_criterion_does_not_count():
 
 def test_dynamic_threshold_does_not_count_unless_accepted():
     alert = metric_alert(
-        "cpu", "CpuPercentage", "GreaterThan", None, criterion_type="DynamicThresholdCriterion"
+        "cpu",
+        "CpuPercentage",
+        "GreaterThan",
+        None,
+        criterion_type="DynamicThresholdCriterion",
+        sensitivity="Medium",
     )
     resources = [container_app(), action_group(), alert]
     assert statuses(cpu(resources)) == {"api": "FAIL"}
@@ -541,6 +562,123 @@ def test_workspace_outside_the_scope_is_error():
 
 def test_no_app_insights_fails_at_the_scope():
     assert statuses(run("PC-MON-001", [workspace()])) == {"scope": "FAIL"}
+
+
+# ---- PC-MON-002: alert quality ----------------------------------------------------------------
+
+
+def latency_alert(**kwargs) -> dict:
+    return metric_alert(
+        "latency",
+        "requests/duration",
+        "GreaterThan",
+        4000,
+        scopes=[AI],
+        target_type="microsoft.insights/components",
+        **kwargs,
+    )
+
+
+def test_fifteen_minute_window_cannot_page_within_the_latency_budget():
+    resources = [app_insights(), action_group(), latency_alert(every="PT5M", window="PT15M")]
+    findings = latency(resources)
+    assert statuses(findings) == {"ai": "FAIL"}
+    assert "can fire 20 min after the breach begins, beyond the 10 min budget" in (
+        findings[0].message
+    )
+    relaxed = latency(resources, latency_max_detection_minutes=20)
+    assert statuses(relaxed) == {"ai": "PASS"}
+
+
+def test_cpu_alert_has_a_longer_budget_than_latency():
+    slow = metric_alert("cpu", "CpuPercentage", "GreaterThan", 85, every="PT5M", window="PT15M")
+    assert statuses(cpu([container_app(), action_group(), slow])) == {"api": "PASS"}
+    slower = metric_alert("cpu", "CpuPercentage", "GreaterThan", 85, every="PT15M", window="PT1H")
+    assert statuses(cpu([container_app(), action_group(), slower])) == {"api": "FAIL"}
+
+
+def test_log_search_alert_evaluated_hourly_is_too_slow():
+    query = "requests | summarize d = avg(duration) by bin(timestamp, 5m)"
+    slow = log_alert("latency-log", query, "GreaterThan", 4000, every="PT1H", window="PT1H")
+    findings = latency([app_insights(), action_group(), slow])
+    assert statuses(findings) == {"ai": "FAIL"}
+    assert "evaluates every PT1H over PT1H" in findings[0].message
+
+
+def test_alert_without_readable_timing_cannot_be_verified():
+    unreadable = latency_alert(every=None, window="five minutes")
+    assert statuses(latency([app_insights(), action_group(), unreadable])) == {"ai": "ERROR"}
+
+
+def test_dynamic_threshold_with_low_sensitivity_does_not_count():
+    low = metric_alert(
+        "cpu",
+        "CpuPercentage",
+        "GreaterThan",
+        None,
+        criterion_type="DynamicThresholdCriterion",
+        sensitivity="Low",
+    )
+    findings = cpu([container_app(), action_group(), low], accept_dynamic_thresholds=True)
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "dynamic threshold with Low sensitivity" in findings[0].message
+    high = metric_alert(
+        "cpu",
+        "CpuPercentage",
+        "GreaterThan",
+        None,
+        criterion_type="DynamicThresholdCriterion",
+        sensitivity="High",
+    )
+    assert statuses(
+        cpu([container_app(), action_group(), high], accept_dynamic_thresholds=True)
+    ) == {"api": "PASS"}
+
+
+def test_unknown_sensitivity_parameter_is_an_error_at_the_scope():
+    findings = cpu([container_app()], min_dynamic_sensitivity="Extreme")
+    assert statuses(findings) == {"scope": "ERROR"}
+    assert "min_dynamic_sensitivity" in findings[0].message
+
+
+def test_action_group_whose_email_receivers_are_disabled_reaches_nobody():
+    disabled = {
+        "emailReceivers": [
+            {"name": "oncall", "emailAddress": "oncall@example.com", "status": "Disabled"}
+        ]
+    }
+    alert = metric_alert("cpu", "CpuPercentage", "GreaterThan", 85)
+    findings = cpu([container_app(), action_group(receivers=disabled), alert])
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "reaches nobody: email receiver oncall is Disabled" in findings[0].message
+
+
+def test_webhook_on_plain_http_does_not_count_as_a_receiver():
+    webhook = {
+        "webhookReceivers": [
+            {
+                "name": "pager",
+                "serviceUri": "http://pager.example.com/alert",
+                "useCommonAlertSchema": True,
+            }
+        ]
+    }
+    alert = metric_alert("cpu", "CpuPercentage", "GreaterThan", 85)
+    resources = [container_app(), action_group(receivers=webhook), alert]
+    findings = cpu(resources)
+    assert statuses(findings) == {"api": "FAIL"}
+    assert "webhook receiver pager posts to http://" in findings[0].message
+    assert statuses(cpu(resources, allow_http_webhooks=True)) == {"api": "PASS"}
+
+
+def test_https_webhook_counts_as_a_receiver():
+    webhook = {
+        "webhookReceivers": [{"name": "pager", "serviceUri": "https://pager.example.com/alert"}]
+    }
+    alert = metric_alert("cpu", "CpuPercentage", "GreaterThan", 85)
+    assert statuses(cpu([container_app(), action_group(receivers=webhook), alert])) == {
+        "api": "PASS"
+    }
 
 
 # ---- PC-MON-003 --------------------------------------------------------------------------------
