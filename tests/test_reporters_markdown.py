@@ -54,13 +54,43 @@ def test_untrusted_text_is_inert():
     assert code("a|b", in_table=False) == "`a|b`"
 
 
-def test_long_lists_are_cut():
+def test_repeated_findings_of_one_rule_are_one_row_and_long_lists_are_cut():
     report = sample_report()
     base = report.findings[0]
     from dataclasses import replace
 
     report.findings = [
-        replace(base, resource_id=f"{base.resource_id}-{i}") for i in range(MAX_ROWS + 5)
+        replace(base, resource_id=f"{base.resource_id}-{i}", resource_name=f"res-{i}")
+        for i in range(18)
     ]
     text = render(report, "markdown")
-    assert "…and 5 more" in text
+    assert f"`{base.rule_id}` on 18 resources" in text
+    assert "and 15 more | 18 findings, e.g." in text
+    assert text.count(f"`{base.rule_id}`") == 1
+
+    report.findings = [
+        replace(base, rule_id=f"PC-X-{i:03d}", resource_id=f"{base.resource_id}-{i}")
+        for i in range(MAX_ROWS + 5)
+    ]
+    text = render(report, "markdown")
+    assert "…and 5 more rules: see the full report." in text
+
+
+def test_the_summary_links_to_the_full_report_when_given_its_url():
+    from prodcheck.reporters import RenderOptions
+
+    url = "https://github.com/o/r/actions/runs/1/artifacts/2"
+    text = render(sample_report(), "markdown", RenderOptions(report_url=url))
+    assert f"**[Full report]({url})**" in text
+    hostile = "javascript:alert(1)"
+    text = render(sample_report(), "markdown", RenderOptions(report_url=hostile))
+    assert "Full report" not in text and "javascript" not in text
+
+
+def test_a_report_url_that_is_not_http_is_a_usage_error(capsys):
+    from builders import run_cli
+
+    code, _, err = run_cli(
+        capsys, "audit", "--demo", "-f", "markdown", "--report-url", "https://x/a b)"
+    )
+    assert code == 2 and "--report-url" in err

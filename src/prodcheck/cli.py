@@ -187,7 +187,7 @@ FormatOpt = Annotated[
         "--format",
         "-f",
         metavar="FORMAT",
-        help="terminal (default), json, html, sarif, junit or markdown; repeatable.",
+        help="terminal (default), json, html, sarif, junit, markdown or csv; repeatable.",
         rich_help_panel=OUTPUT,
     ),
 ]
@@ -197,6 +197,15 @@ SarifWaivedOpt = Annotated[
         "--sarif-include-waived",
         help="Keep waived findings in SARIF as results with an accepted suppression (GitHub "
         "code scanning closes them as suppressed); by default SARIF leaves them out.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+ReportUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--report-url",
+        metavar="URL",
+        help="Where the full report is published (http or https): the Markdown summary links to it.",
         rich_help_panel=OUTPUT,
     ),
 ]
@@ -297,6 +306,7 @@ def emit_report(
     verbose: bool,
     protected: list[Path],
     sarif_include_waived: bool = False,
+    report_url: str | None = None,
 ) -> None:
     """Render `report` in every requested format to stdout or files.
 
@@ -305,6 +315,14 @@ def emit_report(
     """
     from prodcheck.reporters import FORMATS, RenderOptions, extension, render
 
+    if report_url:
+        from prodcheck.reporters.markdown import safe_url
+
+        if not safe_url(report_url):
+            raise UserError(
+                f"--report-url {report_url!r} is not an http(s) URL without spaces or quotes: "
+                "pass the address of the published report"
+            )
     formats = list(dict.fromkeys(formats or ["terminal"]))
     for fmt in formats:
         if fmt not in FORMATS:
@@ -336,6 +354,7 @@ def emit_report(
             color=color and destination is None,
             verbose=verbose,
             sarif_include_waived=sarif_include_waived,
+            report_url=report_url or "",
         )
         text = render(report, fmt, options)
         if destination is None:
@@ -433,6 +452,7 @@ def audit(
         typer.Option("--verbose", "-v", help="List passing findings too.", rich_help_panel=OUTPUT),
     ] = False,
     sarif_include_waived: SarifWaivedOpt = False,
+    report_url: ReportUrlOpt = None,
 ) -> None:
     """Audit a snapshot, a deployment plan, a built-in demo, or a live subscription, and gate on the verdict."""
     from prodcheck import api, waivers
@@ -497,6 +517,7 @@ def audit(
         verbose,
         protected,
         sarif_include_waived=sarif_include_waived,
+        report_url=report_url,
     )
     raise typer.Exit(report.exit_code)
 
@@ -656,6 +677,7 @@ def report_cmd(
         typer.Option("--verbose", "-v", help="List passing findings too.", rich_help_panel=OUTPUT),
     ] = False,
     sarif_include_waived: SarifWaivedOpt = False,
+    report_url: ReportUrlOpt = None,
 ) -> None:
     """Render a saved JSON report again, in other formats, without touching Azure."""
     from prodcheck.baseline import load_report
@@ -669,6 +691,7 @@ def report_cmd(
         verbose,
         [results],
         sarif_include_waived=sarif_include_waived,
+        report_url=report_url,
     )
 
 

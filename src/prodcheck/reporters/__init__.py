@@ -21,6 +21,8 @@ class RenderOptions:
     verbose: bool = False
     # SARIF: keep waived findings as results with an accepted suppression (left out otherwise).
     sarif_include_waived: bool = False
+    # Markdown: where the full report is published (an http(s) URL), to link to it.
+    report_url: str = ""
 
 
 # format name -> (module, default file extension)
@@ -31,6 +33,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "sarif": ("prodcheck.reporters.sarif", "sarif"),
     "junit": ("prodcheck.reporters.junit", "xml"),
     "markdown": ("prodcheck.reporters.markdown", "md"),
+    "csv": ("prodcheck.reporters.csv_report", "csv"),
 }
 
 

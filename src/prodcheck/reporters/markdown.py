@@ -1,8 +1,9 @@
 """Markdown: a compact summary for pull-request comments and `$GITHUB_STEP_SUMMARY`.
 
-The verdict, readiness per section, the findings that block the gate, the manual checks still
-waiting for an attestation, and configuration notices. Long lists are cut (the HTML report has
-everything).
+The verdict, readiness per section, the findings that block the gate (one row per rule:
+"PC-GOV-001 on 18 resources"), the manual checks still waiting for an attestation, and
+configuration notices. Long lists are cut; with `--report-url` the summary links to the full
+report (the CI recipes pass the URL of the uploaded HTML report).
 
 Markdown has no autoescaping of its own, so the template environment escapes every value it
 prints (see `md`): markup characters are backslash-escaped, HTML is entity-encoded, and
@@ -20,14 +21,16 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from prodcheck.model import STATUS_PRECEDENCE, Finding, Severity, Status
+from prodcheck.model import STATUS_PRECEDENCE, Finding, Severity, Status, worst_status
 from prodcheck.paths import templates_dir
 from prodcheck.report import Report
 from prodcheck.reporters import RenderOptions
 
 TEMPLATE = "report.md.j2"
-# How many blocking findings and manual checks the summary lists before cutting.
+# How many rows of blocking findings (one per rule) and manual checks the summary lists.
 MAX_ROWS = 30
+# How many resources a row of blocking findings names before "and N more".
+MAX_NAMES = 3
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MARKUP = re.compile(r"([\\`*_\[\]()|~!{}])")
@@ -103,11 +106,48 @@ def _row(f: Finding) -> dict[str, Any]:
     }
 
 
-def context(report: Report) -> dict[str, Any]:
+def _groups(findings: list[Finding]) -> list[dict[str, Any]]:
+    """Blocking findings, one row per rule and severity: "PC-GOV-001 on 18 resources"."""
+    by_rule: dict[tuple[str, Severity], list[Finding]] = {}
+    for f in findings:
+        by_rule.setdefault((f.rule_id, f.severity), []).append(f)
+    rows = []
+    for (rule_id, severity), group in sorted(
+        by_rule.items(), key=lambda kv: (-kv[0][1].rank, -len(kv[1]), kv[0][0])
+    ):
+        group = sorted(group, key=lambda f: (f.resource_id.lower(), f.subject))
+        first = _row(group[0])
+        resources = list(dict.fromkeys(f.resource_name or f.resource_id or "scope" for f in group))
+        shown = resources[:MAX_NAMES]
+        rows.append(
+            dict(
+                first,
+                icon=Md(STATUS_ICON[worst_status([f.status for f in group])]),
+                severity=severity.value,
+                rule=rule_id,
+                count=len(group),
+                resources=len(resources),
+                names=shown,
+                names_more=len(resources) - len(shown),
+            )
+        )
+    return rows
+
+
+def safe_url(url: str) -> str:
+    """An http(s) URL fit for a Markdown link target, or '' (anything else is not linked)."""
+    url = (url or "").strip()
+    if not re.fullmatch(r"https?://[^\s\x00-\x1f\x7f-\x9f<>()\[\]`\\\"']+", url):
+        return ""
+    return url
+
+
+def context(report: Report, report_url: str = "") -> dict[str, Any]:
     blocking = report.blocking()
     blocking_sorted = sorted(
         blocking, key=lambda f: (-f.severity.rank, f.rule_id, f.resource_id.lower())
     )
+    groups = _groups(blocking_sorted)
     manual = [f for f in report.findings if f.status == Status.MANUAL]
     waived = [f for f in report.findings if f.status == Status.WAIVED]
     counts = report.counts_by_status()
@@ -142,8 +182,9 @@ def context(report: Report) -> dict[str, Any]:
         "severity_line": Md(", ".join(f"{severity_counts[s.value]} {s.value}" for s in Severity)),
         "headers": [s.value for s in _ORDER[:-1]],
         "sections": sections,
-        "blocking": [_row(f) for f in blocking_sorted[:MAX_ROWS]],
-        "blocking_more": max(0, len(blocking_sorted) - MAX_ROWS),
+        "blocking": groups[:MAX_ROWS],
+        "blocking_more": max(0, len(groups) - MAX_ROWS),
+        "report_url": Md(safe_url(report_url)),
         "manual": [_row(f) for f in manual[:MAX_ROWS]],
         "manual_more": max(0, len(manual) - MAX_ROWS),
         "manual_count": len(manual),
@@ -159,6 +200,6 @@ def context(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    text = _environment().get_template(TEMPLATE).render(**context(report))
+    text = _environment().get_template(TEMPLATE).render(**context(report, options.report_url))
     # One blank line between blocks, however the template's conditionals fell.
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

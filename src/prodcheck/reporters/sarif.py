@@ -3,9 +3,9 @@
 One result per failing finding (FAIL, and ERROR: a check that could not verify fails closed).
 Waived findings are left out by default. With `--sarif-include-waived` they are kept as
 results carrying an accepted external `suppressions` entry with the waiver's reason. GitHub
-code scanning stores such a result as an alert that is closed as suppressed rather than open;
-other viewers may ignore `suppressions` and show the finding as open, which is why it is
-not the default. Rules carry their help text and a level derived from their effective severity;
+code scanning sets the alert of such a result to closed (not dismissed: the reason is not
+recorded there); other viewers may ignore `suppressions` and show the finding as open, which
+is why it is not the default. Rules carry their help text and a level derived from their effective severity;
 GitHub reads `security-severity` to rank them.
 
 Findings are about Azure resources, not files. Each result names its resource as a logical
