@@ -28,6 +28,7 @@ from prodcheck.errors import UserError
 from prodcheck.jsonfile import read_json
 from prodcheck.model import Finding, Status, worst_status
 from prodcheck.report import REPORT_FORMAT, Report
+from prodcheck.validation import REPORT_SCHEMA, describe, schema_errors
 
 Key = tuple[str, str, str]
 
@@ -61,6 +62,11 @@ def load_report(path: Path | str) -> Report:
             else "pass a report written by 'prodcheck audit --format json'"
         )
         raise UserError(f"{source} is not a {REPORT_FORMAT} report (format {found!r}): {hint}")
+    for error in schema_errors(doc, REPORT_SCHEMA):
+        raise UserError(
+            f"report {source} is damaged ({describe(error)}): save it again with "
+            "'prodcheck audit --format json -o FILE'"
+        )
     try:
         return Report.from_json(doc)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:

@@ -2,16 +2,118 @@
 
 Every problem becomes one `UserError` naming the file, what is wrong and how to fix it; the
 file itself is only ever read.
+
+The files are untrusted, so the parser is stricter than `json.loads`: it refuses what JSON
+does not define or what would be read two ways (`NaN` and `Infinity`, numbers too large for
+any ARM property, a key given twice in one object), nesting deeper than any ARM resource has,
+and strings that are not Unicode (a lone UTF-16 surrogate written as `\\ud800`).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from prodcheck.errors import UserError
+
+# ARM documents nest a few levels (resource → properties → list → object → ...); nothing ARM
+# returns comes near this. Deeper input is refused before anything recurses into it.
+MAX_DEPTH = 64
+# 20 digits hold any 64-bit integer; ARM has no larger numbers.
+MAX_INT_DIGITS = 20
+
+
+class InvalidJson(ValueError):
+    """A document that parses but that prodcheck refuses to read (see the module docstring)."""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            where = (
+                f" (in the object with id {out['id']!r})" if isinstance(out.get("id"), str) else ""
+            )
+            raise InvalidJson(f"the key {key!r} appears twice in one object{where}: keep one")
+        out[key] = value
+    return out
+
+
+def _constant(name: str) -> Any:
+    raise InvalidJson(f"{name} is not a JSON number: write a number or null")
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise InvalidJson(
+            f"a number has {len(text.lstrip('-'))} digits (at most {MAX_INT_DIGITS} are read)"
+        )
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidJson(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _check_depth(doc: Any, max_depth: int) -> None:
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise InvalidJson(f"it nests deeper than {max_depth} levels")
+        for value in node.values() if isinstance(node, dict) else node:
+            if isinstance(value, dict | list):
+                stack.append((value, depth + 1))
+
+
+def _check_strings(doc: Any) -> None:
+    """Refuse a string (or key) that is not Unicode: a lone surrogate cannot be written out."""
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and not node.isascii():
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = node.encode("utf-8", "backslashreplace").decode("ascii")[:60]
+                raise InvalidJson(
+                    f"the text {shown!r} holds a lone UTF-16 surrogate, which is not Unicode"
+                ) from None
+
+
+# Only a \uD800-\uDFFF escape can make a surrogate: without one, no string needs checking.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def parse_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse `text` strictly; raise `InvalidJson` or `json.JSONDecodeError`."""
+    try:
+        doc = json.loads(
+            text,
+            object_pairs_hook=_pairs,
+            parse_constant=_constant,
+            parse_int=_int,
+            parse_float=_float,
+        )
+    except RecursionError:
+        raise InvalidJson(f"it nests deeper than {max_depth} levels") from None
+    if isinstance(doc, dict | list):
+        _check_depth(doc, max_depth)
+        if _SURROGATE_ESCAPE.search(text):
+            _check_strings(doc)
+    return doc
 
 
 def read_json(
@@ -38,7 +140,7 @@ def read_json(
     except OSError as exc:
         raise UserError(f"cannot read {kind} {source}: {exc.strerror}") from None
     try:
-        return json.loads(text), source
+        return parse_json(text), source
     except json.JSONDecodeError as exc:
         hint = (
             "the file looks truncated" if exc.pos >= len(text.rstrip()) else "the JSON is malformed"
@@ -47,3 +149,7 @@ def read_json(
             f"{kind} {source} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): "
             f"{hint}; {fix}"
         ) from None
+    except InvalidJson as exc:
+        raise UserError(f"{kind} {source} is refused: {exc}; {fix}") from None
+    except ValueError as exc:  # anything else the decoder refuses
+        raise UserError(f"{kind} {source} is not valid JSON ({exc}); {fix}") from None
