@@ -58,7 +58,7 @@ def test_inventories_from_other_tools_are_accepted_without_coverage(data, kind):
         ('{"format": "prodcheck.snapshot/v1"}', 'no "resources" list'),
         (
             '{"format": "prodcheck.snapshot/v1", "resources": [{"name": "x"}]}',
-            "resource #1 has no 'id'",
+            "resources[0] has no 'id'",
         ),
         ('{"format": "prodcheck.snapshot/v1", "resources": {}}', "must be a list"),
         ('{"something": "else"}', "is not a snapshot"),

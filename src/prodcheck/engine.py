@@ -12,6 +12,7 @@ import datetime as dt
 import string
 import time
 import traceback
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -25,7 +26,7 @@ from prodcheck.model import Finding, Severity, Status, with_unique_subjects
 from prodcheck.report import Report, RuleInfo
 from prodcheck.rule import DEFAULT_RULE_TIMEOUT, Params, Rule, RuleTimeout, call_with_budget
 from prodcheck.secrets import mask_credentials, redact
-from prodcheck.snapshot import Snapshot
+from prodcheck.snapshot import NOT_IN_INPUT, Snapshot
 
 NOT_COLLECTED = "NotCollected"
 # A resource whose data broke a rule: for that rule, it could not be read.
@@ -97,7 +98,13 @@ def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRe
             gaps.append(record)
     recorded = {norm(c.resource_type) for c in inventory.coverage}
     for key, declared in needed.items():
-        if key in recorded:
+        if key in recorded or inventory.coverage_basis == "asserted":
+            continue
+        if inventory.coverage_basis == "inferred" and not (
+            key.count("/") > 1 or key in _EXTENSION_TYPES
+        ):
+            # Another tool's inventory lists top-level resources: a type absent from it has none.
+            # Child and extension types are another matter (Resource Graph returns neither).
             continue
         if not _could_exist(inventory, key, needed, extended):
             continue
@@ -107,7 +114,9 @@ def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRe
                 scope=inventory.scope.id,
                 status="failed",
                 error_code=NOT_COLLECTED,
-                message="the snapshot has no coverage record for this type: it was never collected; "
+                message=NOT_IN_INPUT
+                if inventory.coverage_basis == "inferred"
+                else "the snapshot has no coverage record for this type: it was never collected; "
                 "collect again with a prodcheck that knows the rule",
             )
         )
@@ -198,7 +207,8 @@ def _not_verified(finding: Finding, reason: CoverageRecord) -> Finding:
         status=Status.ERROR,
         message=(
             f"not verified: {reason.resource_type} could not be read in {reason.scope} "
-            f"(on what was read: {finding.status.value}, {finding.message})"
+            + (f"({reason.message}; " if reason.message == NOT_IN_INPUT else "(")
+            + f"on what was read: {finding.status.value}, {finding.message})"
         ),
         evidence=evidence,
     )
@@ -541,7 +551,7 @@ def audit(
         findings=sort_findings(findings, infos),
         rules=sorted(infos.values(), key=lambda i: i.id),
         fail_on=settings.fail_on,
-        scope=_report_scope(snapshot, inventory),
+        scope=_report_scope(snapshot, inventory, rules),
         source=snapshot.source,
         input_kind=snapshot.input_kind,
         collected_at=snapshot.collected_at,
@@ -550,15 +560,32 @@ def audit(
     )
 
 
-def _report_scope(snapshot: Snapshot, inventory: Inventory) -> dict[str, Any]:
+def _report_scope(
+    snapshot: Snapshot, inventory: Inventory, rules: Sequence[Rule]
+) -> dict[str, Any]:
     scope = dict(snapshot.scope)
+    scope.update(snapshot.notes)
     scope.setdefault("subscriptions", sorted({r.subscription for r in inventory if r.subscription}))
     scope["id"] = inventory.scope.id
     scope["label"] = inventory.scope.name
     scope["resources"] = len(inventory)
-    scope["coverage"] = (
-        "recorded"
-        if inventory.coverage is not None
-        else "not recorded: the input is taken as complete"
-    )
+    scope["coverage"] = {
+        "recorded": "recorded",
+        "asserted": "not recorded: the input is taken as complete",
+        "inferred": "inferred: the types present in the input were read, no others",
+    }[inventory.coverage_basis]
+    if inventory.coverage_basis == "inferred":
+        scope["typesNotInInput"] = sorted(
+            {
+                g.resource_type
+                for r in rules
+                for g in coverage_gaps(inventory, r.needs)
+                if g.error_code == NOT_COLLECTED
+            }
+        )
+    needed = {norm(t).split("/providers/")[0] for r in rules for t in r.needs}
+    needed |= {norm(t).rsplit("/providers/", 1)[-1] for r in rules for t in r.needs}
+    # Resource types no rule of this audit reads: counted, so nothing is skipped silently.
+    unjudged = Counter(r.type for r in inventory if norm(r.type) not in needed)
+    scope["unjudgedTypes"] = dict(sorted(unjudged.items()))
     return scope

@@ -294,6 +294,34 @@ class PrivateEndpointLink:
         return self.state.lower() == "approved"
 
 
+_COVERAGE_TEXT_KEYS = ("errorCode", "message", "permission")
+_COVERAGE_KEYS = ("resourceType", "scope", "status", "statusCode", "count", *_COVERAGE_TEXT_KEYS)
+_SCOPE_WORDS = {"subscriptions": "subscriptions", "resourcegroups": "resourceGroups"}
+_SCOPE_WORDS["providers"] = "providers"
+
+
+def arm_scope(text: str) -> str | None:
+    """`text` as a canonical ARM scope, or None when it names no place in an estate.
+
+    Canonical: no surrounding blanks, no empty or trailing segments, ARM's own spelling of
+    `subscriptions`, `resourceGroups` and `providers`. A scope is `/` (everything audited) or
+    starts with `/subscriptions/{id}`; anything else (a bare resource-group name, a path
+    without its leading `/`, a management-group path) cannot be placed among resource ids.
+    """
+    text = text.strip()
+    if not text.startswith("/"):
+        return None
+    parts = [p.strip() for p in text.split("/") if p.strip()]
+    if not parts:
+        return "/"
+    parts = [_SCOPE_WORDS.get(p.lower(), p) if i % 2 == 0 else p for i, p in enumerate(parts)]
+    if parts[0] != "subscriptions" or len(parts) < 2:
+        return None
+    if len(parts) > 2 and parts[2] not in ("resourceGroups", "providers"):
+        return None
+    return "/" + "/".join(parts)
+
+
 @dataclass(frozen=True)
 class CoverageRecord:
     """What one collection attempt got: see docs/snapshot-format.md."""
@@ -312,16 +340,66 @@ class CoverageRecord:
         return self.status.lower() != "ok"
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CoverageRecord:
+    def from_json(cls, data: Any, audited_scope: str = "/") -> CoverageRecord:
+        """A record from its JSON form, read strictly: a `ValueError` names the first bad key.
+
+        Fail closed: a record that says `ok` beside an `errorCode` or a 4xx/5xx `statusCode` is
+        failed, and a scope that is not an ARM scope (see `arm_scope`) is `audited_scope`, the
+        whole of what was audited, so that a failed read nobody can place still covers
+        everything it might have touched.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"a coverage record must be an object, not {type(data).__name__}")
+        unknown = sorted(str(k) for k in data if k not in _COVERAGE_KEYS)
+        if unknown:
+            raise ValueError(
+                f"unknown key {unknown[0]!r} (known keys: {', '.join(_COVERAGE_KEYS)})"
+            )
+        for key in ("resourceType", "scope", "status"):
+            if key not in data:
+                raise ValueError(f"no {key!r} key")
+        for key in ("resourceType", "scope", "status", *_COVERAGE_TEXT_KEYS):
+            if key in data and not isinstance(data[key], str):
+                raise ValueError(f"{key!r} must be a string, not {_kind(data[key])}")
+        for key in ("statusCode", "count"):
+            value = data.get(key, 0)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{key!r} must be a whole number, not {_kind(value)}")
+            if not 0 <= value <= (999 if key == "statusCode" else 10**12):
+                raise ValueError(f"{key!r} is out of range ({value})")
+        resource_type = data["resourceType"].strip().strip("/")
+        if not resource_type:
+            raise ValueError("'resourceType' is empty")
+        status = data["status"]
+        if status not in ("ok", "failed"):
+            raise ValueError(f'\'status\' must be "ok" or "failed", not {status!r}')
+        status_code = int(data.get("statusCode", 0))
+        error_code = data.get("errorCode", "")
+        message = data.get("message", "")
+        if status == "ok" and (error_code or status_code >= 400):
+            status = "failed"
+            said = f"HTTP {status_code}" if status_code >= 400 else f"error {error_code}"
+            message = f"recorded as ok beside {said}, so read as failed" + (
+                f": {message}" if message else ""
+            )
+        scope = arm_scope(data["scope"])
+        if scope is None:
+            scope = audited_scope
+            message = (message + "; " if message else "") + (
+                f"its scope {data['scope'][:80]!r} is not an ARM scope: "
+                "taken as the whole audited scope"
+            )
         return cls(
-            resource_type=str(data.get("resourceType", "")),
-            scope=str(data.get("scope", "")),
-            status=str(data.get("status", "ok")),
-            status_code=int(data.get("statusCode") or 0),
-            error_code=str(data.get("errorCode") or ""),
-            message=str(data.get("message") or ""),
-            permission=str(data.get("permission") or ""),
-            count=int(data.get("count") or 0),
+            resource_type=resource_type,
+            scope=scope,
+            status=status,
+            status_code=status_code,
+            error_code=error_code,
+            message=message,
+            permission=data.get("permission", ""),
+            count=int(data.get("count", 0)),
         )
 
     def describe(self) -> str:
@@ -402,6 +480,18 @@ class Read:
     compares: bool = False
 
 
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)[:40]
+
+
 _PE_TYPE = "microsoft.network/privateendpoints"
 _DIAG_TYPE = "microsoft.insights/diagnosticsettings"
 
@@ -415,12 +505,20 @@ class Inventory:
         *,
         coverage: Iterable[CoverageRecord] | None = None,
         scope: dict[str, Any] | None = None,
+        coverage_basis: str | None = None,
     ) -> None:
         self._resources: list[Resource] = sorted(
             (Resource(r) for r in resources), key=lambda r: r.key
         )
         self.coverage: list[CoverageRecord] | None = (
             list(coverage) if coverage is not None else None
+        )
+        # What a type without a coverage record means: "recorded" (the snapshot lists every
+        # collection: never collected), "asserted" (the file says it is complete: none exist;
+        # its records are only the failures found on loading it) or "inferred" (another tool's
+        # inventory: the types present were read, the others are not in the input).
+        self.coverage_basis: str = coverage_basis or (
+            "recorded" if coverage is not None else "asserted"
         )
         self.scope_info: dict[str, Any] = dict(scope or {})
         self._by_id: dict[str, Resource] = {}
