@@ -40,6 +40,8 @@ from prodcheck.validation import (
 
 FORMAT = "prodcheck.snapshot/v1"
 DEMOS = ("flat", "hardened")
+# Inventories other tools write: a bare array, an ARM list response, Resource Graph output.
+FOREIGN_KINDS = ("array", "arm-list", "resource-graph")
 MALFORMED = "MalformedResource"
 # Why a needed type is missing from another tool's inventory (Resource Graph, for one, never
 # returns child and extension types such as private DNS zone groups or diagnostic settings).
@@ -70,7 +72,7 @@ class Snapshot:
     @property
     def foreign(self) -> bool:
         """Whether this is another tool's inventory (no coverage of its own)."""
-        return self.input_kind != "snapshot"
+        return self.input_kind in FOREIGN_KINDS
 
     def inventory(self) -> Inventory:
         resources = self._normalised if self._normalised is not None else self.resources
