@@ -36,6 +36,8 @@ rules_app = typer.Typer(
 app.add_typer(rules_app, name="rules")
 
 SCOPE = "Scope (live audit)"
+# Built-in demos that are deployment plans rather than inventories (see prodcheck.plans).
+PLAN_DEMOS = ("flat-plan",)
 SELECTION = "Rule selection"
 OUTPUT = "Output"
 
@@ -381,8 +383,8 @@ def audit(
         str | None,
         typer.Option(
             "--demo",
-            metavar="[flat|hardened]",
-            help="Audit a built-in demo inventory: 'flat' (the voice agent accelerator as deployed, the default) or 'hardened' (after the production guide).",
+            metavar="[flat|hardened|flat-plan]",
+            help="Audit a built-in demo inventory: 'flat' (the voice agent accelerator as deployed, the default), 'hardened' (after the production guide), or 'flat-plan' (its Terraform plan, before anything is deployed).",
             rich_help_panel="Input",
         ),
     ] = None,
@@ -392,6 +394,15 @@ def audit(
             "--what-if",
             metavar="FILE",
             help="Audit an ARM/Bicep what-if result before deployment: the JSON of 'az deployment group|sub what-if --result-format FullResourcePayloads --no-pretty-print' (see docs/shift-left.md).",
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    terraform_plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--terraform-plan",
+            metavar="FILE",
+            help="Audit a Terraform plan before apply: the JSON of 'terraform show -json plan.tfplan' (azurerm and azapi; see docs/shift-left.md).",
             rich_help_panel="Input",
         ),
     ] = None,
@@ -461,10 +472,13 @@ def audit(
     from prodcheck.snapshot import load_demo, load_snapshot
 
     live = bool(subscription or resource_group or tag)
-    plan_kind, plan = ("what-if", what_if) if what_if is not None else ("", None)
-    sources = [s for s in (snapshot is not None, demo is not None, plan is not None) if s]
+    plans = [(k, p) for k, p in (("what-if", what_if), ("terraform-plan", terraform_plan)) if p]
+    plan_kind, plan = plans[0] if plans else ("", None)
+    sources = [s for s in (snapshot is not None, demo is not None) if s] + plans
     if len(sources) > 1:
-        raise UserError("give one of --snapshot, --demo or a plan (--what-if), not several")
+        raise UserError(
+            "give one of --snapshot, --demo, --what-if or --terraform-plan, not several"
+        )
     if sources and live:
         raise UserError(
             "--subscription/--resource-group/--tag select a live scope: drop them to audit a "
@@ -477,7 +491,11 @@ def audit(
     cfg.check_rules(registry)
     include, exclude = list(rule or cfg.select), list(skip or cfg.skip)
     selected = registry.select(include, exclude)
-    if demo is not None:
+    if demo is not None and demo in PLAN_DEMOS:
+        from prodcheck.plans import load_plan_demo
+
+        snap = load_plan_demo(demo, [t for r in selected for t in r.needs])
+    elif demo is not None:
         snap = load_demo(demo)
     elif snapshot is not None:
         snap = load_snapshot(snapshot)
@@ -502,6 +520,10 @@ def audit(
     from prodcheck.engine import audit as run_audit
 
     report = run_audit(snap, selected, settings)
+    if snap.input_kind == "terraform-plan":
+        from prodcheck.plans import name_by_address
+
+        name_by_address(report, snap)
     waivers.apply(report, cfg)
     if baseline is not None:
         from prodcheck.baseline import apply_baseline, load_report

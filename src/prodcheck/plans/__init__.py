@@ -16,20 +16,29 @@ See docs/shift-left.md.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prodcheck.arm import norm
 from prodcheck.inventory import UNKNOWN_KEY, CoverageRecord
 from prodcheck.snapshot import Snapshot
 
+if TYPE_CHECKING:
+    from prodcheck.report import Report
+
 NOT_EVALUATED = "NotEvaluated"
+# The Terraform address a resource was planned as (`module.ai.azapi_resource.redis["default"]`).
+ADDRESS_KEY = "x-prodcheck-address"
 _DIAGNOSTICS_SUFFIX = "/providers/microsoft.insights/diagnosticsettings"
 
 __all__ = [
+    "ADDRESS_KEY",
     "NOT_EVALUATED",
     "UNKNOWN_KEY",
     "load_plan",
+    "load_plan_demo",
+    "name_by_address",
     "not_evaluated",
     "plan_coverage",
 ]
@@ -75,15 +84,48 @@ def plan_coverage(
 def load_plan(path: str | Path, kind: str, needs: Iterable[str] = ()) -> Snapshot:
     """Read a what-if result (`kind` "what-if") or Terraform plan ("terraform-plan") file."""
     from prodcheck.jsonfile import read_json
-    from prodcheck.plans.whatif import parse_what_if
+
+    if kind == "what-if":
+        from prodcheck.plans.whatif import parse_what_if
+
+        data, source = read_json(
+            path,
+            "what-if result",
+            "save it again with 'az deployment group what-if ... --result-format "
+            "FullResourcePayloads --no-pretty-print > whatif.json'",
+        )
+        return parse_what_if(data, source, needs)
+    from prodcheck.plans.terraform import parse_terraform_plan
 
     data, source = read_json(
-        path,
-        "what-if result",
-        "save it again with 'az deployment group what-if ... --result-format "
-        "FullResourcePayloads --no-pretty-print > whatif.json'",
+        path, "Terraform plan", "save it again with 'terraform show -json plan.tfplan > plan.json'"
     )
-    return parse_what_if(data, source, needs)
+    return parse_terraform_plan(data, source, needs)
+
+
+def load_plan_demo(name: str, needs: Iterable[str] = ()) -> Snapshot:
+    """A built-in demo plan: `flat-plan`, the accelerator's first `terraform plan`."""
+    from prodcheck.paths import demos_dir
+
+    snapshot = load_plan(demos_dir() / f"{name}.json", "terraform-plan", needs)
+    snapshot.source = f"demo:{name}"
+    return snapshot
+
+
+def name_by_address(report: Report, snapshot: Snapshot) -> None:
+    """Name the findings on planned resources by their Terraform address, as the code does."""
+    addresses = {
+        norm(str(r.get("id"))): r[ADDRESS_KEY]
+        for r in snapshot.resources
+        if isinstance(r.get(ADDRESS_KEY), str)
+    }
+    if addresses:
+        report.findings = [
+            replace(f, resource_name=addresses[norm(f.resource_id)])
+            if norm(f.resource_id) in addresses
+            else f
+            for f in report.findings
+        ]
 
 
 def scope_of(resources: list[dict[str, Any]]) -> dict[str, Any]:
