@@ -12,7 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from prodcheck import Severity, rule
-from prodcheck.arm import ArmId, norm
+from prodcheck.arm import norm
 
 from ._apim_policy import (
     BACKEND,
@@ -89,8 +89,7 @@ class AiBackends:
             return []
         if _is_pool(backend):
             out = []
-            for member in backend.get("properties.pool.services", []) or []:
-                name = ArmId.parse(str(member.get("id", ""))).name
+            for name in _pool_member_names(backend):
                 out += self.members(self.backend(name), depth + 1)
             return out
         return [backend]
@@ -282,8 +281,9 @@ def _judge_limit_element(element, named, p) -> tuple[bool | None, str]:
     what += f" counter-key={shown!r}>" if tag.endswith("-by-key") else ">"
     if unresolved:
         return None, (
-            f"{what} uses named value(s) {', '.join(sorted(set(unresolved)))}, which are secret or "
-            "not in the inventory: audit them, or write the value into the policy"
+            f"{what} uses named value(s) {', '.join(sorted(set(unresolved)))}, whose value is "
+            "secret, was kept out of the snapshot (it looked like a credential) or is not in the "
+            "inventory: write the value into the policy, or accept this finding"
         )
     constant_key = "@(" not in key and "@{" not in key
     if tag.endswith("-by-key") and constant_key and not p.accept_shared_counter_key:
@@ -371,8 +371,9 @@ def every_api_rate_limited(inv, p):
 
     Named values (`{{name}}`) in `calls`, `renewal-period` and `counter-key` are resolved from
     the service's named values (`Microsoft.ApiManagement/service/namedValues`), whose value ARM
-    returns unless it is secret or kept in Key Vault; a limit that depends on one it cannot read
-    gives ERROR, as does a policy that cannot be parsed or that includes a fragment missing from
+    returns unless it is secret or kept in Key Vault (collection also keeps out of the snapshot
+    any value that looks like a credential); a limit that depends on one it cannot read gives
+    ERROR, as does a policy that cannot be parsed or that includes a fragment missing from
     the inventory. The finding names where the limit comes from, or the paths that lack one.
 
     Checked against the API Management GET bodies of API version 2024-05-01 (policies with

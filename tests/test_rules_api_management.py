@@ -671,3 +671,13 @@ def test_public_access_disabled_with_an_approved_private_endpoint_passes():
 
 def test_private_and_identity_are_not_applicable_without_apim():
     assert statuses(run("PC-APIM-007", [])) == {"scope": "NOT_APPLICABLE"}
+
+
+def test_hostile_pool_shapes_do_not_crash_the_circuit_rule():
+    for services in ("east", ["east", None, {"id": 7}], {"id": "/backends/east"}):
+        pool = pool_backend("pool", "east")
+        pool["properties"]["pool"]["services"] = services
+        resources = [service(), pool, backend("east", breaker_ranges=FULL_BREAKER), *routed("pool")]
+        findings = run("PC-APIM-006", resources)
+        # a rule that raises is reported as an ERROR at the scope
+        assert not [f for f in findings if f.resource_type == "scope" and f.status.value == "ERROR"]
