@@ -14,9 +14,11 @@ Command-line flags win over the file: `--rule`/`--skip` replace `rules.select`/`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import fnmatch
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,10 +148,12 @@ class Config:
                         f"{where}: rule {rule_id} has no parameter {name!r}: {hint}"
                         f"its parameters are {choices}"
                     )
+                default = rule.params[name]
                 try:
-                    values[name] = coerce_param(rule_id, name, rule.params[name], value)
+                    values[name] = coerce_param(rule_id, name, default, value)
                 except UserError as exc:
                     raise UserError(f"{where}: {exc}") from None
+                _check_number(values[name], default, f"{where}: parameter {name!r} of {rule_id}")
 
     def settings(self, fail_on: Severity | None = None) -> AuditSettings:
         """The engine's settings: `fail_on` from the command line wins over the file's."""
@@ -160,6 +164,16 @@ class Config:
             params={k: dict(v) for k, v in self.params.items()},
             severity=dict(self.severity),
         )
+
+
+def _check_number(value: Any, default: Any, what: str) -> None:
+    """A number must be finite, and not negative where the rule's default is not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UserError(f"{what} must be a finite number, not {value!r}")
+    if isinstance(default, int | float) and default >= 0 and value < 0:
+        raise UserError(f"{what} must not be negative (its default is {default!r}), not {value!r}")
 
 
 def find_config(directory: Path | None = None) -> Path | None:
@@ -199,6 +213,18 @@ def parse_config(text: str, path: Path | str, *, today: dt.date | None = None) -
 # ---- the checker --------------------------------------------------------------------------
 
 _TOP = ("version", "scope", "rules", "gate", "waivers", "attestations")
+# Dates a waiver or an attestation may carry, and how long an attestation may hold: beyond
+# these is a typo, and near year 1 or 9999 date arithmetic leaves the calendar.
+_FIRST_DATE = dt.date(1900, 1, 1)
+_LAST_DATE = dt.date(2999, 12, 31)
+MAX_VALID_DAYS = 36500
+# No configuration needs more nesting than this; deeper YAML is refused before it is read.
+MAX_DEPTH = 32
+# The YAML tags a configuration may use: plain values, lists and mappings (no custom tags,
+# no Python objects, no binary, sets or ordered maps).
+_PLAIN_TAGS = frozenset(
+    {_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP, "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+)
 _SCOPE = ("subscriptions", "resource_groups", "tags")
 _RULES = ("select", "skip", "dirs", "params", "severity")
 _GATE = ("fail_on",)
@@ -294,15 +320,22 @@ class _Parser:
                 raw = self.value(node)
             except ValueError:  # YAML took it for a date that does not exist (2027-13-01)
                 raw = str(node.value)
+        day: dt.date | None = None
         if isinstance(raw, dt.datetime):
-            return raw.date()
-        if isinstance(raw, dt.date):
-            return raw
-        if isinstance(raw, str):
-            try:
-                return dt.date.fromisoformat(raw.strip())
-            except ValueError:
-                pass
+            day = raw.date()
+        elif isinstance(raw, dt.date):
+            day = raw
+        elif isinstance(raw, str):
+            with contextlib.suppress(ValueError):
+                day = dt.date.fromisoformat(raw.strip())
+        if day is not None:
+            if not _FIRST_DATE <= day <= _LAST_DATE:
+                raise self.error(
+                    node,
+                    f"{where} {day.isoformat()} is out of range: use a date between "
+                    f"{_FIRST_DATE.isoformat()} and {_LAST_DATE.isoformat()}",
+                )
+            return day
         shown = repr(raw) if raw is not None else self.kind(node)
         raise self.error(node, f"{where} must be a date like 2027-03-31, not {shown}")
 
@@ -363,8 +396,13 @@ class _Parser:
             ) from None
         except yaml.YAMLError as exc:
             raise UserError(f"{self.path}: not valid YAML ({exc}): fix the syntax") from None
+        except RecursionError:
+            raise UserError(
+                f"{self.path}: nested deeper than {MAX_DEPTH} levels: no configuration needs that"
+            ) from None
         if root is None:
             return self.config
+        self.check_plain(root)
         top = self.mapping(root, "the configuration", _TOP, "see 'prodcheck init' for a starter")
         if "version" in top:
             node = top["version"][1]
@@ -382,7 +420,71 @@ class _Parser:
         for key, handler in handlers.items():
             if key in top:
                 handler(top[key][1])
+        self.check_schema(root)
         return self.config
+
+    def check_plain(self, root: yaml.Node) -> None:
+        """Plain YAML only: no custom tags, no anchors or aliases, bounded nesting, Unicode text."""
+        seen: set[int] = set()
+        stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if id(node) in seen:
+                raise self.error(
+                    node,
+                    "anchors and aliases (&name, *name) are not read here: write the value out",
+                )
+            seen.add(id(node))
+            if depth > MAX_DEPTH:
+                raise self.error(
+                    node, f"nested deeper than {MAX_DEPTH} levels: no configuration needs that"
+                )
+            if node.tag not in _PLAIN_TAGS:
+                raise self.error(
+                    node,
+                    f"the YAML tag {node.tag!r} is not read here: write a plain value, list or "
+                    "mapping (no '!' tags)",
+                )
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    str(node.value).encode("utf-8")
+                except UnicodeEncodeError:
+                    raise self.error(
+                        node, "the text holds a lone UTF-16 surrogate, which is not Unicode"
+                    ) from None
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend((item, depth + 1) for item in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    stack.append((key_node, depth + 1))
+                    stack.append((value_node, depth + 1))
+
+    def plain(self, node: yaml.Node) -> Any:
+        """A node as JSON would hold it, for the schema: dates (and what YAML cannot read as the
+        type it guessed) stay the text they were written as."""
+        if isinstance(node, yaml.MappingNode):
+            return {str(k.value): self.plain(v) for k, v in node.value}
+        if isinstance(node, yaml.SequenceNode):
+            return [self.plain(item) for item in node.value]
+        if node.tag == _TIMESTAMP:
+            return str(node.value)
+        try:
+            return self.value(node)
+        except (ValueError, yaml.YAMLError):
+            return str(node.value)
+
+    def check_schema(self, root: yaml.Node) -> None:
+        """The document against the shipped schema (`schemas/config-v1.schema.json`).
+
+        The checks above explain the common mistakes in the file's own terms; the schema is the
+        contract editors read too, and catches whatever they do not.
+        """
+        from prodcheck.validation import CONFIG_SCHEMA, describe, schema_errors
+
+        doc = self.plain(root)
+        for error in schema_errors(doc, CONFIG_SCHEMA):
+            node = _node_at(root, list(error.absolute_path))
+            raise self.error(node, describe(error) + ": see docs/configuration.md")
 
     def scope(self, node: yaml.Node) -> None:
         fields = self.mapping(
@@ -531,6 +633,12 @@ class _Parser:
                     days_node,
                     f"{where} valid_days must be a whole number of days of at least 1, not {days!r}: valid_days: 90",
                 )
+            if days > MAX_VALID_DAYS:
+                raise self.error(
+                    days_node,
+                    f"{where} valid_days is {days}: an attestation holds at most {MAX_VALID_DAYS} "
+                    "days (a century); attest again when it expires",
+                )
             resource = "*"
             if "resource" in f:
                 resource = self.string(f["resource"][1], f"{where} resource", "resource: '*'")
@@ -554,8 +662,40 @@ class _Parser:
             )
 
 
+def _node_at(root: yaml.Node, path: list[Any]) -> yaml.Node:
+    """The node at a JSON path in the composed document (as near as it gets)."""
+    node = root
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    node = value_node
+                    break
+            else:
+                return node
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return node
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def schema_path() -> Path:
+    """The JSON Schema of `prodcheck.yaml` shipped with this prodcheck."""
+    from prodcheck.paths import schemas_dir
+
+    return schemas_dir() / "config-v1.schema.json"
+
+
 def starter_config() -> str:
-    """The commented configuration `prodcheck init` writes."""
+    """The commented configuration `prodcheck init` writes.
+
+    Its first line points editors (the YAML language server: VS Code, Neovim, ...) at the
+    schema of this installation, for completion and checks as the file is edited.
+    """
     from prodcheck.paths import templates_dir
 
-    return (templates_dir() / "prodcheck.yaml").read_text(encoding="utf-8")
+    header = f"# yaml-language-server: $schema={schema_path().as_uri()}\n"
+    return header + (templates_dir() / "prodcheck.yaml").read_text(encoding="utf-8")
