@@ -213,7 +213,12 @@ def tls_minimum(inv, p):
     {"type": "Microsoft.Storage/storageAccounts", "properties": {"minimumTlsVersion": "TLS1_2"}}
     ```
     """
-    wanted = tls_version(p.min_tls_version) or (1, 2)
+    wanted = tls_version(p.min_tls_version)
+    if wanted is None:
+        yield inv.scope.error(
+            f"parameter min_tls_version {p.min_tls_version!r} is not a TLS version: use 1.2 or 1.3"
+        )
+        return
     checks = [
         (REDIS, "properties.minimumTlsVersion", "fail", "older caches default to TLS 1.0"),
         (REDIS_ENTERPRISE, "properties.minimumTlsVersion", "default", ""),

@@ -681,3 +681,14 @@ def test_hostile_pool_shapes_do_not_crash_the_circuit_rule():
         findings = run("PC-APIM-006", resources)
         # a rule that raises is reported as an ERROR at the scope
         assert not [f for f in findings if f.resource_type == "scope" and f.status.value == "ERROR"]
+
+
+def test_hardened_demo_resolves_its_named_value_in_the_voice_api_limit():
+    import json
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "src/prodcheck/demos/hardened.json"
+    resources = json.loads(demo.read_text(encoding="utf-8"))["resources"]
+    finding = by_name(run("PC-APIM-002", resources))["realtime-voice"]
+    assert finding.status.value == "PASS"
+    assert "calls=120 renewal-period=60" in finding.message

@@ -765,3 +765,14 @@ def test_fixed_capacity_without_autoscale_counts():
 
 def test_no_gateway_means_nothing_to_judge_for_availability():
     assert statuses(run("PC-WAF-005", [])) == {"scope": "NOT_APPLICABLE"}
+
+
+def test_hardened_demo_narrow_exclusion_passes_the_content_checks():
+    import json
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "src/prodcheck/demos/hardened.json"
+    resources = json.loads(demo.read_text(encoding="utf-8"))["resources"]
+    policy = next(r for r in resources if r["type"] == WAF)
+    assert policy["properties"]["managedRules"]["exclusions"][0]["selector"] == "transcript"
+    assert {f.status.value for f in run("PC-WAF-002", resources)} == {"PASS"}

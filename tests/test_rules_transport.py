@@ -191,6 +191,11 @@ def test_a_team_can_require_tls_1_3():
     assert statuses(findings) == {"st1": "PASS", "cosmos1": "FAIL"}
 
 
+def test_unreadable_min_tls_parameter_is_an_error_not_a_silent_default():
+    findings = run("PC-TLS-002", [storage()], {"min_tls_version": "strong"})
+    assert statuses(findings) == {"scope": "ERROR"}
+
+
 @pytest.mark.parametrize(
     ("text", "version"),
     [("1.2", (1, 2)), ("TLS1_2", (1, 2)), ("Tls12", (1, 2)), ("Tls", (1, 0)), ("TLS1_3", (1, 3))],
