@@ -106,7 +106,7 @@ def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRe
             # Another tool's inventory lists top-level resources: a type absent from it has none.
             # Child and extension types are another matter (Resource Graph returns neither).
             continue
-        if not _could_exist(inventory, key, needed, extended):
+        if not _could_exist(inventory, key, needed, extended, recorded):
             continue
         gaps.append(
             CoverageRecord(
@@ -124,22 +124,36 @@ def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRe
 
 
 def _could_exist(
-    inventory: Inventory, type_key: str, needed: Mapping[str, str], extended: set[str]
+    inventory: Inventory,
+    type_key: str,
+    needed: Mapping[str, str],
+    extended: set[str],
+    recorded: set[str],
 ) -> bool:
     """Whether resources of a type with no coverage record could exist at all.
 
     A child type (`.../service/apis`) cannot exist without a parent in the inventory, and an
-    extension type (diagnostic settings) cannot exist without a resource to extend.
+    extension type (diagnostic settings) cannot exist without a resource to extend, unless the
+    parents themselves were never collected.
     """
     if type_key in _EXTENSION_TYPES:
         others = sorted(extended) or [
             t for t in needed if t != type_key and t not in _EXTENSION_TYPES
         ]
-        return any(inventory.of_type(t) for t in others) if others else True
+        if not others:
+            return True
+        return any(
+            inventory.resource_count(t) or (t not in recorded and t not in needed) for t in others
+        )
     segments = type_key.split("/")
     if len(segments) > 2:
         parent_type = "/".join(segments[:-1])
-        return bool(inventory.of_type(parent_type))
+        if inventory.resource_count(parent_type):
+            return True
+        if parent_type in recorded:
+            return False
+        # Parents never collected: their children were not either.
+        return _could_exist(inventory, parent_type, needed, extended, recorded)
     return True
 
 
@@ -159,7 +173,9 @@ def _touches(gap: CoverageRecord, read: Read) -> bool:
     """Whether data `gap` lost could have changed the answer of a lookup that noted `read`."""
     gap_type, gap_scope = norm(gap.resource_type), _gap_scope(gap)
     if read.types is not None:
-        if gap_type not in read.types:
+        # Children are listed for the parents that were listed: a gap in a parent type is a
+        # gap in its child types too.
+        if gap_type not in read.types and not any(t.startswith(gap_type + "/") for t in read.types):
             return False
         return _within(read.where, gap_scope) or _within(gap_scope, read.where)
     # Every type under `read.where`.

@@ -594,6 +594,10 @@ class Inventory:
         """The resource with this id, for the engine (notes no read; rules use `get`)."""
         return self._by_id.get(norm(resource_id))
 
+    def resource_count(self, type: str) -> int:
+        """How many resources of `type` there are, for the engine (notes no read)."""
+        return len(self._by_type.get(norm(type), ()))
+
     def _visible(self, found: list[Resource]) -> list[Resource]:
         if not self._hidden:
             return found
