@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from prodcheck import Severity, rule
 from prodcheck.arm import ArmId, norm
+from prodcheck.inventory import dig
 
 from ._private_link import (
     APIM,
@@ -603,12 +604,16 @@ def no_open_firewall(inv, p):
 
 
 def _pool_addresses(gateway) -> list[tuple[str, str]]:
+    """(fqdn, ip address) of every backend pool member; a bare string may be either."""
     out = []
     for pool in gateway.get("properties.backendAddressPools", []) or []:
-        for address in (pool.get("properties") or {}).get("backendAddresses", []) or []:
-            out.append(
-                (str(address.get("fqdn", "") or ""), str(address.get("ipAddress", "") or ""))
-            )
+        for address in dig(pool, "properties.backendAddresses", []) or []:
+            if isinstance(address, str):
+                out.append((address, address))
+            elif isinstance(address, dict):
+                out.append(
+                    (str(address.get("fqdn", "") or ""), str(address.get("ipAddress", "") or ""))
+                )
     return out
 
 

@@ -124,3 +124,32 @@ def test_a_selection_that_matches_no_rule_is_an_error_not_an_empty_audit():
         registry.select(["PC-NOPE-*"])
     with pytest.raises(UserError, match="prodcheck rules list"):
         registry.get("PC-XYZ-999")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "import sys\nsys.exit(0)\n",
+        "raise SystemExit(3)\n",
+        "class Odd(BaseException):\n    pass\n\nraise Odd('at import')\n",
+    ],
+)
+def test_a_rule_module_ending_the_process_at_import_is_a_clear_error(tmp_path, body):
+    directory = tmp_path / "bad"
+    directory.mkdir()
+    (directory / "quits.py").write_text(body)
+    with pytest.raises(UserError, match="quits.py failed to import"):
+        Registry.load([directory], plugins=False)
+
+
+def test_a_plugin_that_exits_while_loading_names_the_plugin(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "acme_quits.py").write_text("raise SystemExit('bye')\n")
+    dist = site / "acme_quits-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-quits\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[prodcheck.rules]\nquits = acme_quits\n")
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(UserError, match="rule plugin 'quits'.*SystemExit: bye.*uninstall"):
+        Registry.load()

@@ -419,6 +419,15 @@ def audit(
     rule: RuleOpt = None,
     skip: SkipOpt = None,
     rules_dir: RulesDirOpt = None,
+    rule_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--rule-timeout",
+            metavar="SECONDS",
+            help="Stop a rule that runs longer than this and report it as ERROR (default: the configuration's rules.timeout, else 60).",
+            rich_help_panel=SELECTION,
+        ),
+    ] = None,
     fail_on: Annotated[
         str | None,
         typer.Option(
@@ -486,7 +495,12 @@ def audit(
         )
     # prodcheck.yaml gives defaults; flags given on the command line replace them.
     cfg = load_config(config if config is not None else find_config())
-    settings = cfg.settings(Severity.parse(fail_on) if fail_on else None)
+    if rule_timeout is not None and not 0 < rule_timeout <= 86400:
+        raise UserError(
+            f"--rule-timeout {rule_timeout:g} is not a time a rule may run: give seconds "
+            "above 0 (at most 86400), like --rule-timeout 60"
+        )
+    settings = cfg.settings(Severity.parse(fail_on) if fail_on else None, rule_timeout)
     registry = api.Registry.load(list(rules_dir or []) + cfg.rules_dirs)
     cfg.check_rules(registry)
     include, exclude = list(rule or cfg.select), list(skip or cfg.skip)

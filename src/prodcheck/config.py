@@ -109,6 +109,8 @@ class Config:
     rules_dirs: list[Path] = field(default_factory=list)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     severity: dict[str, Severity] = field(default_factory=dict)
+    # Seconds one rule may run (rules.timeout); None: the engine's default.
+    rule_timeout: float | None = None
     fail_on: Severity | None = None
     waivers: list[Waiver] = field(default_factory=list)
     attestations: list[Attestation] = field(default_factory=list)
@@ -155,15 +157,21 @@ class Config:
                     raise UserError(f"{where}: {exc}") from None
                 _check_number(values[name], default, f"{where}: parameter {name!r} of {rule_id}")
 
-    def settings(self, fail_on: Severity | None = None) -> AuditSettings:
-        """The engine's settings: `fail_on` from the command line wins over the file's."""
+    def settings(
+        self, fail_on: Severity | None = None, rule_timeout: float | None = None
+    ) -> AuditSettings:
+        """The engine's settings: `fail_on` and `rule_timeout` from the command line win."""
         from prodcheck.engine import AuditSettings
 
-        return AuditSettings(
+        settings = AuditSettings(
             fail_on=fail_on or self.fail_on or Severity.LOW,
             params={k: dict(v) for k, v in self.params.items()},
             severity=dict(self.severity),
         )
+        timeout = rule_timeout if rule_timeout is not None else self.rule_timeout
+        if timeout is not None:
+            settings.rule_timeout = timeout
+        return settings
 
 
 def _check_number(value: Any, default: Any, what: str) -> None:
@@ -226,7 +234,7 @@ _PLAIN_TAGS = frozenset(
     {_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP, "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 )
 _SCOPE = ("subscriptions", "resource_groups", "tags")
-_RULES = ("select", "skip", "dirs", "params", "severity")
+_RULES = ("select", "skip", "dirs", "params", "severity", "timeout")
 _GATE = ("fail_on",)
 _WAIVER_REQUIRED = ("rule", "resource", "reason", "owner", "expires")
 _WAIVER = _WAIVER_REQUIRED
@@ -543,6 +551,19 @@ class _Parser:
             ]
         if "params" in fields:
             self.params(fields["params"][1])
+        if "timeout" in fields:
+            t_node = fields["timeout"][1]
+            seconds = -1.0
+            if isinstance(t_node, yaml.ScalarNode) and t_node.tag in (_INT, _FLOAT):
+                with contextlib.suppress(ValueError):
+                    seconds = float(str(t_node.value).replace("_", ""))
+            if not 0 < seconds <= 86400:
+                raise self.error(
+                    t_node,
+                    "rules.timeout must be a number of seconds above 0 (at most 86400), "
+                    "the time one rule may run: timeout: 60",
+                )
+            c.rule_timeout = seconds
         if "severity" in fields:
             sev_node = fields["severity"][1]
             if not (isinstance(sev_node, yaml.ScalarNode) and sev_node.tag == _NULL):

@@ -451,7 +451,7 @@ def run_rule(
                 inventory,
                 f"rule {rule.id} did not finish within {settings.rule_timeout:g} s; "
                 "its other verdicts are missing",
-                "Raise the time budget (AuditSettings.rule_timeout), or "
+                "Raise the time budget (--rule-timeout, or rules.timeout in prodcheck.yaml), or "
                 f"report this to the rule's maintainers ({rule.origin}).",
             )
         )

@@ -3,6 +3,10 @@
 Plugins register through the entry-point group ``prodcheck.rules``; the entry point names a
 module (its `@rule` functions are collected), or a callable returning rules. Rule ids are
 unique across all sources: a second rule with an id already taken is an error naming both.
+
+Loading runs code from outside. A rule module or plugin that raises anything while loading
+(even `SystemExit`), or does not finish within the rule time budget, is an error naming it:
+its rules are unknown, so no audit could say what it skipped.
 """
 
 from __future__ import annotations
@@ -12,16 +16,30 @@ import hashlib
 import importlib.util
 import sys
 import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from prodcheck.errors import UserError
 from prodcheck.paths import builtin_rules_dir
-from prodcheck.rule import Rule, rules_in
+from prodcheck.rule import DEFAULT_RULE_TIMEOUT, Rule, call_with_budget, rules_in
 
 ENTRY_POINT_GROUP = "prodcheck.rules"
+T = TypeVar("T")
+
+
+def _load(what: str, fix: str, func: Callable[[], T], verb: str = "load") -> T:
+    """`func()`, or a UserError naming `what` when it raises anything or never finishes."""
+    try:
+        value, timed_out = call_with_budget(DEFAULT_RULE_TIMEOUT, func)
+    except (KeyboardInterrupt, UserError):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - code from outside may raise anything
+        raise UserError(f"{what} failed to {verb} ({type(exc).__name__}: {exc}): {fix}") from None
+    if timed_out:
+        raise UserError(f"{what} did not finish loading within {DEFAULT_RULE_TIMEOUT:g} s: {fix}")
+    return value  # type: ignore[return-value]
 
 
 def _package_name(directory: Path) -> str:
@@ -56,13 +74,17 @@ def load_rules_from_dir(directory: Path, origin: str) -> list[Rule]:
                 raise UserError(f"cannot import rule module {path}")
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
+            loader = spec.loader
             try:
-                spec.loader.exec_module(module)
-            except Exception as exc:
+                _load(
+                    f"rule module {path}",
+                    "fix or remove it",
+                    lambda: loader.exec_module(module),  # noqa: B023 - called at once
+                    verb="import",
+                )
+            except UserError:
                 del sys.modules[name]
-                raise UserError(
-                    f"rule module {path} failed to import ({type(exc).__name__}: {exc}): fix or remove it"
-                ) from None
+                raise
         for meta in rules_in(vars(module)):
             meta.origin = origin
             found.append(meta)
@@ -91,15 +113,11 @@ def load_plugin_rules() -> list[Rule]:
     """Rules from installed distributions declaring the `prodcheck.rules` entry-point group."""
     found: list[Rule] = []
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        try:
-            obj = ep.load()
-        except Exception as exc:
-            raise UserError(
-                f"rule plugin {ep.name!r} ({ep.value}) failed to load ({type(exc).__name__}: {exc}): "
-                "upgrade or uninstall it"
-            ) from None
+        what = f"rule plugin {ep.name!r} ({ep.value})"
+        fix = "upgrade or uninstall it"
+        obj = _load(what, fix, ep.load)
         dist = ep.dist.name if ep.dist else ep.name
-        for meta in _rules_from_object(obj):
+        for meta in _load(what, fix, lambda: _rules_from_object(obj)):  # noqa: B023
             meta.origin = f"plugin:{dist}"
             found.append(meta)
     return found

@@ -28,10 +28,12 @@ from __future__ import annotations
 import inspect
 import re
 import signal
+import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, TypeVar
 
 from prodcheck.checklist import GUIDE, section_of
@@ -63,19 +65,43 @@ def can_time_out() -> bool:
 def call_with_budget(seconds: float | None, func: Callable[[], T]) -> tuple[T | None, bool]:
     """`(func(), False)`, or `(None, True)` when `func` was stopped after `seconds`.
 
-    The budget interrupts the code where it stands, with `RuleTimeout`; code that catches it
-    is interrupted again every 50 ms until it lets go. Where that cannot work (Windows, or
-    not the main thread: see `can_time_out`), or when `seconds` is None or not positive,
-    `func` runs without a budget.
+    The budget interrupts the code where it stands, with `RuleTimeout`, and again every 50 ms
+    until it lets go; code that keeps catching it is then interrupted on every line it runs,
+    which an `except` clause cannot swallow. Where that cannot work (Windows, or not the main
+    thread: see `can_time_out`), or when `seconds` is None or not positive, `func` runs
+    without a budget.
     """
     if seconds is None or seconds <= 0 or not can_time_out():
         return func(), False
     active = [True]
+    alarms = [0]
+    here = sys._getframe()
+    previous_trace = sys.gettrace()
 
-    def on_alarm(signum: int, frame: Any) -> None:
-        if active[0]:
-            signal.setitimer(signal.ITIMER_REAL, 0.05)
+    def on_line(frame: FrameType, event: str, arg: Any) -> Any:
+        if active[0] and event == "line":
             raise RuleTimeout(seconds)
+        return on_line if active[0] else None
+
+    def on_call(frame: FrameType, event: str, arg: Any) -> Any:
+        if not active[0]:
+            return None
+        frame.f_trace_lines = True
+        return on_line
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        if not active[0]:
+            return
+        alarms[0] += 1
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        if alarms[0] > 3:
+            # The code swallowed the interruption: interrupt every line it runs from now on.
+            sys.settrace(on_call)
+            while frame is not None and frame is not here:
+                frame.f_trace_lines = True
+                frame.f_trace = on_line
+                frame = frame.f_back
+        raise RuleTimeout(seconds)
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     try:
@@ -85,10 +111,12 @@ def call_with_budget(seconds: float | None, func: Callable[[], T]) -> tuple[T | 
         finally:
             active[0] = False
             signal.setitimer(signal.ITIMER_REAL, 0)
+            sys.settrace(previous_trace)
     except RuleTimeout:
         # Also reached when the alarm lands in the cleanup above; by now it cannot fire again.
         active[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.settrace(previous_trace)
         return None, True
     finally:
         signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
