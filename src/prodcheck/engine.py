@@ -154,7 +154,8 @@ def _could_exist(
             return False
         # Parents never collected: their children were not either.
         return _could_exist(inventory, parent_type, needed, extended, recorded)
-    return True
+    # Another tool's inventory lists top-level resources: a type absent from it has none.
+    return inventory.coverage_basis != "inferred"
 
 
 def _gap_scope(gap: CoverageRecord) -> str:
@@ -364,8 +365,14 @@ def _drive(rule: Rule, inventory: Inventory, params: Params, run: _Run) -> None:
                 )
             run.unknown.append(unknown)
             if first:
-                run.shared, first = reads, False
-                run.verdicts.append((verdict, frozenset()))
+                # Lookups before the first verdict may be shared by all verdicts, except those
+                # confined to the first verdict's own resource (its data, its children).
+                own: frozenset[Read] = frozenset()
+                if verdict.target_type != "scope" and verdict.target_id:
+                    target = norm(verdict.target_id)
+                    own = frozenset(r for r in reads if r.where and _within(r.where, target))
+                run.shared, first = reads - own, False
+                run.verdicts.append((verdict, own))
             else:
                 run.verdicts.append((verdict, reads))
     except (KeyboardInterrupt, RuleTimeout):
