@@ -658,3 +658,24 @@ def test_hostile_plans_give_a_snapshot_or_a_user_error(changes, configuration):
         return
     for resource in snap.resources:
         assert isinstance(resource["id"], str) and isinstance(resource["type"], str)
+
+
+def test_the_hardened_plan_passes_the_gate_as_the_hardened_deployment_does(capsys):
+    code, out, _ = run_cli(capsys, "audit", "--demo", "hardened-plan", "-f", "json")
+    report = json.loads(out)
+    assert code == 0
+    statuses = {f["status"] for f in report["findings"]}
+    assert "FAIL" not in statuses and "ERROR" not in statuses
+    _, deployed, _ = run_cli(capsys, "audit", "--demo", "hardened", "-f", "json")
+    assert len(report["findings"]) == len(json.loads(deployed)["findings"])
+
+
+def test_a_plan_nested_too_deeply_is_a_user_error(tmp_path, capsys):
+    after = vault(tags="DEEP")
+    text = json.dumps(plan([change("azurerm_key_vault.main", after, unknown={"id": True})]))
+    path = tmp_path / "plan.json"
+    for depth in (980, 20000):
+        path.write_text(text.replace('"DEEP"', '{"a":' * depth + '"x"' + "}" * depth))
+        code, _, err = run_cli(capsys, "audit", "--terraform-plan", str(path))
+        assert code in (1, 2)
+        assert "Traceback" not in err

@@ -37,7 +37,7 @@ app.add_typer(rules_app, name="rules")
 
 SCOPE = "Scope (live audit)"
 # Built-in demos that are deployment plans rather than inventories (see prodcheck.plans).
-PLAN_DEMOS = ("flat-plan",)
+PLAN_DEMOS = ("flat-plan", "hardened-plan")
 SELECTION = "Rule selection"
 OUTPUT = "Output"
 
@@ -383,8 +383,8 @@ def audit(
         str | None,
         typer.Option(
             "--demo",
-            metavar="[flat|hardened|flat-plan]",
-            help="Audit a built-in demo inventory: 'flat' (the voice agent accelerator as deployed, the default), 'hardened' (after the production guide), or 'flat-plan' (its Terraform plan, before anything is deployed).",
+            metavar="[flat|hardened|flat-plan|hardened-plan]",
+            help="Audit a built-in demo: 'flat' (the voice agent accelerator as deployed, the default), 'hardened' (after the production guide), 'flat-plan' (its first Terraform plan, before anything is deployed) or 'hardened-plan' (the Terraform plan that hardens it).",
             rich_help_panel="Input",
         ),
     ] = None,

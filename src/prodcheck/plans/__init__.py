@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prodcheck.arm import norm
+from prodcheck.errors import UserError
 from prodcheck.inventory import UNKNOWN_KEY, CoverageRecord
 from prodcheck.snapshot import Snapshot
 
@@ -83,6 +84,15 @@ def plan_coverage(
 
 def load_plan(path: str | Path, kind: str, needs: Iterable[str] = ()) -> Snapshot:
     """Read a what-if result (`kind` "what-if") or Terraform plan ("terraform-plan") file."""
+    try:
+        return _load(path, kind, needs)
+    except RecursionError:
+        raise UserError(
+            f"{path} is nested too deeply to be a {kind} file: pass the file the tool wrote"
+        ) from None
+
+
+def _load(path: str | Path, kind: str, needs: Iterable[str]) -> Snapshot:
     from prodcheck.jsonfile import read_json
 
     if kind == "what-if":
@@ -94,17 +104,23 @@ def load_plan(path: str | Path, kind: str, needs: Iterable[str] = ()) -> Snapsho
             "save it again with 'az deployment group what-if ... --result-format "
             "FullResourcePayloads --no-pretty-print > whatif.json'",
         )
-        return parse_what_if(data, source, needs)
-    from prodcheck.plans.terraform import parse_terraform_plan
+        parse: Any = parse_what_if
+    else:
+        from prodcheck.plans.terraform import parse_terraform_plan
 
-    data, source = read_json(
-        path, "Terraform plan", "save it again with 'terraform show -json plan.tfplan > plan.json'"
-    )
-    return parse_terraform_plan(data, source, needs)
+        data, source = read_json(
+            path,
+            "Terraform plan",
+            "save it again with 'terraform show -json plan.tfplan > plan.json'",
+        )
+        parse = parse_terraform_plan
+    snapshot: Snapshot = parse(data, source, needs)
+    return snapshot
 
 
 def load_plan_demo(name: str, needs: Iterable[str] = ()) -> Snapshot:
-    """A built-in demo plan: `flat-plan`, the accelerator's first `terraform plan`."""
+    """A built-in demo plan: `flat-plan` (the accelerator's first `terraform plan`) or
+    `hardened-plan` (the plan that hardens it)."""
     from prodcheck.paths import demos_dir
 
     snapshot = load_plan(demos_dir() / f"{name}.json", "terraform-plan", needs)
