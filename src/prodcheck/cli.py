@@ -579,9 +579,8 @@ def snapshot_cmd(
     rules_dir: RulesDirOpt = None,
 ) -> None:
     """Collect what the selected rules need from Azure into a snapshot file, to audit offline."""
-    import json
-
     from prodcheck import api
+    from prodcheck.outbound import snapshot_text
 
     options = _collect_options(
         subscription,
@@ -597,8 +596,7 @@ def snapshot_cmd(
     )
     registry = api.Registry.load(list(rules_dir or []))
     snap = api.collect(options, rules=rule or [], skip=skip or [], registry=registry)
-    text = json.dumps(snap.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    _write_atomically(output, text, [])
+    _write_atomically(output, snapshot_text(snap.to_json()), [])
     failed = sum(1 for c in snap.coverage or [] if c.failed)
     note = f", {failed} collection(s) failed (see coverage)" if failed else ""
     typer.echo(f"wrote {len(snap.resources)} resources to {output}{note}", err=True)
@@ -752,9 +750,10 @@ def diff_cmd(
 ) -> None:
     """Compare two JSON reports: what got fixed, what regressed, what is new, by rule and resource."""
     from prodcheck.baseline import compare, load_report, render_diff
+    from prodcheck.outbound import clean_output
 
     diff = compare(load_report(old), load_report(new))
-    text = render_diff(diff, format)
+    text = clean_output(render_diff(diff, format), "json" if format == "json" else "text")
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -797,10 +796,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="prodcheck", standalone_mode=True)
     except UserError as exc:
-        from prodcheck.reporters.terminal import safe
+        from prodcheck.outbound import one_line
 
-        # Errors can quote what Azure or an input file said: print it as inert text, one line.
-        typer.echo(f"prodcheck: error: {safe(exc)}", err=True)
+        # Errors can quote what Azure or an input file said: print it as inert text, one line,
+        # with any credential in it masked.
+        typer.echo(f"prodcheck: error: {one_line(exc)}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("prodcheck: interrupted", err=True)

@@ -3,60 +3,360 @@
 The one place that knows what a credential looks like:
 
 - rules detect them (a connection string in a plain environment variable is a finding);
-- collection masks them in every string it stores, so a snapshot never holds one;
-- the engine masks finding messages and redacts evidence, so no report can print one.
+- collection masks them in every resource it stores, so a snapshot never holds one;
+- every exit (snapshot file, each report format, the terminal, error lines) masks them again,
+  through `prodcheck.outbound`, so no output can carry one.
+
+Two kinds of knowledge meet here. Where a credential sits (`AccountKey=...`, `Password="..."`,
+a URL's `user:password@`, a SAS `sig=`, `Bearer ...`, `"password": "..."`, an APIM policy's
+`api-key` header, `authentication-basic password=`) is Azure's and prodcheck's own. What a
+vendor's token looks like (GitHub, GitLab, Slack, AWS, Stripe, SendGrid, Twilio, npm, PyPI,
+JWTs ...) comes from the maintained detectors of `detect-secrets`, whose patterns are used as
+they ship.
+
+Masking replaces the secret part and keeps the label (`AccountKey=***redacted***`,
+`postgres://app:***redacted***@db`, `ghp_***redacted***`), so that a reader, and a rule reading
+a masked snapshot, still sees that a credential was there and what kind it was. Masking is
+idempotent: masked text masks to itself.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "***redacted***"
+_RED = re.escape(REDACTED)
 
-# Detection (what rules flag): (label, pattern) for values that carry a credential. Labels are
-# what reports show.
-VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("AccountKey=", re.compile(r"AccountKey\s*=\s*[^;\s]+", re.IGNORECASE)),
-    ("SharedAccessKey=", re.compile(r"SharedAccessKey\s*=\s*[^;\s]+", re.IGNORECASE)),
-    ("AccessKey=", re.compile(r"(?<![A-Za-z])AccessKey\s*=\s*[^;\s]+", re.IGNORECASE)),
-    ("Password=", re.compile(r"(?<![A-Za-z])(Password|Pwd)\s*=\s*[^;\s]+", re.IGNORECASE)),
-    ("mongodb://user:pass@", re.compile(r"mongodb(\+srv)?://[^:/@\s]+:[^@\s]+@", re.IGNORECASE)),
-    ("redis://:pass@", re.compile(r"rediss?://[^:/@\s]*:[^@\s]+@", re.IGNORECASE)),
-    ("sig=", re.compile(r"[?&]sig=[^&\s]+", re.IGNORECASE)),
+# ---- where a credential sits ---------------------------------------------------------------
+
+# A placeholder or reference is not a secret: `{{named-value}}`, `${VAR}`, `<password>`,
+# `@Microsoft.KeyVault(...)`, `secretref:name`, and the words documentation writes in place of
+# one (`user:pass@`, `Password=...`).
+_NOT_A_VALUE = (
+    r"(?!\{\{|\$\{|<[A-Za-z_-]+>|@Microsoft\.KeyVault\(|secretref:"
+    r"|(?:pass|password|pwd|secret|key|token|x+|\.\.\.|…)(?=[@;&\"'`\s<,)]|$))"
+)
+
+# Keys of `key=value` pairs (connection strings, query strings, XML attributes) whose value is a
+# credential.
+_PAIR_KEYS = (
+    r"AccountKey|SharedAccessKey|AccessKey|Password|Passwd|Pwd|SharedAccessSignature|"
+    r"Client[-_]?Secret|Secret|Api[-_]?Key|AuthKey|Access[-_]?Token|Refresh[-_]?Token|"
+    r"Id[-_]?Token|Token|Sas[-_]?Token|Certificate[-_]?Password"
+)
+# `=` plain, URL-encoded once or twice.
+_EQ = r"\s*(?:=|%3[Dd]|%253[Dd])\s*"
+# A quoted value (quotes possibly backslash-escaped, as inside JSON text).
+_QUOTED = r"(?P<q>\\?[\"'])" + _NOT_A_VALUE + r"(?P<v>(?:(?!(?P=q)).)+?)(?P=q)"
+# An unquoted value: up to `;`, whitespace, a quote, markup, a backslash, or an encoded `;`/`&`.
+_BARE = (
+    _NOT_A_VALUE
+    + r"(?P<w>(?:%(?!3[Bb]|26|2[Cc]|22|27|20)[0-9A-Fa-f]{2}|[^;\s\"'`<>\\%,&]|&(?![\w.-]+=|amp;|quot;|#))+)"
+)
+
+_QUERY_KEYS = (
+    r"sig|code|client_secret|client-secret|token|access_token|refresh_token|id_token|"
+    r"api-key|apikey|api_key|subscription-key|subscription_key|key|password|secret|sas"
+)
+_XML_HEADER_ELEMENTS = r"set-header|set-query-parameter|check-header"
+_SECRET_HEADER = re.compile(
+    r"(?:^|[-_])(?:api[-_]?key|key|secret|token|password|authorization|cookie|signature|code)$"
+    r"|subscription[-_]?key|functions[-_]?key|access[-_]?token",
+    re.IGNORECASE,
+)
+
+
+def _value_group(m: re.Match[str]) -> str:
+    return "v" if m.group("v") is not None else "w"
+
+
+class _Mask:
+    """One place a credential sits: a label, a pattern whose group `v` (or `w`) is the secret."""
+
+    def __init__(
+        self,
+        label: str,
+        triggers: tuple[str, ...],
+        pattern: str | re.Pattern[str],
+        flags: int = 0,
+    ) -> None:
+        self.label = label
+        # Lower-case strings one of which any match contains: a cheap test before the pattern.
+        self.triggers = triggers
+        self.pattern = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
+        self._groups = [g for g in ("v", "w") if g in self.pattern.groupindex]
+
+    def sub(self, text: str) -> str:
+        # Several <value> elements in one policy header: mask until nothing changes (bounded).
+        for _ in range(8):
+            masked = self._sub_once(text)
+            if masked == text:
+                break
+            text = masked
+        return text
+
+    def _sub_once(self, text: str) -> str:
+        def repl(m: re.Match[str]) -> str:
+            for g in self._groups:
+                if m.group(g) is not None:
+                    start, end = m.span(g)
+                    whole = m.group(0)
+                    offset = m.start()
+                    return whole[: start - offset] + REDACTED + whole[end - offset :]
+            return _detected(m)
+
+        return self.pattern.sub(repl, text)
+
+    def search(self, text: str) -> bool:
+        return self.pattern.search(text) is not None
+
+
+_MASKS: list[_Mask] = [
+    _Mask(
+        "private key",
+        ("private key",),
+        r"-----BEGIN[A-Z0-9 ]{0,30} PRIVATE KEY(?: BLOCK)?-----"
+        r"(?P<v>(?:(?!-----END)[\s\S])+)(?:-----END|$)",
+    ),
+    _Mask(
+        "AccountKey=",
+        ("accountkey",),
+        r"(?<![A-Za-z])AccountKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+    ),
+    _Mask(
+        "SharedAccessKey=",
+        ("sharedaccesskey",),
+        r"(?<![A-Za-z])SharedAccessKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+        re.IGNORECASE,
+    ),
+    _Mask(
+        "AccessKey=",
+        ("accesskey",),
+        r"(?<![A-Za-z])AccessKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+        re.IGNORECASE,
+    ),
+    _Mask(
+        "Password=",
+        ("pass", "pwd"),
+        r"(?<![A-Za-z])(?:Password|Passwd|Pwd)" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+        re.IGNORECASE,
+    ),
+    _Mask(
+        "mongodb://user:pass@",
+        ("mongodb",),
+        r"mongodb(?:\+srv)?://[^\s:/?#@\"'<>\\]*:" + _NOT_A_VALUE + r"(?P<v>[^\s/?#\"'`<>\\]+)@",
+        re.IGNORECASE,
+    ),
+    _Mask(
+        "redis://:pass@",
+        ("redis",),
+        r"rediss?://[^\s:/?#@\"'<>\\]*:" + _NOT_A_VALUE + r"(?P<v>[^\s/?#\"'`<>\\]+)@",
+        re.IGNORECASE,
+    ),
+    _Mask(
+        "URL password",
+        ("://",),
+        r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/?#@\"'<>\\]*:"
+        + _NOT_A_VALUE
+        + r"(?P<v>[^\s/?#\"'`<>\\]+)@",
+    ),
+    _Mask(
+        "sig=",
+        ("sig",),
+        r"(?:[?&;\s]|&amp;|%26|%3[Ff]|^)sig(?:=|%3[Dd])" + _NOT_A_VALUE + r"(?P<v>"
+        r"(?:%(?!26|23)[0-9A-Fa-f]{2}|[^&\s\"'`<>#\\%;])+)",
+        re.IGNORECASE,
+    ),
+    _Mask(
+        "secret query parameter",
+        ("sig", "code", "secret", "token", "key", "pass", "sas"),
+        r"(?:[?&]|&amp;|%26|%3[Ff])(?:" + _QUERY_KEYS + r")(?:=|%3[Dd])" + _NOT_A_VALUE + r"(?P<v>"
+        r"(?:%(?!26|23)[0-9A-Fa-f]{2}|[^&\s\"'`<>#\\%;])+)",
+        re.IGNORECASE,
+    ),
+    _Mask(
+        "secret=",
+        ("key", "pass", "pwd", "secret", "token", "signature"),
+        r"(?<![A-Za-z0-9_-])(?:" + _PAIR_KEYS + r")" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+        re.IGNORECASE,
+    ),
+    _Mask(
+        '"password": "..."',
+        ("pass", "pwd", "secret", "key", "token", "connection"),
+        r"\\?[\"']?(?<![A-Za-z0-9_-])(?:password|passwd|pwd|secret|client[-_]?secret|api[-_]?key|"
+        r"access[-_]?key|account[-_]?key|primary[-_]?key|secondary[-_]?key|shared[-_]?key|"
+        r"(?:access|refresh|id|sas|auth)?[-_]?token|connection[-_]?string|private[-_]?key)"
+        r"\\?[\"']?\s*:\s*" + _QUOTED,
+        re.IGNORECASE,
+    ),
+    _Mask(
+        "Authorization header",
+        ("authorization",),
+        r"(?i:authorization)\\?[\"']?\s*[:=]\s*\\?[\"']?"
+        r"(?:(?i:basic|bearer|sharedkey|sharedaccesssignature)\s+)?"
+        + _NOT_A_VALUE
+        + r"(?P<v>(?=[A-Za-z]*[0-9._~+/=:-])[A-Za-z0-9._~+/=:-]{6,})",
+    ),
+    _Mask(
+        "Bearer token",
+        ("bearer",),
+        r"\b[Bb]earer\s+(?P<v>(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{16,})",
+    ),
+    _Mask(
+        "Basic credentials",
+        ("basic",),
+        r"\b[Bb]asic\s+(?P<v>(?=[A-Za-z]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])",
+    ),
+    # An APIM policy header or query parameter that carries a key: its <value> elements.
+    _Mask(
+        "policy header value",
+        ("<value>",),
+        r"<(?:" + _XML_HEADER_ELEMENTS + r")\b[^>]*?\bname\s*=\s*\\?[\"']"
+        r"(?=[^\"'\\]*?(?:key|secret|token|password|authorization|cookie|signature|code)\\?[\"'])"
+        r"[^>]*>(?:(?!</(?:" + _XML_HEADER_ELEMENTS + r")).)*?<value>\s*"
+        r"(?!\{\{|@|\*\*\*redacted)(?P<v>[^<]+?)\s*</value>",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    _Mask(
+        "policy certificate body",
+        ("authentication-certificate",),
+        r"<authentication-certificate\b[^>]*?\bbody\s*=\s*\\?[\"'](?!\{\{|@)(?P<v>[^\"'\\]+)",
+        re.IGNORECASE,
+    ),
+    _Mask(
+        "policy signing key",
+        ("<key",),
+        r"<key\b[^>]*>\s*(?!\{\{|@)(?P<v>[^<\s][^<]*?)\s*</key>",
+        re.IGNORECASE,
+    ),
+    # Token formats: the vendor prefix stays as the label.
+    _Mask("GitHub token", ("github_pat_",), r"\bgithub_pat_(?P<v>[A-Za-z0-9_]{22,})"),
+    _Mask(
+        "GitHub token",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+        r"\bgh[pousr]_(?P<v>[A-Za-z0-9]{30,})",
+    ),
+    _Mask("Slack token", ("xox",), r"\bxox[abposrec]-(?P<v>[A-Za-z0-9-]{8,})"),
+    _Mask(
+        "AWS access key",
+        ("akia", "asia", "abia", "acca"),
+        r"\b(?:AKIA|ASIA|ABIA|ACCA)(?P<v>[A-Z0-9]{16})\b",
+    ),
+    _Mask(
+        "JSON web token",
+        ("eyj",),
+        r"\beyJ(?P<v>[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.?[A-Za-z0-9_-]*)",
+    ),
+    _Mask(
+        "Entra client secret",
+        ("q~",),
+        r"(?<![A-Za-z0-9_~.-])(?P<v>[A-Za-z0-9_~.-]{3}[78]Q~[A-Za-z0-9_~.-]{31,34})"
+        r"(?![A-Za-z0-9_~.-])",
+    ),
+    # An Azure storage or Cosmos DB account key: 64 random bytes in base64.
+    _Mask(
+        "account key",
+        ("==",),
+        r"(?<![A-Za-z0-9+/=-])(?P<v>[A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])",
+    ),
 ]
 
-# Masking (what collection and the engine apply): the secret part is replaced, the label stays.
-_MASKS: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(
-            r"(?<![A-Za-z])((?:Account|SharedAccess|Access)Key\s*=\s*)(?!\*\*\*redacted)[^;\s\"'<]+",
-            re.IGNORECASE,
-        ),
-        r"\1" + REDACTED,
-    ),
-    (
-        re.compile(
-            r"(?<![A-Za-z])((?:Password|Pwd)\s*=\s*)(?!\*\*\*redacted)[^;\s\"'<]+", re.IGNORECASE
-        ),
-        r"\1" + REDACTED,
-    ),
-    (
-        re.compile(
-            r"((?:SharedAccessSignature\s*=\s*|[?&;]sig=))(?!\*\*\*redacted)[^&;\s\"'<]+",
-            re.IGNORECASE,
-        ),
-        r"\1" + REDACTED,
-    ),
-    (
-        # a password, not a placeholder such as <password>
-        re.compile(
-            r"((?:mongodb(?:\+srv)?|rediss?|amqps?)://[^:/@\s]*:)"
-            r"(?!\*\*\*redacted|<[^>@\s]*>@)[^@\s]+@"
-        ),
-        r"\1" + REDACTED + "@",
-    ),
-]
+# Plugins of detect-secrets left out: public IP addresses are not secrets; a private key's header
+# line is half of one (the whole block is masked above); Artifactory's `AP...` passwords match
+# ordinary resource names; the IBM Cloud, SoftLayer and Cloudant detectors look for keyword
+# assignments (`ibm_cloud_iam_key = ...`) that cost more than all the others on a large report
+# and name no service prodcheck audits.
+_SKIPPED_PLUGINS = frozenset(
+    {
+        "IPPublicDetector",
+        "PrivateKeyDetector",
+        "ArtifactoryDetector",
+        "IbmCloudIamDetector",
+        "IbmCosHmacDetector",
+        "SoftlayerDetector",
+        "CloudantDetector",
+    }
+)
+# What a detector's match contains (lower case), to skip its pattern cheaply on text without
+# it. A detector not listed (a newer detect-secrets may bring more) always runs.
+_DETECTOR_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "AWSKeyDetector": ("akia", "asia", "abia", "acca", "a3t", "aws"),
+    "AzureStorageKeyDetector": ("accountkey",),
+    "BasicAuthDetector": ("://",),
+    "GitHubTokenDetector": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    "GitLabTokenDetector": ("gl", "gr1348941"),
+    "JwtTokenDetector": ("eyj",),
+    "MailchimpDetector": ("-us",),
+    "NpmDetector": ("_authtoken",),
+    "OpenAIDetector": ("t3blbkfj",),
+    "PypiTokenDetector": ("pypi-",),
+    "SendGridDetector": ("sg.",),
+    "SlackDetector": ("xox", "hooks.slack.com"),
+    "SquareOAuthDetector": ("sq0csp-",),
+    "StripeDetector": ("k_live_",),
+    "TwilioKeyDetector": ("ac", "sk"),
+    "DiscordBotTokenDetector": (".",),
+    "TelegramBotTokenDetector": (":",),
+}
+
+
+@lru_cache(maxsize=1)
+def _detectors() -> list[_Mask]:
+    """The regex detectors detect-secrets ships, as masks labelled with their secret type."""
+    import importlib
+    import pkgutil
+
+    import detect_secrets.plugins as plugins
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    out: list[_Mask] = []
+    for info in sorted(pkgutil.iter_modules(plugins.__path__), key=lambda i: i.name):
+        if info.name == "base":
+            continue
+        module = importlib.import_module(f"detect_secrets.plugins.{info.name}")
+        for obj in sorted(vars(module).values(), key=lambda o: getattr(o, "__name__", "")):
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, RegexBasedDetector)
+                and obj is not RegexBasedDetector
+                and obj.__module__ == module.__name__
+                and obj.__name__ not in _SKIPPED_PLUGINS
+            ):
+                triggers = _DETECTOR_TRIGGERS.get(obj.__name__, ("",))
+                detector: Any = obj
+                for pattern in detector.denylist:
+                    out.append(_Mask(str(obj.secret_type), triggers, pattern))
+    return out
+
+
+# A placeholder in documentation or a template, not a value: `<password>`, `{{named-value}}`.
+_PLACEHOLDER = re.compile(
+    r"^(?:<[^<>]*>|\{\{[^{}]*\}\}|\$\{[^{}]*\}|%\w+%|pass|password|pwd|secret|key|token|x+|\.\.\.|…)$",
+    re.IGNORECASE,
+)
+
+
+def _detected(m: re.Match[str]) -> str:
+    """A detector's match masked: its longest group when that is the secret, else all of it.
+
+    Some detectors group the secret (`aws ... key = "(...)"`), others only a prefix
+    (`(ghp|gho)_...`): a group shorter than any secret is not the secret.
+    """
+    whole = m.group(0)
+    if REDACTED in whole:
+        return whole
+    if any(_PLACEHOLDER.match(g) for g in (whole, *(x for x in m.groups() if x))):
+        return whole
+    spans = [m.span(g) for g in range(1, (m.re.groups or 0) + 1) if m.group(g)]
+    if spans:
+        start, end = max(spans, key=lambda s: s[1] - s[0])
+        if end - start >= 8:
+            offset = m.start()
+            return whole[: start - offset] + REDACTED + whole[end - offset :]
+    return REDACTED
 
 
 def mask_credentials(text: str) -> str:
@@ -64,24 +364,73 @@ def mask_credentials(text: str) -> str:
 
     The label stays (`AccountKey=***redacted***`), so a reader (or a rule, reading a masked
     snapshot) still sees that a credential was there. Collection masks every string it stores
-    with this; the engine masks every finding message.
+    with this; every exit masks everything it writes.
     """
-    if "=" not in text and "://" not in text:
+    if not isinstance(text, str) or len(text) < 6:
         return text
-    for pattern, replacement in _MASKS:
-        text = pattern.sub(replacement, text)
+    masks = _all_masks()
+    for mask in masks.for_text(text):
+        text = mask.sub(text)
     return text
 
 
-# Names of variables or settings that hold a credential when they hold a literal value.
+class _MaskSet:
+    """Every mask (ours, then the detectors'), indexed by the triggers that select them."""
+
+    def __init__(self, masks: list[_Mask]) -> None:
+        self.masks = masks
+        self._by_word: dict[str, list[int]] = {}
+        # A mask without a trigger (a detector not listed above) runs on every text.
+        self._always: list[int] = []
+        for i, mask in enumerate(masks):
+            if not mask.triggers or "" in mask.triggers:
+                self._always.append(i)
+            for word in mask.triggers:
+                if word:
+                    self._by_word.setdefault(word, []).append(i)
+
+    def for_text(self, text: str) -> list[_Mask]:
+        """The masks whose triggers `text` contains, in order."""
+        lowered = text.lower()
+        chosen = set(self._always)
+        for word, indexes in self._by_word.items():
+            if word in lowered:
+                chosen.update(indexes)
+        return [self.masks[i] for i in sorted(chosen)]
+
+
+@lru_cache(maxsize=1)
+def _all_masks() -> _MaskSet:
+    return _MaskSet(_MASKS + _detectors())
+
+
+# ---- detection (what rules flag) -------------------------------------------------------------
+
+# (label, pattern) for values that carry a credential. Kept for rules and plugins that list them.
+VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [(m.label, m.pattern) for m in _MASKS]
+
+
+def _specific_label(value: str) -> str | None:
+    for mask in _all_masks().for_text(value):
+        if mask.search(value):
+            return mask.label
+    return None
+
+
+# Names of variables, settings or tags that hold a credential when they hold a literal value.
 NAME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("*CONNECTION_STRING*", re.compile(r"CONNECTION_?STRING", re.IGNORECASE)),
     (
         "*_KEY",
-        re.compile(r"(^|[_-])(API_?|ACCESS_?|ACCOUNT_?|SECRET_?|PRIMARY_?)?KEY$", re.IGNORECASE),
+        re.compile(
+            r"(^|[_-])(API_?|ACCESS_?|ACCOUNT_?|SECRET_?|PRIMARY_?|SECONDARY_?|MASTER_?|"
+            r"SUBSCRIPTION_?|FUNCTION_?|SAS_?|SIGNING_?|PRIVATE_?|ENCRYPTION_?|AUTH_?)?KEY$",
+            re.IGNORECASE,
+        ),
     ),
-    ("*_SECRET", re.compile(r"(^|[_-])(CLIENT_?)?SECRET$", re.IGNORECASE)),
-    ("*_PASSWORD", re.compile(r"(^|[_-])(PASSWORD|PASSWD|PWD)$", re.IGNORECASE)),
+    ("*_SECRET", re.compile(r"SECRET($|[_-])", re.IGNORECASE)),
+    ("*_TOKEN", re.compile(r"(^|[_-])(\w+_?)?TOKEN$", re.IGNORECASE)),
+    ("*_PASSWORD", re.compile(r"PASSWORD|PASSWD|(^|[_-])PWD($|[_-])", re.IGNORECASE)),
 ]
 
 # An Application Insights connection string carries an instrumentation key, which
@@ -91,6 +440,7 @@ _APP_INSIGHTS_NAME = re.compile(r"APPLICATIONINSIGHTS_CONNECTION_STRING|APPINSIG
 
 
 _KEY_VAULT_REFERENCE = "@microsoft.keyvault("
+_REFERENCE = re.compile(r"^\s*(?:@microsoft\.keyvault\(|\{\{[^{}]*\}\}\s*$|secretref:)", re.I)
 
 
 def is_app_insights_connection_string(name: str, value: str) -> bool:
@@ -106,13 +456,13 @@ def is_app_insights_connection_string(name: str, value: str) -> bool:
 
 
 def credential_in_value(value: Any) -> str | None:
-    """The label of the credential pattern found in `value`, or None."""
+    """The label of the credential found in `value` (raw or already masked), or None."""
     if not isinstance(value, str) or not value:
         return None
-    for label, pattern in VALUE_PATTERNS:
-        if pattern.search(value):
-            return label
-    return None
+    label = _specific_label(value)
+    if label is None and REDACTED in value:
+        return "masked credential"
+    return label
 
 
 def credential_name(name: str) -> str | None:
@@ -126,17 +476,77 @@ def credential_name(name: str) -> str | None:
 def credential_in_setting(name: str, value: Any) -> str | None:
     """Why a name/literal-value pair is a credential (the matched pattern), or None.
 
-    An Application Insights connection string is not reported here.
+    An Application Insights connection string is not reported here, nor a reference to where a
+    secret is kept (`@Microsoft.KeyVault(SecretUri=...)`, an APIM `{{named value}}`).
     """
     if not isinstance(value, str) or not value.strip():
         return None
     if is_app_insights_connection_string(name, value):
         return None
-    if value.strip().lower().startswith(_KEY_VAULT_REFERENCE):
-        # `@Microsoft.KeyVault(SecretUri=...)` names where the secret is; it is not the secret.
+    if _REFERENCE.match(value):
         return None
-    return credential_in_value(value) or credential_name(name)
+    return (
+        _specific_label(value)
+        or credential_name(name)
+        or ("masked credential" if REDACTED in value else None)
+    )
 
+
+def mask_setting(name: str, value: str) -> str:
+    """A setting's literal value as it may be stored or shown.
+
+    A credential inside is masked where it sits; a literal under a credential-like name
+    (`DB_PASSWORD`) that shows no recognisable form is replaced whole. References to where a
+    secret is kept, and Application Insights connection strings, stay.
+    """
+    masked = mask_credentials(value)
+    if masked != value or not value.strip() or REDACTED in value:
+        return masked
+    if credential_name(name) and credential_in_setting(name, value):
+        return REDACTED
+    return value
+
+
+# ---- structures: where ARM keeps secrets by name -------------------------------------------
+
+# Fields that hold a key, password or token whenever they hold a value (lower case).
+SECRET_FIELDS = frozenset(
+    name.lower()
+    for name in (
+        "primaryKey",
+        "secondaryKey",
+        "primaryConnectionString",
+        "secondaryConnectionString",
+        "primaryMasterKey",
+        "secondaryMasterKey",
+        "primaryReadonlyMasterKey",
+        "secondaryReadonlyMasterKey",
+        "accessKeys",
+        "accountKey",
+        "storageAccountKey",
+        "storageAccessKey",
+        "sharedKey",
+        "sharedAccessKey",
+        "sasToken",
+        "password",
+        "adminPassword",
+        "adminUserPassword",
+        "administratorLoginPassword",
+        "clientSecret",
+        "secretValue",
+        "secureValue",
+        "apiKey",
+        "accessToken",
+        "refreshToken",
+        "repositoryToken",
+        "gitHubToken",
+        "personalAccessToken",
+        "webhookSecret",
+        "authKey",
+        "certificatePassword",
+        "pfxPassword",
+    )
+)
 
 _SECRET_KEYS = re.compile(
     r"(password|secret|connectionstring|connection_string|accountkey|sharedaccesskey|primarykey|secondarykey)",
@@ -144,12 +554,69 @@ _SECRET_KEYS = re.compile(
 )
 
 
+def _env_style(key: str) -> bool:
+    """A setting or tag name (`DB_PASSWORD`, `api-key`), not an ARM property (`secretName`)."""
+    return "_" in key or "-" in key or (key.isupper() and len(key) > 2)
+
+
+def redact_mapping(
+    d: dict[str, Any], walk: Callable[[Any], Any], secret_fields: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A mapping's entries with secrets held by structure replaced; other values through `walk`.
+
+    - `{"name": "DB_PASSWORD", "value": "..."}` (an app setting, a container's variable): the
+      value, by `mask_setting`;
+    - `{"secret": true, "value": "..."}` (an APIM named value): the value;
+    - `{"secrets": [{"name": ..., "value": ...}]}` (a container app's secrets): each value;
+    - a resource of a `.../secrets` type (a Key Vault secret): `properties.value`;
+    - a setting or tag whose name says credential (`API_KEY`, `client-secret`): its value;
+    - a field named in `secret_fields` (lower case): its value.
+    """
+    out: dict[str, Any] = {}
+    name = d.get("name")
+    secret_entry = d.get("secret") is True or str(d.get("secret")).lower() == "true"
+    kv_secret = isinstance(d.get("type"), str) and d["type"].lower().endswith("/secrets")
+    for key, item in d.items():
+        k = walk(key) if isinstance(key, str) else key
+        lower = str(key).lower()
+        if isinstance(item, str) and item:
+            if (
+                lower in secret_fields
+                or lower == "value"
+                and secret_entry
+                and not _REFERENCE.match(item)
+            ):
+                out[k] = REDACTED
+            elif lower == "value" and isinstance(name, str):
+                out[k] = walk(mask_setting(name, item))
+            elif _env_style(str(key)) and credential_name(str(key)):
+                out[k] = walk(mask_setting(str(key), item))
+            else:
+                out[k] = walk(item)
+        elif lower == "secrets" and isinstance(item, list):
+            out[k] = [
+                walk({**s, "value": REDACTED})
+                if isinstance(s, dict) and isinstance(s.get("value"), str) and s["value"]
+                else walk(s)
+                for s in item
+            ]
+        elif kv_secret and lower == "properties" and isinstance(item, dict):
+            props = dict(item)
+            if isinstance(props.get("value"), str) and props["value"]:
+                props["value"] = REDACTED
+            out[k] = walk(props)
+        else:
+            out[k] = walk(item)
+    return out
+
+
 def redact(value: Any, key: str = "") -> Any:
     """A copy of `value` with every credential replaced by REDACTED.
 
-    Strings that match a credential pattern are redacted wholesale; mappings are walked, and a
-    string under a secret-sounding key (`password`, `connectionString`, ...) is redacted too.
-    Application Insights connection strings pass through.
+    Strings that hold a credential are redacted wholesale; mappings are walked, and a string
+    under a secret-sounding key (`password`, `connectionString`, ...) is redacted too, as are
+    secrets held by structure (see `redact_mapping`). Application Insights connection strings
+    pass through.
     """
     if isinstance(value, dict):
         out = {}
@@ -157,8 +624,8 @@ def redact(value: Any, key: str = "") -> Any:
             if isinstance(v, str) and _SECRET_KEYS.search(str(k)):
                 out[k] = v if is_app_insights_connection_string(str(k), v) else REDACTED
             else:
-                out[k] = redact(v, str(k))
-        return out
+                out[k] = v
+        return redact_mapping(out, lambda v: redact(v))
     if isinstance(value, list):
         return [redact(v, key) for v in value]
     if isinstance(value, str):

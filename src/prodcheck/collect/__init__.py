@@ -27,6 +27,7 @@ def collect_snapshot(options: CollectOptions, needs: Collection[str]) -> dict[st
     page) is recorded as a `failed` coverage record instead, and collection goes on.
     """
     from prodcheck.collect.engine import collect
+    from prodcheck.collect.scrub import scrub_snapshot
 
     snapshot, _stats = collect(options, needs)
-    return snapshot
+    return scrub_snapshot(snapshot)

@@ -46,6 +46,8 @@ from prodcheck.collect.options import Cloud, CollectOptions
 from prodcheck.collect.progress import Progress
 from prodcheck.collect.scrub import drop_secrets
 from prodcheck.errors import UserError
+from prodcheck.outbound import MaskingFilter
+from prodcheck.outbound import one_line as one_line_out
 
 FORMAT = "prodcheck.snapshot/v1"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -317,7 +319,10 @@ class Run:
             try:
                 fn(*args)
             except BaseException as exc:  # a bug in a task must not hang or abort the run
-                print(f"prodcheck: internal error while collecting: {exc!r}", file=sys.stderr)
+                print(
+                    f"prodcheck: internal error while collecting: {one_line_out(repr(exc))}",
+                    file=sys.stderr,
+                )
                 self._task_broke(args, exc)
             finally:
                 self.progress.requests(self.stats.requests)
@@ -643,6 +648,9 @@ def _quiet_sdk_logging() -> None:
     logger = logging.getLogger("azure")
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
         logger.addHandler(logging.NullHandler())
+    # Whatever handler receives them, the SDK's records carry no credential.
+    if not any(isinstance(f, MaskingFilter) for f in logger.filters):
+        logger.addFilter(MaskingFilter())
 
 
 def _validate(options: CollectOptions) -> None:

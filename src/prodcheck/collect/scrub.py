@@ -2,13 +2,18 @@
 
 prodcheck never calls an action that returns secrets (listKeys, listSecrets, ...), but a GET can
 still carry one: a key field a provider fills in, a connection string or SAS URL typed into an
-app setting, a policy or a webhook. Before a resource is stored:
+app setting, a policy, a webhook, a tag, or an error message. Before a resource is stored:
 
 - a field whose name says it holds a key, password or secret (`primaryKey`, `password`,
-  `clientSecret`, ...) and has a value is dropped;
-- inside any other string, the secret part of a credential (`AccountKey=...`, `SharedAccessKey=...`,
-  `Password=...`, `sig=...`, `scheme://user:password@`) is replaced by `***redacted***`, so that
-  rules can still see that a credential was there (and flag it) without the snapshot holding it.
+  `clientSecret`, ...; `prodcheck.secrets.SECRET_FIELDS`) and has a value is dropped;
+- a secret held by structure is replaced by `***redacted***`: the literal value of an app
+  setting or container variable whose name says credential (`DB_PASSWORD`), an APIM named value
+  marked `secret`, a container app's `configuration.secrets[].value`, a Key Vault secret's
+  `value`, a tag named like a credential (see `prodcheck.secrets.redact_mapping`);
+- inside every other string (property values, tags, APIM policy XML, error messages), the secret
+  part of a credential (`AccountKey=...`, `Password="..."`, `sig=...`, `scheme://user:password@`,
+  `Bearer ...`, a GitHub token ...) is replaced by `***redacted***`, so that rules can still see
+  that a credential was there (and flag it) without the snapshot holding it.
 
 Application Insights connection strings and instrumentation keys are identifiers, not secrets,
 and pass through unchanged.
@@ -23,36 +28,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from prodcheck.secrets import credential_in_value, credential_name, mask_credentials
+from prodcheck.secrets import (
+    SECRET_FIELDS,
+    credential_in_value,
+    credential_name,
+    mask_credentials,
+    redact_mapping,
+)
 
 # A run of 20 letters and digits without a separator: a key or token, not a word.
 _OPAQUE = re.compile(r"[A-Za-z0-9+/=_]{20,}")
-
-_SECRET_FIELDS = frozenset(
-    name.lower()
-    for name in (
-        "primaryKey",
-        "secondaryKey",
-        "primaryConnectionString",
-        "secondaryConnectionString",
-        "primaryMasterKey",
-        "secondaryMasterKey",
-        "primaryReadonlyMasterKey",
-        "secondaryReadonlyMasterKey",
-        "accessKeys",
-        "accountKey",
-        "storageAccountKey",
-        "sharedKey",
-        "sharedAccessKey",
-        "sasToken",
-        "password",
-        "adminPassword",
-        "adminUserPassword",
-        "administratorLoginPassword",
-        "clientSecret",
-        "secretValue",
-    )
-)
 
 
 def _is_named_value(props: dict) -> bool:
@@ -77,19 +62,32 @@ def _plain_policy_data(props: dict) -> bool:
 
 
 def drop_secrets(value: Any) -> Any:
-    """`value` with secret fields dropped and credentials in strings masked (dicts in place)."""
+    """`value` with secret fields dropped and credentials masked (dicts and lists in place)."""
     if isinstance(value, dict):
         if _is_named_value(value) and not _plain_policy_data(value):
             del value["value"]
         for key in list(value):
-            item = value[key]
-            if str(key).lower() in _SECRET_FIELDS and item not in (None, "", [], {}):
+            if str(key).lower() in SECRET_FIELDS and value[key] not in (None, "", [], {}):
                 del value[key]
-            else:
-                value[key] = drop_secrets(item)
+        scrubbed = redact_mapping(value, drop_secrets)
+        value.clear()
+        value.update(scrubbed)
         return value
     if isinstance(value, list):
-        return [drop_secrets(v) for v in value]
+        value[:] = [drop_secrets(v) for v in value]
+        return value
     if isinstance(value, str):
         return mask_credentials(value)
     return value
+
+
+def scrub_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A collected snapshot with its coverage records and scope masked too (in place).
+
+    Resources are scrubbed as they arrive; a coverage record's message quotes what ARM said
+    when a read failed, and ARM's error messages can quote a connection string or a URL.
+    """
+    for key in ("coverage", "scope"):
+        if key in snapshot:
+            snapshot[key] = drop_secrets(snapshot[key])
+    return snapshot

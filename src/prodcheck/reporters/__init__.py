@@ -10,6 +10,7 @@ import importlib
 from dataclasses import dataclass
 
 from prodcheck.errors import UserError
+from prodcheck.outbound import clean, clean_output
 from prodcheck.report import Report
 
 
@@ -45,7 +46,9 @@ def render(report: Report, fmt: str, options: RenderOptions | None = None) -> st
             f"unknown format {fmt!r}: use one of {', '.join(sorted(FORMATS))}"
         ) from None
     module = importlib.import_module(module_name)
-    return str(module.render(report, options or RenderOptions()))
+    # The exit of every format: no credential, no misleading character (see prodcheck.outbound).
+    text = str(module.render(clean(report, visible=fmt != "json"), options or RenderOptions()))
+    return clean_output(text, fmt)
 
 
 def extension(fmt: str) -> str:

@@ -1,0 +1,168 @@
+"""What leaves the process: every string prodcheck writes passes through here.
+
+Two promises are kept at the exits, whatever a rule, a reporter or an input file did before:
+
+- **no secret is written**: credentials are masked (`prodcheck.secrets`), in the report object
+  before any reporter renders it, in the text each reporter produces, in the snapshot file, in
+  error lines and in log records;
+- **no text misleads**: characters that reorder, hide or forge text — Unicode bidirectional
+  overrides and isolates (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C), zero-width spaces,
+  line and paragraph separators, tag characters, lone surrogates, and control characters other
+  than the line feed and tab a format needs — are shown as visible escapes (`\\u202e`, `\\x1b`),
+  as the terminal reporter always showed escape sequences.
+
+The exits: `prodcheck.reporters.render` (every report format, the terminal included) calls
+`clean` on the report and `clean_output` on the text (the JSON report, data read back by
+`prodcheck report`, `diff` and `--baseline`, keeps its strings and writes misleading characters
+as JSON escapes); the snapshot writer calls
+`snapshot_text`; the command line prints errors through `one_line`; collection's log records
+pass `MaskingFilter`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import logging
+import re
+from functools import lru_cache
+from typing import Any
+
+from prodcheck.secrets import SECRET_FIELDS, mask_credentials, redact_mapping
+
+# Characters that can make text read differently from what it is. C0 controls (but for the tab
+# and line feed), DEL and C1 are added per use below.
+_MISLEADING = (
+    "\u061c"  # Arabic letter mark
+    "\u180e"  # Mongolian vowel separator (invisible)
+    "\u200b"  # zero-width space
+    "\u200e\u200f"  # left-to-right and right-to-left marks
+    "\u2028\u2029"  # line and paragraph separators
+    "\u202a-\u202e"  # bidirectional embeddings and overrides
+    "\u2060-\u2064"  # word joiner, invisible operators
+    "\u2066-\u206f"  # bidirectional isolates, deprecated format characters
+    "\ufeff"  # byte order mark, zero-width no-break space
+    "\ufff9-\ufffb"  # interlinear annotation
+    "\ud800-\udfff"  # lone surrogates (cannot even be written as UTF-8)
+    "\U000e0000-\U000e007f"  # tag characters (invisible ASCII)
+)
+# Zero-width joiner and non-joiner stay: scripts and emoji need them, and they reorder nothing.
+
+_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + _MISLEADING + "]")
+_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f" + _MISLEADING + "]")
+# In rendered output, C0 controls are the reporter's own (line feeds, the terminal's colours).
+_IN_OUTPUT = re.compile("[\x80-\x9f" + _MISLEADING + "]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def neutralise(text: str) -> str:
+    """`text` with every misleading character, and every control but tab and line feed, visible."""
+    return _IN_TEXT.sub(_visible, text)
+
+
+@lru_cache(maxsize=65536)
+def clean_text(text: str) -> str:
+    """One string as it may leave the process: credentials masked, misleading characters shown."""
+    return neutralise(mask_credentials(text))
+
+
+_masked = lru_cache(maxsize=65536)(mask_credentials)
+
+
+def clean(value: Any, visible: bool = True) -> Any:
+    """A copy of `value` (a report, a finding, plain data) with every string in it cleaned.
+
+    Dataclasses (the report, its findings, rules and coverage records) are copied field by
+    field; mappings are walked with the secrets held by structure replaced (an app setting
+    `DB_PASSWORD`, an APIM named value marked secret, a container app's secrets). Numbers,
+    booleans and enums pass unchanged. With `visible` false, strings are only masked: a
+    data format (the JSON report) escapes misleading characters losslessly instead.
+    """
+    if isinstance(value, str):
+        if not value:
+            return value
+        return clean_text(value) if visible else _masked(value)
+    if isinstance(value, enum.Enum) or value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return redact_mapping(value, lambda v: clean(v, visible), SECRET_FIELDS)
+    if isinstance(value, list | tuple):
+        return [clean(v, visible) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            if not f.init:
+                continue
+            old = getattr(value, f.name)
+            new = clean(old, visible)
+            if new is not old and new != old:
+                changes[f.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
+
+
+def clean_output(text: str, fmt: str = "text") -> str:
+    """A rendered report (or any text document) as it may be written: masked again, misleading
+    characters shown.
+
+    The report was cleaned before rendering; this pass catches what rendering itself put
+    together. Tabs and line feeds stay, and for the terminal every C0 control: its colours are
+    the reporter's own escape sequences. In the JSON report (data that prodcheck reads back),
+    misleading characters become JSON escapes, which read back as the same string.
+    """
+    masked = mask_credentials(text)
+    if fmt == "json":
+        return _IN_TEXT.sub(_json_escape, masked)
+    return (_IN_OUTPUT if fmt == "terminal" else _IN_TEXT).sub(_visible, masked)
+
+
+def one_line(text: object) -> str:
+    """An error or progress message as one inert line: masked, every control character visible."""
+    return _IN_LINE.sub(_visible, mask_credentials(str(text)))
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    return json.dumps(m.group(), ensure_ascii=True)[1:-1]
+
+
+def snapshot_text(document: Any) -> str:
+    """A snapshot document as JSON text, with no credential and no raw misleading character.
+
+    Unlike a report, a snapshot is data that prodcheck reads back: misleading characters are
+    written as JSON escapes (`\\u202e`), which read back as the very same string.
+    """
+    text = json.dumps(clean_snapshot(document), indent=2, sort_keys=True, ensure_ascii=False)
+    return _IN_TEXT.sub(_json_escape, mask_credentials(text)) + "\n"
+
+
+def clean_snapshot(document: Any) -> Any:
+    """A snapshot document with every credential masked (its misleading characters kept)."""
+    if isinstance(document, str):
+        return mask_credentials(document)
+    if isinstance(document, dict):
+        return redact_mapping(document, clean_snapshot, SECRET_FIELDS)
+    if isinstance(document, list):
+        return [clean_snapshot(v) for v in document]
+    return document
+
+
+class MaskingFilter(logging.Filter):
+    """Masks every log record passing a logger, so no handler receives a credential."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not format: keep its template only
+            message = str(record.msg)
+        record.msg = one_line(message)
+        record.args = None
+        return True
