@@ -51,6 +51,8 @@ _PAIR_KEYS = (
 _EQ = r"\s*(?:=|%3[Dd]|%253[Dd])\s*"
 # A quoted value (quotes possibly backslash-escaped, as inside JSON text).
 _QUOTED = r"(?P<q>\\?[\"'])" + _NOT_A_VALUE + r"(?P<v>(?:(?!(?P=q)).)+?)(?P=q)"
+# Where a key starts: not inside a longer word, or right after a URL-encoded `;`.
+_START = r"(?:(?<![A-Za-z])|(?<=%3[Bb]))"
 # An unquoted value: up to `;`, whitespace, a quote, markup, a backslash, or an encoded `;`/`&`.
 _BARE = (
     _NOT_A_VALUE
@@ -124,24 +126,24 @@ _MASKS: list[_Mask] = [
     _Mask(
         "AccountKey=",
         ("accountkey",),
-        r"(?<![A-Za-z])AccountKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+        _START + r"AccountKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
     ),
     _Mask(
         "SharedAccessKey=",
         ("sharedaccesskey",),
-        r"(?<![A-Za-z])SharedAccessKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+        _START + r"SharedAccessKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         re.IGNORECASE,
     ),
     _Mask(
         "AccessKey=",
         ("accesskey",),
-        r"(?<![A-Za-z])AccessKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+        _START + r"AccessKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         re.IGNORECASE,
     ),
     _Mask(
         "Password=",
         ("pass", "pwd"),
-        r"(?<![A-Za-z])(?:Password|Passwd|Pwd)" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+        _START + r"(?:Password|Passwd|Pwd)" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         re.IGNORECASE,
     ),
     _Mask(
@@ -180,7 +182,15 @@ _MASKS: list[_Mask] = [
     _Mask(
         "secret=",
         ("key", "pass", "pwd", "secret", "token", "signature"),
-        r"(?<![A-Za-z0-9_-])(?:" + _PAIR_KEYS + r")" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+        r"(?:(?<![A-Za-z0-9_-])|(?<=%3[Bb]))(?:"
+        + _PAIR_KEYS
+        + r")"
+        + _EQ
+        + r"(?:"
+        + _QUOTED
+        + "|"
+        + _BARE
+        + ")",
         re.IGNORECASE,
     ),
     _Mask(
@@ -233,22 +243,22 @@ _MASKS: list[_Mask] = [
         re.IGNORECASE,
     ),
     # Token formats: the vendor prefix stays as the label.
-    _Mask("GitHub token", ("github_pat_",), r"\bgithub_pat_(?P<v>[A-Za-z0-9_]{22,})"),
+    _Mask("GitHub token", ("github_pat_",), r"\bgithub_pat_(?P<v>" + _RED + r"|[A-Za-z0-9_]{22,})"),
     _Mask(
         "GitHub token",
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
-        r"\bgh[pousr]_(?P<v>[A-Za-z0-9]{30,})",
+        r"\bgh[pousr]_(?P<v>" + _RED + r"|[A-Za-z0-9]{20,})",
     ),
-    _Mask("Slack token", ("xox",), r"\bxox[abposrec]-(?P<v>[A-Za-z0-9-]{8,})"),
+    _Mask("Slack token", ("xox",), r"\bxox[abposrec]-(?P<v>" + _RED + r"|[A-Za-z0-9-]{8,})"),
     _Mask(
         "AWS access key",
         ("akia", "asia", "abia", "acca"),
-        r"\b(?:AKIA|ASIA|ABIA|ACCA)(?P<v>[A-Z0-9]{16})\b",
+        r"\b(?:AKIA|ASIA|ABIA|ACCA)(?P<v>" + _RED + r"|[A-Z0-9]{16}\b)",
     ),
     _Mask(
         "JSON web token",
         ("eyj",),
-        r"\beyJ(?P<v>[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.?[A-Za-z0-9_-]*)",
+        r"\beyJ(?P<v>" + _RED + r"|[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.?[A-Za-z0-9_-]*)",
     ),
     _Mask(
         "Entra client secret",
