@@ -341,7 +341,7 @@ def test_offline_audit_of_a_snapshot_with_secrets_writes_none(hostile_snapshot, 
         args += ["-f", fmt]
     _, stdout, stderr = run_cli(capsys, *args)
     files = sorted(outdir.iterdir())
-    assert {p.suffix for p in files} == {".json", ".html", ".sarif", ".xml", ".md"}
+    assert len(files) == len(FORMATS) - 1  # every format but the terminal's, which is stdout
     written = "".join(p.read_text(encoding="utf-8") for p in files)
     assert planted_in(written + stdout + stderr) == []
     # The evidence that explains a finding stays.
