@@ -52,6 +52,7 @@ def hostile_report():
 
 
 def raw_misleading(text: str, allow_c0: bool = False) -> list[str]:
+    text = text.replace("\r\n", "\n")  # a CR LF line end is a format's own (CSV)
     found = [c for c in BIDI + INVISIBLE + C1 if c in text]
     if not allow_c0:
         found += [c for c in C0 if c in text]

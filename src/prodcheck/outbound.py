@@ -51,7 +51,9 @@ _MISLEADING = (
 
 _IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + _MISLEADING + "]")
 _IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f" + _MISLEADING + "]")
-# In rendered output, C0 controls are the reporter's own (line feeds, the terminal's colours).
+# In a rendered document, a CR LF line end is the format's own (CSV).
+_IN_DOCUMENT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _MISLEADING + "]|\r(?!\n)")
+# In the terminal's output, C0 controls are the reporter's own (line feeds, colours).
 _IN_OUTPUT = re.compile("[\x80-\x9f" + _MISLEADING + "]")
 
 
@@ -122,7 +124,7 @@ def clean_output(text: str, fmt: str = "text") -> str:
     masked = mask_credentials(text)
     if fmt == "json":
         return _IN_TEXT.sub(_json_escape, masked)
-    return (_IN_OUTPUT if fmt == "terminal" else _IN_TEXT).sub(_visible, masked)
+    return (_IN_OUTPUT if fmt == "terminal" else _IN_DOCUMENT).sub(_visible, masked)
 
 
 def one_line(text: object) -> str:
