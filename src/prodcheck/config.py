@@ -397,13 +397,14 @@ class _Parser:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = f":{mark.line + 1}" if mark else ""
-            problem = exc.problem or exc.context or "syntax error"
+            problem = " ".join(str(exc.problem or exc.context or "syntax error").split())
             raise UserError(
                 f"{self.path}{line}: not valid YAML ({problem}): fix the syntax "
                 "(indent with spaces, quote values containing ': ')"
             ) from None
         except yaml.YAMLError as exc:
-            raise UserError(f"{self.path}: not valid YAML ({exc}): fix the syntax") from None
+            problem = " ".join(str(exc).split())
+            raise UserError(f"{self.path}: not valid YAML ({problem}): fix the syntax") from None
         except RecursionError:
             raise UserError(
                 f"{self.path}: nested deeper than {MAX_DEPTH} levels: no configuration needs that"
