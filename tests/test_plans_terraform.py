@@ -679,3 +679,65 @@ def test_a_plan_nested_too_deeply_is_a_user_error(tmp_path, capsys):
         code, _, err = run_cli(capsys, "audit", "--terraform-plan", str(path))
         assert code in (1, 2)
         assert "Traceback" not in err
+
+
+def test_a_waiver_matches_a_terraform_address(tmp_path, capsys, monkeypatch):
+    data = plan(
+        [
+            change(
+                "azurerm_key_vault.main",
+                vault(purge_protection_enabled=False),
+                unknown={"id": True},
+            )
+        ]
+    )
+    (tmp_path / "prodcheck.yaml").write_text(
+        "waivers:\n"
+        "  - rule: PC-KV-002\n"
+        "    resource: azurerm_key_vault.main\n"
+        "    reason: purge protection comes with the vault migration (TICKET-9)\n"
+        "    owner: platform-team@example.com\n"
+        "    expires: 2099-01-31\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, report, _ = audit_plan(tmp_path, capsys, data, "-r", "PC-KV-002")
+    finding = by_rule(report, "PC-KV-002")["azurerm_key_vault.main"]
+    assert finding["status"] == "WAIVED"
+    assert code == 0
+
+
+def test_a_reference_through_a_module_output_links_to_the_resource_inside():
+    data = plan(
+        [
+            change("module.kv.azurerm_key_vault.this", vault(), unknown={"id": True}),
+            change(
+                "azurerm_monitor_diagnostic_setting.kv",
+                {
+                    "name": "to-logs",
+                    "enabled_log": [{"category_group": "allLogs", "category": None}],
+                    "enabled_metric": [],
+                    "log_analytics_workspace_id": RG_ID
+                    + "/providers/Microsoft.OperationalInsights/workspaces/log",
+                },
+                unknown={"id": True, "target_resource_id": True},
+            ),
+        ],
+        [
+            resource_config(
+                "azurerm_monitor_diagnostic_setting.kv",
+                target_resource_id=["module.kv.vault_id", "module.kv"],
+            )
+        ],
+        modules={"kv": [resource_config("azurerm_key_vault.this")]},
+    )
+    data["configuration"]["root_module"]["module_calls"]["kv"]["module"]["outputs"] = {
+        "vault_id": {
+            "expression": {"references": ["azurerm_key_vault.this.id", "azurerm_key_vault.this"]}
+        }
+    }
+    snap = parse_terraform_plan(data, "plan.json")
+    ids = {r["x-prodcheck-address"]: r["id"] for r in snap.resources}
+    assert ids["azurerm_monitor_diagnostic_setting.kv"] == (
+        ids["module.kv.azurerm_key_vault.this"]
+        + "/providers/Microsoft.Insights/diagnosticSettings/to-logs"
+    )

@@ -339,3 +339,21 @@ def test_a_shared_cross_reference_passes_its_unknowns_to_every_rule_that_uses_it
         ("PC-TEST-001", Status.ERROR),
         ("PC-TEST-002", Status.ERROR),
     ]
+
+
+def test_a_nested_deployment_what_if_could_not_analyse_is_not_evaluated():
+    deployment_id = rid("Microsoft.Resources/deployments", "monitoring")
+    data = cli_result(change("Create", vault_body(**GOOD_VAULT)))
+    data["diagnostics"] = [
+        {
+            "level": "Warning",
+            "code": "NestedDeploymentShortCircuited",
+            "message": "A nested deployment got short-circuited and all its resources got skipped",
+            "target": deployment_id,
+        },
+        {"level": "Info", "code": "Note", "message": "nothing to see", "target": ""},
+    ]
+    snap = parse_what_if(data, "whatif.json", needs=[VAULT, "Microsoft.Insights/metricAlerts"])
+    failed = sorted(c.resource_type for c in snap.coverage or [] if c.failed)
+    assert failed == ["Microsoft.Insights/metricAlerts", VAULT]
+    assert all("short-circuited" in c.message for c in snap.coverage or [] if c.failed)

@@ -109,6 +109,21 @@ def parse_what_if(data: Any, source: str, needs: Iterable[str] = ()) -> Snapshot
     for change in potential:
         rid = str(change.get("resourceId") or "")
         gaps.append((rid, "", "a potential change: what-if could not resolve it before deployment"))
+    diagnostics = data.get("diagnostics")
+    if diagnostics is None and isinstance(properties, dict):
+        diagnostics = properties.get("diagnostics")
+    noted = []
+    for diagnostic in diagnostics if isinstance(diagnostics, list) else []:
+        if not isinstance(diagnostic, dict):
+            continue
+        level = str(diagnostic.get("level") or "").lower()
+        target = str(diagnostic.get("target") or "")
+        text = f"{diagnostic.get('code') or 'diagnostic'}: {diagnostic.get('message') or ''}"
+        if level in ("warning", "error") and ArmId.parse(target).type.lower() == _DEPLOYMENTS:
+            # A nested deployment what-if could not analyse (short-circuited): anything inside.
+            gaps.append((target, "*", f"what-if did not analyse this nested deployment ({text})"))
+        elif level in ("warning", "error"):
+            noted.append(text)
 
     scope = scope_of(resources + [{"id": rid} for rid, _, _ in gaps if rid])
     sid = scope_id(scope)
@@ -134,6 +149,7 @@ def parse_what_if(data: Any, source: str, needs: Iterable[str] = ()) -> Snapshot
         "deleted": deleted,
         "notEvaluated": len(gaps),
         "unknownValues": sum(len(r.get(UNKNOWN_KEY, [])) for r in resources),
+        "diagnostics": noted,
     }
     return Snapshot(
         resources,
