@@ -357,3 +357,46 @@ def test_a_nested_deployment_what_if_could_not_analyse_is_not_evaluated():
     failed = sorted(c.resource_type for c in snap.coverage or [] if c.failed)
     assert failed == ["Microsoft.Insights/metricAlerts", VAULT]
     assert all("short-circuited" in c.message for c in snap.coverage or [] if c.failed)
+
+
+def test_a_plan_on_a_snapshot_judges_the_estate_after_the_deployment(tmp_path, capsys):
+    deployed = [
+        {
+            k: v
+            for k, v in vault_body("kv-a", enableRbacAuthorization=False).items()
+            if k != "apiVersion"
+        },
+        {
+            k: v
+            for k, v in vault_body("kv-b", enableRbacAuthorization=False).items()
+            if k != "apiVersion"
+        },
+        {k: v for k, v in vault_body("kv-c", **GOOD_VAULT).items() if k != "apiVersion"},
+    ]
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(
+        json.dumps(
+            {
+                "format": "prodcheck.snapshot/v1",
+                "scope": {"subscriptions": [SUB]},
+                "resources": deployed,
+            }
+        )
+    )
+    fixed = change("Modify", vault_body("kv-a", **GOOD_VAULT))
+    removed = change("Delete", None, resourceId=rid(VAULT, "kv-b"))
+    code, report, _ = audit_file(
+        tmp_path, capsys, cli_result(fixed, removed), "--with-snapshot", str(snapshot)
+    )
+    statuses = {n: f["status"] for n, f in findings_of(report, "PC-KV-002").items()}
+    assert statuses == {"kv-a": "PASS", "kv-c": "PASS"}
+    assert report["inputKind"] == "what-if"
+    assert code == 0
+
+
+def test_with_snapshot_needs_a_plan(tmp_path, capsys):
+    code, _, err = run_cli(
+        capsys, "audit", "--demo", "flat", "--with-snapshot", str(tmp_path / "s.json")
+    )
+    assert code == 2
+    assert "--with-snapshot goes with a plan" in err

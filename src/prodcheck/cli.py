@@ -406,6 +406,15 @@ def audit(
             rich_help_panel="Input",
         ),
     ] = None,
+    with_snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--with-snapshot",
+            metavar="FILE",
+            help="With --what-if or --terraform-plan: judge the plan applied on top of this snapshot of the deployed estate.",
+            rich_help_panel="Input",
+        ),
+    ] = None,
     subscription: SubscriptionOpt = None,
     resource_group: ResourceGroupOpt = None,
     tag: TagOpt = None,
@@ -488,6 +497,10 @@ def audit(
         raise UserError(
             "give one of --snapshot, --demo, --what-if or --terraform-plan, not several"
         )
+    if with_snapshot is not None and plan is None:
+        raise UserError(
+            "--with-snapshot goes with a plan: add --what-if FILE or --terraform-plan FILE"
+        )
     if sources and live:
         raise UserError(
             "--subscription/--resource-group/--tag select a live scope: drop them to audit a "
@@ -517,6 +530,10 @@ def audit(
         from prodcheck.plans import load_plan
 
         snap = load_plan(plan, plan_kind, [t for r in selected for t in r.needs])
+        if with_snapshot is not None:
+            from prodcheck.plans import on_snapshot
+
+            snap = on_snapshot(snap, load_snapshot(with_snapshot))
     else:
         options = _collect_options(
             subscription or cfg.subscriptions or None,
@@ -543,7 +560,7 @@ def audit(
         from prodcheck.baseline import apply_baseline, load_report
 
         apply_baseline(report, load_report(baseline), str(baseline))
-    protected = [p for p in (snapshot, plan) if p is not None and str(p) != "-"]
+    protected = [p for p in (snapshot, plan, with_snapshot) if p is not None and str(p) != "-"]
     protected += [p for p in (cfg.path, baseline) if p is not None]
     emit_report(
         report,

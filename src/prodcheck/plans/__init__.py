@@ -40,6 +40,7 @@ __all__ = [
     "load_plan",
     "load_plan_demo",
     "name_by_address",
+    "on_snapshot",
     "not_evaluated",
     "plan_coverage",
 ]
@@ -116,6 +117,46 @@ def _load(path: str | Path, kind: str, needs: Iterable[str]) -> Snapshot:
         parse = parse_terraform_plan
     snapshot: Snapshot = parse(data, source, needs)
     return snapshot
+
+
+def on_snapshot(planned: Snapshot, deployed: Snapshot) -> Snapshot:
+    """The estate after the plan: the deployed resources, with the plan's changes applied.
+
+    A plan covers only what its template or configuration deploys; the rest of the scope comes
+    from the snapshot, so scope-level rules (a WAF gateway exists, an alert per signal) judge
+    the result. A planned resource replaces the deployed one with the same id (ids compared
+    without case); a deleted one leaves. Coverage is the snapshot's, plus what the plan could not
+    show.
+    """
+    plan_info = planned.scope.get("plan") if isinstance(planned.scope.get("plan"), dict) else {}
+    deleted = {norm(str(i)) for i in (plan_info or {}).get("deletedIds", [])}
+    replaced = {norm(str(r.get("id"))) for r in planned.resources}
+    resources = [
+        r
+        for r in deployed.resources
+        if norm(str(r.get("id"))) not in replaced and norm(str(r.get("id"))) not in deleted
+    ]
+    resources += planned.resources
+    gaps = [c for c in planned.coverage or [] if c.failed]
+    if deployed.coverage is not None:
+        coverage: list[CoverageRecord] | None = list(deployed.coverage) + gaps
+    else:
+        coverage = planned.coverage
+    scope = dict(deployed.scope)
+    for key in ("subscriptions", "resourceGroups"):
+        merged = {str(v).lower(): str(v) for v in (deployed.scope.get(key) or [])}
+        for v in planned.scope.get(key) or []:
+            merged.setdefault(str(v).lower(), str(v))
+        scope[key] = sorted(merged.values())
+    scope["plan"] = {**(plan_info or {}), "onSnapshot": deployed.source}
+    return Snapshot(
+        resources,
+        coverage=coverage,
+        scope=scope,
+        collected_at=deployed.collected_at,
+        source=f"{planned.source} on {deployed.source}",
+        input_kind=planned.input_kind,
+    )
 
 
 def load_plan_demo(name: str, needs: Iterable[str] = ()) -> Snapshot:

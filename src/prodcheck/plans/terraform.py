@@ -247,6 +247,7 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
 
     instances: list[Instance] = []
     deleted = context = 0
+    deleted_ids: list[str] = []
     gaps: list[CoverageRecord] = []
     for i, rc in enumerate(changes):
         if not isinstance(rc, dict) or not isinstance(rc.get("change"), dict):
@@ -263,6 +264,9 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
             continue
         if "create" not in actions and ("delete" in actions or "forget" in actions):
             deleted += 1
+            before = change.get("before")
+            if isinstance(before, dict) and isinstance(before.get("id"), str):
+                deleted_ids.append(before["id"])
             continue
         after = _mask(change.get("after"), change.get("after_sensitive"))
         wholly_unknown = not isinstance(after, dict)
@@ -304,6 +308,7 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
         "terraformVersion": str(data.get("terraform_version") or ""),
         "resources": len(resources),
         "deleted": deleted,
+        "deletedIds": deleted_ids,
         "dataSources": context,
         "notEvaluated": len(gaps),
         "unmapped": dict(sorted(converter.unmapped.items())),

@@ -73,11 +73,14 @@ def parse_what_if(data: Any, source: str, needs: Iterable[str] = ()) -> Snapshot
     resources: list[dict[str, Any]] = []
     gaps: list[tuple[str, str, str]] = []
     deleted = 0
+    deleted_ids: list[str] = []
     for change in changes:
         kind = str(change.get("changeType") or "").lower()
         rid = str(change.get("resourceId") or "")
         if kind == "delete":
             deleted += 1
+            if rid:
+                deleted_ids.append(rid)
             continue
         after = change.get("after")
         if kind in _JUDGED and isinstance(after, dict):
@@ -117,11 +120,11 @@ def parse_what_if(data: Any, source: str, needs: Iterable[str] = ()) -> Snapshot
         if not isinstance(diagnostic, dict):
             continue
         level = str(diagnostic.get("level") or "").lower()
-        target = str(diagnostic.get("target") or "")
+        about = str(diagnostic.get("target") or "")
         text = f"{diagnostic.get('code') or 'diagnostic'}: {diagnostic.get('message') or ''}"
-        if level in ("warning", "error") and ArmId.parse(target).type.lower() == _DEPLOYMENTS:
+        if level in ("warning", "error") and ArmId.parse(about).type.lower() == _DEPLOYMENTS:
             # A nested deployment what-if could not analyse (short-circuited): anything inside.
-            gaps.append((target, "*", f"what-if did not analyse this nested deployment ({text})"))
+            gaps.append((about, "*", f"what-if did not analyse this nested deployment ({text})"))
         elif level in ("warning", "error"):
             noted.append(text)
 
@@ -147,6 +150,7 @@ def parse_what_if(data: Any, source: str, needs: Iterable[str] = ()) -> Snapshot
         "kind": "what-if",
         "resources": len(resources),
         "deleted": deleted,
+        "deletedIds": deleted_ids,
         "notEvaluated": len(gaps),
         "unknownValues": sum(len(r.get(UNKNOWN_KEY, [])) for r in resources),
         "diagnostics": noted,
