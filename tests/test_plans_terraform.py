@@ -741,3 +741,97 @@ def test_a_reference_through_a_module_output_links_to_the_resource_inside():
         ids["module.kv.azurerm_key_vault.this"]
         + "/providers/Microsoft.Insights/diagnosticSettings/to-logs"
     )
+
+
+def test_an_alert_whose_target_cannot_be_linked_leaves_the_alert_check_not_evaluated(
+    tmp_path, capsys
+):
+    redis = {
+        "type": "Microsoft.Cache/redisEnterprise@2025-07-01",
+        "name": "redis-a",
+        "parent_id": RG_ID,
+        "location": "eastus",
+        "body": {"sku": {"name": "Balanced_B0"}, "properties": {"publicNetworkAccess": "Disabled"}},
+    }
+    alert = {
+        "name": "redis-memory",
+        "resource_group_name": RG,
+        "enabled": True,
+        "severity": 2,
+        "scopes": [None],
+        "criteria": [
+            {
+                "metric_namespace": "Microsoft.Cache/redisEnterprise",
+                "metric_name": "usedmemorypercentage",
+                "aggregation": "Maximum",
+                "operator": "GreaterThan",
+                "threshold": 80,
+            }
+        ],
+        "action": [],
+    }
+    data = plan(
+        [
+            change("azapi_resource.redis", redis, unknown={"id": True, "output": True}),
+            change(
+                "azurerm_monitor_metric_alert.redis", alert, unknown={"id": True, "scopes": [True]}
+            ),
+        ]
+    )
+    snap = parse_terraform_plan(data, "plan.json", ["Microsoft.Insights/metricAlerts"])
+    failed = [c for c in snap.coverage or [] if c.failed]
+    assert [c.resource_type for c in failed] == ["Microsoft.Insights/metricAlerts"]
+    code, report, _ = audit_plan(tmp_path, capsys, data, "-r", "PC-MON-002")
+    on_redis = [f for f in report["findings"] if f["resourceName"] == "azapi_resource.redis"]
+    assert on_redis and {f["status"] for f in on_redis} == {"ERROR"}
+
+
+def test_each_element_of_a_list_of_references_links_to_its_own_resource():
+    apps = [
+        change(
+            f"azurerm_container_app.{name}", _container_app(name=f"ca-{name}"), unknown={"id": True}
+        )
+        for name in ("api", "web")
+    ]
+    alert = {
+        "name": "cpu",
+        "resource_group_name": RG,
+        "scopes": [None, None],
+        "criteria": [
+            {
+                "metric_namespace": "Microsoft.App/containerApps",
+                "metric_name": "CpuPercentage",
+                "aggregation": "Average",
+                "operator": "GreaterThan",
+                "threshold": 85,
+            }
+        ],
+        "action": [],
+    }
+    data = plan(
+        [
+            *apps,
+            change(
+                "azurerm_monitor_metric_alert.cpu",
+                alert,
+                unknown={"id": True, "scopes": [True, True]},
+            ),
+        ],
+        [
+            resource_config(
+                "azurerm_monitor_metric_alert.cpu",
+                scopes=[
+                    "azurerm_container_app.api.id",
+                    "azurerm_container_app.api",
+                    "azurerm_container_app.web.id",
+                    "azurerm_container_app.web",
+                ],
+            )
+        ],
+    )
+    snap = parse_terraform_plan(data, "plan.json")
+    ids = {r["x-prodcheck-address"]: r["id"] for r in snap.resources}
+    scopes = next(r for r in snap.resources if r["type"] == "Microsoft.Insights/metricAlerts")[
+        "properties"
+    ]["scopes"]
+    assert scopes == [ids["azurerm_container_app.api"], ids["azurerm_container_app.web"]]

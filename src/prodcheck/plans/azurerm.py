@@ -447,8 +447,26 @@ def _diagnostic_setting(b: Body) -> None:
 
 def _metric_alert(b: Body) -> None:
     scopes = []
-    for i, _ in enumerate(b.value("scopes") or []):
-        scopes.append(b.id_at(f"scopes[{i}]") or f"(scope {i + 1} of {b.inst.address})")
+    planned = b.value("scopes")
+    if not isinstance(planned, list):
+        # The whole list is known only after apply: at least one scope, none linked.
+        planned = [None] if not b.known("scopes") else []
+    for i, _ in enumerate(planned):
+        scope = b.id_at(f"scopes[{i}]")
+        if scope is None:
+            # Which resource it watches is known only after apply: the verdicts that look for
+            # an alert on a resource cannot rule this one out.
+            b.unknown.append("properties.scopes")
+            b.converter.gaps.append(
+                not_evaluated(
+                    "Microsoft.Insights/metricAlerts",
+                    b.raw["id"],
+                    f"{b.inst.address}: the resource it watches is known only after apply and "
+                    "no reference in the configuration names it",
+                )
+            )
+            continue
+        scopes.append(scope)
     if not scopes and not b.known("scopes"):
         b.unknown.append("properties.scopes")
     b.put("properties.scopes", scopes)
@@ -541,6 +559,8 @@ def _private_endpoint(b: Body) -> None:
     subnet = b.id_at("subnet_id")
     if subnet:
         b.put("properties.subnet.id", subnet)
+    elif not b.known("subnet_id"):
+        b.unknown.append("properties.subnet")
     # The DNS zone group is its own ARM resource, which the provider creates with a second call.
     for g, group in enumerate(b.value("private_dns_zone_group") or []):
         if not isinstance(group, dict):

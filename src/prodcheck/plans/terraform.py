@@ -136,12 +136,19 @@ class Configuration:
 
     def references(self, config_address: str, path: Path) -> list[str]:
         """The references of the expression at `path` of a resource (module-relative)."""
+        return self.located(config_address, path)[0]
+
+    def located(self, config_address: str, path: Path) -> tuple[list[str], int | None]:
+        """The references at `path`, and the list index they stand for when the expression is
+        a whole list (`scopes = [a.id, b.id]` has one expression for both elements)."""
         node: Any = self.expressions.get(config_address, {})
+        element: int | None = None
         for step in path:
             if isinstance(step, int):
                 if isinstance(node, list):
                     node = node[step] if step < len(node) else None
                 elif isinstance(node, dict):
+                    element = step
                     continue
             elif isinstance(node, list):
                 node = node[0] if node else None
@@ -149,11 +156,11 @@ class Configuration:
             elif isinstance(node, dict):
                 node = node.get(step)
             if node is None:
-                return []
+                return [], None
         if isinstance(node, list) and node and isinstance(node[0], dict):
             node = node[0]
         refs = node.get("references") if isinstance(node, dict) else None
-        return [r for r in refs or [] if isinstance(r, str)]
+        return [r for r in refs or [] if isinstance(r, str)], element
 
 
 class Plan:
@@ -170,11 +177,17 @@ class Plan:
     def referenced(self, inst: Instance, path: Path | str, depth: int = 0) -> Instance | None:
         """The resource instance the expression at `path` of `inst` refers to, if one."""
         p = tf_path(path) if isinstance(path, str) else path
-        for ref in self.configuration.references(inst.config_address, p):
-            found = self._resolve(ref, inst, depth)
-            if found is not None:
-                return found
-        return None
+        refs, element = self.configuration.located(inst.config_address, p)
+        found: list[Instance] = []
+        for ref in refs:
+            target = self._resolve(ref, inst, depth)
+            if target is not None and target not in found:
+                found.append(target)
+        if element is None:
+            return found[0] if found else None
+        # One expression for a whole list: its n-th resource is the n-th element, when every
+        # element is a reference (`[a.id, b.id]`); otherwise it cannot be told.
+        return found[element] if element < len(found) else None
 
     def referenced_by(self, ref: str, inst: Instance) -> Instance | None:
         """The resource instance one reference string of `inst`'s configuration names."""
