@@ -167,6 +167,7 @@ def test_an_unsupported_resource_makes_the_verdicts_needing_its_type_error(tmp_p
     kv = [f for f in report["findings"] if f["ruleId"] == "PC-KV-002"]
     assert kv and all(f["status"] == "ERROR" for f in kv)
     assert any("not supported by what-if" in f["message"] for f in kv)
+    assert any(f["message"].startswith("not evaluated before deployment: ") for f in kv)
     assert report["coverageGaps"]
 
 

@@ -403,6 +403,11 @@ class CoverageRecord:
         )
 
     def describe(self) -> str:
+        if self.error_code == "NotEvaluated":
+            # From a deployment plan: nothing was read, the plan cannot show it (prodcheck.plans).
+            return f"not evaluated before deployment: {self.resource_type} in {self.scope}: " + (
+                self.message or "the plan does not show it"
+            )
         code = f"HTTP {self.status_code}" if self.status_code else "no answer"
         what = f"could not read {self.resource_type} in {self.scope} ({code}"
         what += f" {self.error_code})" if self.error_code else ")"
