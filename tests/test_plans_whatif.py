@@ -401,3 +401,31 @@ def test_with_snapshot_needs_a_plan(tmp_path, capsys):
     )
     assert code == 2
     assert "--with-snapshot goes with a plan" in err
+
+
+def test_a_subscription_what_if_spans_its_resource_groups():
+    group = {
+        "apiVersion": "2024-03-01",
+        "id": f"/subscriptions/{SUB}/resourceGroups/rg-data",
+        "name": "rg-data",
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": "eastus",
+    }
+    other = vault_body("kv-data", **GOOD_VAULT)
+    other["id"] = rid(VAULT, "kv-data", rg="rg-data")
+    snap = parse_what_if(
+        cli_result(
+            change("Create", group),
+            change("Create", vault_body(**GOOD_VAULT)),
+            change("Create", other),
+        ),
+        "whatif.json",
+        needs=[VAULT],
+    )
+    assert snap.scope["resourceGroups"] == ["rg-app", "rg-data"]
+    report = audit(snap, [_reads_first_then_yields()])
+    assert report.scope["id"] == f"/subscriptions/{SUB}"
+    assert {f.resource_name for f in report.findings if f.status == Status.PASS} == {
+        "kv-app",
+        "kv-data",
+    }
