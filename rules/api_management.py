@@ -223,9 +223,15 @@ def _policy_verdicts(inv, p, names, *, ai_only, anywhere, lacking_text, ok_text,
         "or circuit breaking: every caller reaches the models and the backend directly."
     ),
     remediation=(
-        "az apim create -g {resource_group} -n <name> --sku-name Premium --publisher-name <org> "
-        "--publisher-email <mail> --enable-managed-identity true, then import the backend and "
-        "Azure OpenAI APIs"
+        """
+        Put an API Management service in front of the backend and the Azure OpenAI endpoints, then
+        import their APIs and give them the guide's policies (rate limits, token limits, circuit
+        breakers).
+
+        ```sh
+        az apim create -g {resource_group} -n '<apim-name>' --sku-name Premium --publisher-name '<organisation>' --publisher-email '<admin@example.com>' --enable-managed-identity true
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/api-management/genai-gateway-capabilities"],
 )
@@ -333,11 +339,19 @@ def _judge_limit(item: Item, named, p) -> tuple[bool | None, str]:
         "stops nobody from spending it in a minute."
     ),
     remediation=(
-        'Add `<rate-limit-by-key calls="..." renewal-period="60" '
-        'counter-key="@(context.Subscription.Id)" />` (or a key per client address or token '
-        "claim) to the API's inbound section, or keep `<base />` in it so that the global or "
-        "product limit applies (az apim api policy ... or the portal's policy editor); keep "
-        "quotas for budgets, next to a rate limit"
+        """
+        Give the API a rate limit per caller in its inbound policy (a key per subscription, client
+        address or token claim), or keep `<base />` in it so that the global or product limit applies.
+        Keep quotas for budgets, next to a rate limit. Edit the policy in the portal's policy editor or
+        in the API's template:
+
+        ```xml
+        <inbound>
+          <base />
+          <rate-limit-by-key calls="100" renewal-period="60" counter-key="@(context.Subscription.Id)" />
+        </inbound>
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/api-management/api-management-howto-policies",
@@ -463,9 +477,14 @@ _AI_PARAMS = {"ai_host_suffixes": AI_HOST_SUFFIXES}
         "Without a token limit one client can exhaust the deployment's quota for everyone."
     ),
     remediation=(
-        'Add `<llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="..." '
-        'estimate-prompt-tokens="true" />` to the API\'s inbound section (azure-openai-token-limit '
-        "for Azure OpenAI-only APIs)"
+        """
+        Limit the tokens each caller may use per minute in the API's inbound policy
+        (`azure-openai-token-limit` for APIs that serve Azure OpenAI only):
+
+        ```xml
+        <llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="10000" estimate-prompt-tokens="true" />
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/api-management/llm-token-limit-policy"],
 )
@@ -517,9 +536,16 @@ def ai_apis_token_limited(inv, p):
         "on a runaway client, or to charge back."
     ),
     remediation=(
-        'Add `<llm-emit-token-metric namespace="..."><dimension name="Subscription ID" />'
-        "</llm-emit-token-metric>` to the API's inbound section (Application Insights must be "
-        "enabled for the API)"
+        """
+        Emit token usage per caller from the API's inbound policy (Application Insights must be
+        enabled for the API):
+
+        ```xml
+        <llm-emit-token-metric namespace="llm">
+          <dimension name="Subscription ID" />
+        </llm-emit-token-metric>
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/api-management/llm-emit-token-metric-policy"],
 )
@@ -566,9 +592,20 @@ def ai_apis_emit_token_metrics(inv, p):
     params=_AI_PARAMS,
     rationale="Common prompts answered from a cache cost no tokens and return in milliseconds.",
     remediation=(
-        'Add `<llm-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="..." />` '
-        'to inbound and `<llm-semantic-cache-store duration="300" />` to outbound (needs an '
-        "external Redis-compatible cache), or cache-lookup / cache-store for exact matches"
+        """
+        Cache answers to similar prompts: a semantic cache lookup in the inbound policy and a store in
+        the outbound policy (needs an external Redis-compatible cache), or `cache-lookup` and
+        `cache-store` for exact matches.
+
+        ```xml
+        <inbound>
+          <llm-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="<embeddings-backend>" />
+        </inbound>
+        <outbound>
+          <llm-semantic-cache-store duration="300" />
+        </outbound>
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/api-management/azure-openai-enable-semantic-caching"],
 )
@@ -633,10 +670,35 @@ def _covered_codes(backend) -> set[int]:
         "failing member."
     ),
     remediation=(
-        "Give the AI backend a circuit breaker rule (Bicep: properties.circuitBreaker.rules: "
-        "[{ name: 'ai', failureCondition: { count: 3, interval: 'PT1M', statusCodeRanges: "
-        "[{ min: 429, max: 429 }, { min: 500, max: 599 }] }, tripDuration: 'PT1M', "
-        "acceptRetryAfter: true }]), or route the API to a load-balanced backend pool"
+        """
+        Give the AI backend a circuit breaker that trips on throttling and server errors, or route the
+        API to a load-balanced backend pool whose members have one:
+
+        ```bicep
+        resource backend 'Microsoft.ApiManagement/service/backends@2024-05-01' = {
+          parent: apim
+          name: '<backend>'
+          properties: {
+            url: '<backend-url>'
+            protocol: 'http'
+            circuitBreaker: {
+              rules: [
+                {
+                  name: 'ai'
+                  failureCondition: {
+                    count: 3
+                    interval: 'PT1M'
+                    statusCodeRanges: [ { min: 429, max: 429 }, { min: 500, max: 599 } ]
+                  }
+                  tripDuration: 'PT1M'
+                  acceptRetryAfter: true
+                }
+              ]
+            }
+          }
+        }
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/api-management/backends#circuit-breaker"],
 )
@@ -761,10 +823,17 @@ def _judge_breaker(backend, where: str, wanted: set[int], problems: list, good: 
         "identity the gateway needs API keys for the model backends, which leak and never expire."
     ),
     remediation=(
-        "Inject the service into a virtual network in Internal mode (az apim update -g "
-        "{resource_group} -n {name} --virtual-network Internal, Developer/Premium tiers) or add an "
-        "approved private endpoint and set --public-network-access false; enable the identity: "
-        "az apim update -g {resource_group} -n {name} --enable-managed-identity true"
+        """
+        Take the gateway off the internet: inject it into a virtual network in Internal mode (Developer
+        and Premium tiers), or add an approved private endpoint and turn public network access off.
+        Give it a managed identity for its calls to Key Vault and the backends.
+
+        ```sh
+        az apim update -g {resource_group} -n {name} --virtual-network Internal
+        az apim update -g {resource_group} -n {name} --public-network-access false
+        az apim update -g {resource_group} -n {name} --enable-managed-identity true
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet",

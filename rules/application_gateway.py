@@ -110,9 +110,14 @@ def _rule_set_ok(rule_type: str, version: str, p) -> bool:
         "workload faces the internet's injection and bot traffic on its own."
     ),
     remediation=(
-        "Deploy an Application Gateway with sku WAF_v2 in front of the workload (az network "
-        "application-gateway create --sku WAF_v2 --waf-policy <policy id> ...); v1 gateways "
-        "are retired: migrate them to v2"
+        """
+        Put an Application Gateway with the WAF_v2 SKU and a WAF policy in front of the workload; v1
+        gateways are retired: migrate them to v2.
+
+        ```sh
+        az network application-gateway create -g {resource_group} -n '<gateway-name>' --sku WAF_v2 --waf-policy '<waf-policy-id>' --vnet-name '<vnet>' --subnet '<gateway-subnet>' --public-ip-address '<public-ip>' --priority 100
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/web-application-firewall/ag/ag-overview",
@@ -431,15 +436,19 @@ def _policy_findings(policy, p) -> tuple[list[str], list[str]]:
         "switches the managed rules off for a request."
     ),
     remediation=(
-        "az network application-gateway waf-policy policy-setting update -g {resource_group} "
-        "--policy-name <policy> --state Enabled --mode Prevention --request-body-check true; add "
-        "the managed rule sets Microsoft_DefaultRuleSet 2.1 and Microsoft_BotManagerRuleSet 1.1 "
-        "(az network application-gateway waf-policy managed-rule rule-set add --type "
-        "Microsoft_DefaultRuleSet --version 2.1); re-enable overridden injection rules (az network "
-        "application-gateway waf-policy managed-rule rule-set update ... --group-name <group> "
-        "--rule rule-id=<id> state=Enabled action=AnomalyScoring); narrow exclusions to one named "
-        "argument, header or cookie and the rules that misfire on it, and list the ones you "
-        "accept in this rule's accepted_exclusions parameter"
+        """
+        Run the WAF policy in Prevention mode with request-body inspection and the current managed rule
+        sets (Microsoft_DefaultRuleSet 2.1, Microsoft_BotManagerRuleSet 1.1); re-enable overridden
+        injection rules; narrow exclusions to one named argument, header or cookie and the rules that
+        misfire on it, and list the ones you accept in this rule's `accepted_exclusions` parameter.
+
+        ```sh
+        az network application-gateway waf-policy policy-setting update -g {resource_group} --policy-name '<waf-policy>' --state Enabled --mode Prevention --request-body-check true
+        az network application-gateway waf-policy managed-rule rule-set add -g {resource_group} --policy-name '<waf-policy>' --type Microsoft_DefaultRuleSet --version 2.1
+        az network application-gateway waf-policy managed-rule rule-set add -g {resource_group} --policy-name '<waf-policy>' --type Microsoft_BotManagerRuleSet --version 1.1
+        az network application-gateway waf-policy managed-rule rule-set update -g {resource_group} --policy-name '<waf-policy>' --type Microsoft_DefaultRuleSet --version 2.1 --group-name '<rule-group>' --rule rule-id='<rule-id>' state=Enabled action=AnomalyScoring
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/web-application-firewall/ag/policy-overview",
@@ -662,11 +671,16 @@ def _ssl_policy_problem(policy: dict | None, default_policy: str, where: str, p)
         "the gateway expire unnoticed; TLS 1.0 and 1.1 are broken."
     ),
     remediation=(
-        "az network application-gateway ssl-policy set -g {resource_group} --gateway-name {name} "
-        "--policy-type Predefined --name AppGwSslPolicy20220101S; reference certificates with "
-        "az network application-gateway ssl-cert create --key-vault-secret-id <secret id>; "
-        "make HTTP listeners redirect to HTTPS (az network application-gateway redirect-config create "
-        "--type Permanent --target-listener <https listener>)"
+        """
+        Use a current predefined TLS policy, take certificates from Key Vault, and make HTTP listeners
+        redirect to HTTPS:
+
+        ```sh
+        az network application-gateway ssl-policy set -g {resource_group} --gateway-name {name} --policy-type Predefined --name AppGwSslPolicy20220101S
+        az network application-gateway ssl-cert create -g {resource_group} --gateway-name {name} -n '<certificate-name>' --key-vault-secret-id '<key-vault-secret-id>'
+        az network application-gateway redirect-config create -g {resource_group} --gateway-name {name} -n http-to-https --type Permanent --target-listener '<https-listener>'
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/application-gateway/application-gateway-ssl-policy-overview",
@@ -777,9 +791,15 @@ def tls_at_gateway(inv, p):
         "whose dependencies are down still looks healthy and keeps receiving calls."
     ),
     remediation=(
-        "az network application-gateway probe create -g {resource_group} --gateway-name {name} "
-        "-n probe-app --protocol Https --path /health --host-name-from-http-settings true; then "
-        "az network application-gateway http-settings update ... --probe probe-app"
+        """
+        Give each backend a custom health probe on the app's health endpoint, and attach it to the
+        backend's HTTP settings:
+
+        ```sh
+        az network application-gateway probe create -g {resource_group} --gateway-name {name} -n probe-app --protocol Https --path /health --host-name-from-http-settings true
+        az network application-gateway http-settings update -g {resource_group} --gateway-name {name} -n '<http-settings>' --probe probe-app
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/application-gateway/application-gateway-probe-overview"
@@ -848,8 +868,14 @@ def custom_health_probes(inv, p):
         "of failure: an instance upgrade or a zone outage drops every call."
     ),
     remediation=(
-        "az network application-gateway update -g {resource_group} -n {name} --min-capacity 2 "
-        "--max-capacity 10 (zones are set at creation: recreate the gateway with --zones 1 2 3)"
+        """
+        Let the gateway autoscale from at least two instances. Zones are set when a gateway is created:
+        to spread it over zones, create a new gateway with `--zones 1 2 3`.
+
+        ```sh
+        az network application-gateway update -g {resource_group} -n {name} --min-capacity 2 --max-capacity 10
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/application-gateway/application-gateway-autoscaling-zone-redundant",

@@ -57,7 +57,14 @@ def _exemption_matches(tags, patterns):
         "(the accelerator sets it outside prod to bypass the private-networking policy). In "
         "production they switch off the guardrails that every other check relies on."
     ),
-    remediation="az tag update --resource-id {id} --operation delete --tags <tag>=<value>",
+    remediation="""
+        Remove the tag that exempts the resource from the policy guardrails (or, if the exemption is
+        intended, record it as a waiver with an owner and an expiry date):
+
+        ```sh
+        az tag update --resource-id {id} --operation delete --tags '<tag>=<value>'
+        ```
+    """,
     links=["https://learn.microsoft.com/azure/governance/policy/concepts/exemption-structure"],
 )
 def no_policy_exemption_tags(inv, p):
@@ -115,9 +122,11 @@ MESSAGING_TYPES = [SERVICE_BUS, EVENT_HUBS, SIGNALR]
         "workers scale on their own."
     ),
     remediation=(
-        "Introduce Azure Service Bus (commands and events), Azure SignalR Service (WebSocket "
-        "connections) or Azure Event Hubs (high-throughput streams) between the call front end "
-        "and its workers."
+        """
+        Put a messaging service between the call front end and its workers: Azure Service Bus for
+        commands and events, Azure SignalR Service for WebSocket connections, or Azure Event Hubs for
+        high-throughput streams.
+    """
     ),
     links=["https://learn.microsoft.com/azure/architecture/guide/technology-choices/messaging"],
 )
@@ -209,10 +218,22 @@ def _policy_problems(policy, p):
         "filter on prompts and completions, harmful content reaches them with nothing in between."
     ),
     remediation=(
-        "Set the deployment's content filter to Microsoft.DefaultV2 or a custom policy that "
-        "blocks hate, sexual, violence and self-harm at Medium or stricter on prompts and "
-        "completions (az cognitiveservices account deployment create ... --rai-policy-name "
-        "Microsoft.DefaultV2)."
+        """
+        Give the deployment a content filter that blocks hate, sexual, violence and self-harm content at
+        Medium or stricter on prompts and completions: the built-in Microsoft.DefaultV2 policy, or a
+        custom policy at least as strict. Set it in the deployment's template:
+
+        ```bicep
+        resource deployment 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = {
+          parent: account
+          name: '<deployment>'
+          properties: {
+            model: { format: 'OpenAI', name: '<model>', version: '<model-version>' }
+            raiPolicyName: 'Microsoft.DefaultV2'
+          }
+        }
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/ai-foundry/openai/concepts/content-filter"],
 )
@@ -337,10 +358,16 @@ def _auth_problems(config):
         "every call it accepts spends model tokens and can reach the data behind it."
     ),
     remediation=(
-        "az containerapp auth microsoft update -n {name} -g {resource_group} --client-id <app-id> "
-        "--issuer https://login.microsoftonline.com/<tenant>/v2.0; az containerapp auth update -n "
-        "{name} -g {resource_group} --enabled true --action Return401 (or put the app behind the "
-        "gateway: internal ingress or IP restrictions to the gateway's subnet)"
+        """
+        Require Entra ID sign-in on the app and answer unauthenticated calls with 401, or take the app
+        off the internet behind the gateway (internal ingress, or IP restrictions to the gateway's
+        subnet: see PC-NET-006).
+
+        ```sh
+        az containerapp auth microsoft update -n {name} -g {resource_group} --client-id '<app-registration-client-id>' --issuer 'https://login.microsoftonline.com/<tenant-id>/v2.0'
+        az containerapp auth update -n {name} -g {resource_group} --enabled true --action Return401
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/container-apps/authentication-entra"],
 )

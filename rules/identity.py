@@ -50,9 +50,16 @@ CHECKLIST = "Managed Identity enabled (no connection strings)"
         "anyone reading the app's configuration can use."
     ),
     remediation=(
-        "az containerapp identity assign -n {name} -g {resource_group} --system-assigned; then "
-        "az containerapp registry set -n {name} -g {resource_group} --server <registry> "
-        "--identity system (and remove the registry password secret)"
+        """
+        Give the app a managed identity, let it pull from the registry with the AcrPull role, and
+        switch the registry to that identity; then remove the registry password secret.
+
+        ```sh
+        az containerapp identity assign -n {name} -g {resource_group} --system-assigned
+        az role assignment create --assignee '<app-principal-id>' --role AcrPull --scope '<registry-resource-id>'
+        az containerapp registry set -n {name} -g {resource_group} --server '<registry>.azurecr.io' --identity system
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/container-apps/managed-identity",
@@ -146,22 +153,22 @@ KEY_AUTH = [
         "properties.disableLocalAuth",
         True,
         "API keys",
-        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+        "```sh\naz resource update --ids {id} --set properties.disableLocalAuth=true\n```",
     ),
     KeyAuth(
         COSMOS_ACCOUNT,
         "properties.disableLocalAuth",
         True,
         "account keys",
-        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+        "```sh\naz resource update --ids {id} --set properties.disableLocalAuth=true\n```",
     ),
     KeyAuth(
         MONGO_CLUSTER,
         "properties.authConfig.allowedModes",
         ["MicrosoftEntraID"],
         "native (password) authentication",
-        "az resource update --ids {id} --latest-include-preview "
-        "--set properties.authConfig.allowedModes=\"['MicrosoftEntraID']\"",
+        "```sh\naz resource update --ids {id} --latest-include-preview "
+        "--set properties.authConfig.allowedModes=\"['MicrosoftEntraID']\"\n```",
         reported_from="2025-04-01-preview",
     ),
     KeyAuth(
@@ -169,14 +176,18 @@ KEY_AUTH = [
         "properties.disableAccessKeyAuthentication",
         True,
         "access keys",
-        "az redis update -n {name} -g {resource_group} --set disableAccessKeyAuthentication=true",
+        "```sh\n"
+        "az redis update -n {name} -g {resource_group} --set disableAccessKeyAuthentication=true"
+        "\n```",
     ),
     KeyAuth(
         REDIS_ENTERPRISE_DATABASE,
         "properties.accessKeysAuthentication",
         "Disabled",
         "access keys",
-        "az resource update --ids {id} --set properties.accessKeysAuthentication=Disabled",
+        "```sh\n"
+        "az resource update --ids {id} --set properties.accessKeysAuthentication=Disabled"
+        "\n```",
         reported_from="2025-04-01",
     ),
     KeyAuth(
@@ -184,7 +195,7 @@ KEY_AUTH = [
         "properties.disableLocalAuth",
         True,
         "access keys",
-        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+        "```sh\naz resource update --ids {id} --set properties.disableLocalAuth=true\n```",
         reported_from="2025-05-01",
     ),
     KeyAuth(
@@ -192,21 +203,23 @@ KEY_AUTH = [
         "properties.disableLocalAuth",
         True,
         "access keys",
-        "az appconfig update -n {name} -g {resource_group} --disable-local-auth true",
+        "```sh\naz appconfig update -n {name} -g {resource_group} --disable-local-auth true\n```",
     ),
     KeyAuth(
         STORAGE,
         "properties.allowSharedKeyAccess",
         False,
         "shared-key access",
-        "az storage account update -n {name} -g {resource_group} --allow-shared-key-access false",
+        "```sh\n"
+        "az storage account update -n {name} -g {resource_group} --allow-shared-key-access false"
+        "\n```",
     ),
     KeyAuth(
         CONTAINER_REGISTRY,
         "properties.adminUserEnabled",
         False,
         "admin user login",
-        "az acr update -n {name} --admin-enabled false",
+        "```sh\naz acr update -n {name} --admin-enabled false\n```",
         absent_means="off",
     ),
     KeyAuth(
@@ -214,42 +227,46 @@ KEY_AUTH = [
         "properties.DisableLocalAuth",
         True,
         "local (instrumentation-key) authentication",
-        "az resource update --ids {id} --set properties.DisableLocalAuth=true",
+        "```sh\naz resource update --ids {id} --set properties.DisableLocalAuth=true\n```",
     ),
     KeyAuth(
         SERVICE_BUS,
         "properties.disableLocalAuth",
         True,
         "SAS keys",
-        "az servicebus namespace update -n {name} -g {resource_group} --disable-local-auth true",
+        "```sh\n"
+        "az servicebus namespace update -n {name} -g {resource_group} --disable-local-auth true"
+        "\n```",
     ),
     KeyAuth(
         EVENT_HUBS,
         "properties.disableLocalAuth",
         True,
         "SAS keys",
-        "az eventhubs namespace update -n {name} -g {resource_group} --disable-local-auth true",
+        "```sh\n"
+        "az eventhubs namespace update -n {name} -g {resource_group} --disable-local-auth true"
+        "\n```",
     ),
     KeyAuth(
         EVENT_GRID_TOPIC,
         "properties.disableLocalAuth",
         True,
         "access keys",
-        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+        "```sh\naz resource update --ids {id} --set properties.disableLocalAuth=true\n```",
     ),
     KeyAuth(
         EVENT_GRID_DOMAIN,
         "properties.disableLocalAuth",
         True,
         "access keys",
-        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+        "```sh\naz resource update --ids {id} --set properties.disableLocalAuth=true\n```",
     ),
     KeyAuth(
         SIGNALR,
         "properties.disableLocalAuth",
         True,
         "access keys",
-        "az resource update --ids {id} --set properties.disableLocalAuth=true",
+        "```sh\naz resource update --ids {id} --set properties.disableLocalAuth=true\n```",
     ),
 ]
 
@@ -321,7 +338,14 @@ def _key_auth_verdict(resource, spec):
         "is a password shared by every caller, it does not expire, and its use is not tied to "
         "an identity in the logs."
     ),
-    remediation="Turn off key-based authentication on the resource (the finding gives the command).",
+    remediation="""
+        Turn off key-based authentication on the resource, after moving its clients to Entra ID with a
+        managed identity. The finding gives the command for its resource type; for most types:
+
+        ```sh
+        az resource update --ids {id} --set properties.disableLocalAuth=true
+        ```
+    """,
     links=[
         "https://learn.microsoft.com/azure/ai-services/disable-local-auth",
         "https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent",
@@ -392,11 +416,15 @@ def _literal_vars(app):
         "configuration and is copied into every revision, deployment log and template."
     ),
     remediation=(
-        "Move the value to Key Vault, add it to the app as a Key Vault secret reference, and "
-        "set the variable with secretRef (az containerapp secret set -n {name} -g "
-        "{resource_group} --secrets <name>=keyvaultref:<secret-url>,identityref:<identity>; "
-        "az containerapp update -n {name} -g {resource_group} --set-env-vars <VAR>=secretref:<name>) "
-        "— or better, drop the key and use the app's managed identity."
+        """
+        Move the value to Key Vault, add it to the app as a Key Vault secret reference, and set the
+        variable from that secret — or, better, drop the key and use the app's managed identity.
+
+        ```sh
+        az containerapp secret set -n {name} -g {resource_group} --secrets '<secret-name>=keyvaultref:<key-vault-secret-url>,identityref:system'
+        az containerapp update -n {name} -g {resource_group} --set-env-vars '<VARIABLE>=secretref:<secret-name>'
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/container-apps/manage-secrets"],
 )
@@ -465,8 +493,14 @@ def no_credentials_in_plain_env(inv, p):
         "governed and audited."
     ),
     remediation=(
-        "az containerapp secret set -n {name} -g {resource_group} "
-        "--secrets <secret>=keyvaultref:<key-vault-secret-url>,identityref:<identity-id or system>"
+        """
+        Keep the secret in Key Vault and reference it from the app with its managed identity (a
+        user-assigned identity's resource id, or `system`):
+
+        ```sh
+        az containerapp secret set -n {name} -g {resource_group} --secrets '<secret-name>=keyvaultref:<key-vault-secret-url>,identityref:system'
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/container-apps/manage-secrets#reference-secret-from-key-vault"
@@ -541,9 +575,16 @@ def secrets_are_key_vault_references(inv, p):
         "keeping it with the other secrets keeps the configuration free of connection strings."
     ),
     remediation=(
-        "Keep the connection string in Key Vault and reference it with secretRef, and turn on "
-        "Entra ID ingestion (DisableLocalAuth on the component, "
-        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING in the app)."
+        """
+        Keep the connection string in Key Vault and reference it with a secret reference; then turn on
+        Entra ID ingestion (DisableLocalAuth on the component, APPLICATIONINSIGHTS_AUTHENTICATION_STRING
+        in the app) so that the string alone no longer lets anyone send telemetry.
+
+        ```sh
+        az containerapp secret set -n {name} -g {resource_group} --secrets 'appinsights-connection=keyvaultref:<key-vault-secret-url>,identityref:system'
+        az containerapp update -n {name} -g {resource_group} --set-env-vars 'APPLICATIONINSIGHTS_CONNECTION_STRING=secretref:appinsights-connection'
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/azure-monitor/app/azure-ad-authentication"],
 )

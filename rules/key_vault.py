@@ -43,10 +43,14 @@ def _vault_for(vaults, host):
         "recovery, access model and network exposure are unknown."
     ),
     remediation=(
-        "Create a Key Vault in the workload's scope (az keyvault create -n <name> -g "
-        "{resource_group} --enable-rbac-authorization true --enable-purge-protection true) and "
-        "reference its secrets from the apps; or audit the subscription that holds the vault "
-        "the apps use."
+        """
+        Create a Key Vault in the workload's scope and reference its secrets from the apps; or audit the
+        subscription that holds the vault the apps use.
+
+        ```sh
+        az keyvault create -n '<vault-name>' -g {resource_group} --enable-rbac-authorization true --enable-purge-protection true --retention-days 90
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/container-apps/manage-secrets#reference-secret-from-key-vault"
@@ -123,9 +127,15 @@ def key_vault_serves_workload(inv, p):
         "with it; access policies grant data-plane access outside Azure RBAC and its audit trail."
     ),
     remediation=(
-        "az keyvault update -n {name} -g {resource_group} --enable-purge-protection true "
-        "--enable-rbac-authorization true (soft-delete retention is fixed at creation: "
-        "recreate the vault with --retention-days 90 if it is shorter)"
+        """
+        Turn on purge protection and RBAC authorization. Soft-delete retention is fixed when the vault
+        is created: if it is shorter than required, create a new vault with `--retention-days 90` and
+        move the secrets.
+
+        ```sh
+        az keyvault update -n {name} -g {resource_group} --enable-purge-protection true --enable-rbac-authorization true
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview",

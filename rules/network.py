@@ -201,8 +201,14 @@ def public_access(inv, res) -> tuple[str, str]:
         "network access is off, every key or token leak is exploitable from anywhere."
     ),
     remediation=(
-        "az resource update --ids {id} --set properties.publicNetworkAccess=Disabled "
-        "(create and approve a private endpoint first, or clients lose access)"
+        """
+        Turn public network access off. Create and approve a private endpoint first (PC-NET-002), or
+        clients lose access.
+
+        ```sh
+        az resource update --ids {id} --set properties.publicNetworkAccess=Disabled
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/private-link/private-endpoint-overview",
@@ -276,9 +282,12 @@ def public_network_access_disabled(inv, p):
 
 _PERIMETER_FIX = (
     "Associate {name} with a network security perimeter profile in Enforced mode whose inbound "
-    "rules name subscriptions, not address ranges (az network perimeter association create "
-    "--access-mode Enforced ...), then az resource update --ids {id} --set "
-    "properties.publicNetworkAccess=SecuredByPerimeter"
+    "rules name subscriptions, not address ranges, then let the perimeter govern its public "
+    "access:\n\n```sh\n"
+    "az network perimeter association create -g '<perimeter-resource-group>' --perimeter-name "
+    "'<perimeter>' -n '<association>' --private-link-resource '{id:'{id}'}' --profile "
+    "'{id:<profile-id>}' --access-mode Enforced\n"
+    "az resource update --ids {id} --set properties.publicNetworkAccess=SecuredByPerimeter\n```"
 )
 
 
@@ -306,9 +315,15 @@ def _injected(res) -> str:
         "address; a pending, rejected or disconnected connection carries no traffic."
     ),
     remediation=(
-        "az network private-endpoint create -g {resource_group} -n pe-{name} --vnet-name <vnet> "
-        "--subnet <subnet> --private-connection-resource-id {id} --group-id <group> "
-        "--connection-name pe-{name} (then approve the connection if it is manual)"
+        """
+        Create a private endpoint for the resource in the workload's virtual network (then approve the
+        connection if it is manual). The group id names the sub-resource, e.g. `vault`, `redisCache`,
+        `account`, `Sql`, `MongoCluster`.
+
+        ```sh
+        az network private-endpoint create -g {resource_group} -n pe-{name} --vnet-name '<vnet>' --subnet '<subnet>' --private-connection-resource-id {id} --group-id '<group-id>' --connection-name pe-{name}
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/private-link/create-private-endpoint-cli"],
 )
@@ -389,8 +404,14 @@ def _zone_names(inv, endpoint) -> list[str]:
         "quietly go around the private network."
     ),
     remediation=(
-        "az network private-endpoint dns-zone-group create -g {resource_group} "
-        "--endpoint-name {name} -n default --private-dns-zone <zone id> --zone-name <zone>"
+        """
+        Link the private endpoint to the private DNS zone of its service, so that clients resolve the
+        service's name to the private address:
+
+        ```sh
+        az network private-endpoint dns-zone-group create -g {resource_group} --endpoint-name {name} -n default --private-dns-zone '<private-dns-zone-id>' --zone-name '<zone>'
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/private-link/private-endpoint-dns"],
 )
@@ -534,9 +555,15 @@ def _as_range(text: str) -> str:
         "looking like one: anyone holding a password or key can connect from anywhere."
     ),
     remediation=(
-        "Delete the rule (for a MongoDB vCore cluster: az resource delete --ids "
-        "{id}/firewallRules/<rule>) and reach the service through its private endpoint; allow "
-        "named client addresses only where a public path is unavoidable"
+        """
+        Delete the firewall rule that opens the service to the whole internet and reach the service
+        through its private endpoint; allow named client addresses only where a public path is
+        unavoidable. For a MongoDB vCore cluster:
+
+        ```sh
+        az resource delete --ids {id}/firewallRules/'<rule>'
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/cosmos-db/mongodb/vcore/security",
@@ -641,9 +668,14 @@ def _fronting_gateways(inv, env) -> list:
         "public load balancer lets clients go around the gateway and its WAF."
     ),
     remediation=(
-        "Recreate the environment in a delegated subnet: az containerapp env create -g "
-        "{resource_group} -n {name} --infrastructure-subnet-resource-id <subnet id> "
-        "--internal-only true (the VNet settings cannot be changed in place)"
+        """
+        The network settings of a Container Apps environment cannot be changed in place: create a new
+        environment in a delegated subnet, with internal ingress only, and move the apps to it.
+
+        ```sh
+        az containerapp env create -g {resource_group} -n '<new-environment-name>' --location '<region>' --infrastructure-subnet-resource-id '<subnet-id>' --internal-only true
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/container-apps/networking"],
 )
@@ -749,9 +781,16 @@ def gateway_addresses(inv) -> list[str]:
         "callers skip the gateway, its WAF, its TLS policy and API Management's rate limits."
     ),
     remediation=(
-        "az containerapp ingress update -g {resource_group} -n {name} --type internal (or move "
-        "the app to an internal environment, or add ipSecurityRestrictions allowing only the "
-        "gateway's addresses: az containerapp ingress access-restriction set ...)"
+        """
+        Take the app off the internet: make its ingress internal (or move it to an internal
+        environment), or allow only the gateway's addresses.
+
+        ```sh
+        az containerapp ingress update -g {resource_group} -n {name} --type internal
+        # or, keeping external ingress, allow only the gateway's subnet:
+        az containerapp ingress access-restriction set -g {resource_group} -n {name} --rule-name gateway-only --ip-address '<gateway-subnet-cidr>' --action Allow
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/container-apps/ingress-overview",

@@ -54,10 +54,15 @@ CHECKLIST = "Monitoring dashboards and alerts configured"
         "loses the history an incident review needs."
     ),
     remediation=(
-        "Create Application Insights in workspace mode: az monitor app-insights component update "
-        "--app {name} -g {resource_group} --workspace <log-analytics-workspace-id>; keep the "
-        "workspace's retention at 30 days or more (az monitor log-analytics workspace update "
-        "--retention-time 30)."
+        """
+        Send Application Insights to a Log Analytics workspace (workspace-based mode), and keep the
+        workspace's retention at 30 days or more.
+
+        ```sh
+        az monitor app-insights component update --app {name} -g {resource_group} --workspace '<log-analytics-workspace-id>'
+        az monitor log-analytics workspace update -g '<workspace-resource-group>' -n '<workspace-name>' --retention-time 30
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/azure-monitor/app/create-workspace-resource",
@@ -151,11 +156,12 @@ def _signal_remediation(signal):
     sign = ">" if spec.direction == "above" else "<"
     if spec.platform:
         return (
+            "Create the alert, notifying an enabled action group with at least one enabled "
+            "receiver:\n\n```sh\n"
             f"az monitor metrics alert create -n {spec.key.replace('_', '-')}-{{name}} "
             f"-g {{resource_group}} --scopes {{id}} --condition "
-            f'"avg {signal.metric} {sign} {signal.threshold:g}" --window-size 5m '
-            "--evaluation-frequency 1m --action <action-group-id> (the action group enabled, "
-            "with at least one enabled receiver)"
+            f"'avg {signal.metric} {sign} {signal.threshold:g}' --window-size 5m "
+            "--evaluation-frequency 1m --action '<action-group-id>'\n```"
         )
     return (
         f"Create a metric alert on the custom metric {signal.metric} of {{name}} "
@@ -201,9 +207,16 @@ def _signal_remediation(signal):
         "callers."
     ),
     remediation=(
-        "Create, for each signal, an enabled metric alert on the resource with the guide's "
-        "threshold, evaluated every minute over a 5-minute window, notifying an enabled action "
-        "group with at least one enabled receiver (webhooks on https://)."
+        """
+        Create, for each signal, an enabled metric alert on the resource with the guide's threshold,
+        evaluated every minute over a 5-minute window, notifying an enabled action group with at least
+        one enabled receiver (webhooks on https://). The finding gives the command for its signal; for
+        container CPU:
+
+        ```sh
+        az monitor metrics alert create -n cpu-{name} -g {resource_group} --scopes {id} --condition 'avg CpuPercentage > 85' --window-size 5m --evaluation-frequency 1m --action '<action-group-id>'
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-metric-alert-rule",
@@ -384,8 +397,13 @@ _LOGGED_TYPES = [
         "or WAF log, no record of who called the AI endpoints: an incident cannot be reconstructed."
     ),
     remediation=(
-        "az monitor diagnostic-settings create -n send-to-log --resource {id} "
-        '--workspace <log-analytics-workspace-id> --logs \'[{"categoryGroup":"allLogs","enabled":true}]\''
+        """
+        Send the resource's logs and metrics to the workload's Log Analytics workspace:
+
+        ```sh
+        az monitor diagnostic-settings create -n send-to-log --resource {id} --workspace '<log-analytics-workspace-id>' --logs '[{"categoryGroup":"allLogs","enabled":true}]' --metrics '[{"category":"AllMetrics","enabled":true}]'
+        ```
+    """
     ),
     links=["https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings"],
 )
@@ -466,9 +484,11 @@ DASHBOARD_TYPES = [
     needs=DASHBOARD_TYPES,
     rationale="On call, people look at a dashboard before they write a query.",
     remediation=(
-        "Create a shared Azure Monitor workbook (or a portal dashboard, or Azure Managed Grafana) "
-        "showing the guide's key metrics: latency, STT/TTS time, availability, call drops, CPU "
-        "and Redis memory."
+        """
+        Create a shared Azure Monitor workbook (or a portal dashboard, or Azure Managed Grafana) that
+        shows the guide's key metrics: end-to-end latency, STT and TTS time, availability, call drops,
+        CPU and Redis memory. Keep it in the workload's resource group so that the audit sees it.
+    """
     ),
     links=["https://learn.microsoft.com/azure/azure-monitor/visualize/workbooks-overview"],
 )

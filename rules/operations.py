@@ -234,7 +234,15 @@ def _manual_rule(line: Line):
             "audit is complete only when someone accountable attests to it."
         ),
         remediation=(
-            f"Attach {line.attach}, and record an attestation for {line.id} in prodcheck.yaml."
+            f"Attach {line.attach}, and record an attestation for {line.id} in prodcheck.yaml:\n"
+            "\n```yaml\n"
+            "attestations:\n"
+            f"  - rule: {line.id}\n"
+            "    by: someone.accountable@example.com\n"
+            "    date: 2026-01-31  # the day of the review\n"
+            "    evidence: https://example.com/link-to-the-document\n"
+            "    valid_days: 90\n"
+            "```"
         ),
     )(check)
 

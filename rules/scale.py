@@ -51,7 +51,13 @@ def _int(value, default):
         "or platform upgrade drops the calls in flight; a low ceiling turns a traffic peak into "
         "queued and abandoned calls."
     ),
-    remediation="az containerapp update -n {name} -g {resource_group} --min-replicas 2 --max-replicas 20",
+    remediation="""
+        Keep at least two replicas running and let the app scale out to the guide's maximum:
+
+        ```sh
+        az containerapp update -n {name} -g {resource_group} --min-replicas 2 --max-replicas 20
+        ```
+    """,
     links=["https://learn.microsoft.com/azure/container-apps/scale-app"],
 )
 def replicas_have_headroom(inv, p):
@@ -121,11 +127,18 @@ def _cpu_rules(rules):
         "the platform's default HTTP rule."
     ),
     remediation=(
-        "az containerapp update -n {name} -g {resource_group} --scale-rule-name http-requests "
-        "--scale-rule-type http --scale-rule-http-concurrency 50; and add a custom rule of type "
-        'cpu with metadata type=Utilization value=70 (template.scale.rules[] {"name": '
-        '"cpu-utilization", "custom": {"type": "cpu", "metadata": {"type": "Utilization", '
-        '"value": "70"}}})'
+        """
+        Scale on concurrent requests and on CPU. The HTTP rule can be set from the command line; add
+        the CPU rule to the app's template (`template.scale.rules`):
+
+        ```sh
+        az containerapp update -n {name} -g {resource_group} --scale-rule-name http-requests --scale-rule-type http --scale-rule-http-concurrency 50
+        ```
+
+        ```json
+        {"name": "cpu-utilization", "custom": {"type": "cpu", "metadata": {"type": "Utilization", "value": "70"}}}
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/container-apps/scale-app",
@@ -210,10 +223,10 @@ def scale_rules_as_guide(inv, p):
 
 
 _REDIS_HA_FIX = {
-    True: "Move the cache to the Standard or Premium tier (with zones on Premium): az redis update "
-    "-n {name} -g {resource_group} --sku Standard",
-    False: "Enable high availability: az redisenterprise update -n {name} -g {resource_group} "
-    "--high-availability Enabled",
+    True: "Move the cache to the Standard or Premium tier (with zones on Premium):\n\n```sh\n"
+    "az redis update -n {name} -g {resource_group} --sku Standard\n```",
+    False: "Enable high availability:\n\n```sh\n"
+    "az redisenterprise update -n {name} -g {resource_group} --high-availability Enabled\n```",
 }
 
 
@@ -253,9 +266,15 @@ def _redis_ha(cache):
         "environment runs in one zone, nor a node failure when Redis has no replica."
     ),
     remediation=(
-        "Zone redundancy of a Container Apps environment is set at creation: recreate it with "
-        "--zone-redundant (in a VNet). Redis: use Standard or Premium tier with zones, or Azure "
-        "Managed Redis with high availability enabled."
+        """
+        Zone redundancy of a Container Apps environment is set when it is created: create a
+        zone-redundant environment (in a virtual network) and move the apps to it. For Redis, use the
+        Standard or Premium tier with zones, or Azure Managed Redis with high availability.
+
+        ```sh
+        az containerapp env create -g {resource_group} -n '<new-environment-name>' --location '<region>' --infrastructure-subnet-resource-id '<subnet-id>' --zone-redundant
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/reliability/reliability-azure-container-apps",

@@ -66,11 +66,21 @@ def _shown(version: tuple[int, int]) -> str:
         "the data and the credentials that cross it."
     ),
     remediation=(
-        "Turn plaintext off: az redis update -n {name} -g {resource_group} --set "
-        "enableNonSslPort=false; az redisenterprise database update --cluster-name <cluster> "
-        "-g {resource_group} --client-protocol Encrypted; az storage account update -n {name} "
-        "-g {resource_group} --https-only true; az containerapp ingress update -n {name} -g "
-        "{resource_group} --allow-insecure false"
+        """
+        Turn plaintext off on the resource (check first that no client still connects without TLS).
+        The command depends on the resource's type:
+
+        ```sh
+        # Azure Cache for Redis
+        az redis update -n {name} -g {resource_group} --set enableNonSslPort=false
+        # Azure Managed Redis (Redis Enterprise) database
+        az redisenterprise database update --cluster-name '<cluster>' -g {resource_group} --client-protocol Encrypted
+        # storage account
+        az storage account update -n {name} -g {resource_group} --https-only true
+        # container app
+        az containerapp ingress update -n {name} -g {resource_group} --allow-insecure false
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/azure-cache-for-redis/cache-configure#access-ports",
@@ -174,10 +184,19 @@ def no_plaintext(inv, p):
         "known attacks."
     ),
     remediation=(
-        "Raise the minimum: az redis update -n {name} -g {resource_group} --set "
-        "minimumTlsVersion=1.2; az cosmosdb update -n {name} -g {resource_group} "
-        "--minimal-tls-version Tls12; az storage account update -n {name} -g {resource_group} "
-        "--min-tls-version TLS1_2 (check first that no client still needs the old version)"
+        """
+        Raise the minimum TLS version to 1.2 (check first that no client still needs an older one).
+        The command depends on the resource's type:
+
+        ```sh
+        # Azure Cache for Redis
+        az redis update -n {name} -g {resource_group} --set minimumTlsVersion=1.2
+        # Cosmos DB account
+        az cosmosdb update -n {name} -g {resource_group} --minimal-tls-version Tls12
+        # storage account
+        az storage account update -n {name} -g {resource_group} --min-tls-version TLS1_2
+        ```
+    """
     ),
     links=[
         "https://learn.microsoft.com/azure/azure-cache-for-redis/cache-remove-tls-10-11",

@@ -9,7 +9,6 @@ A rule that raises is ERROR too, and the audit goes on.
 from __future__ import annotations
 
 import datetime as dt
-import string
 import time
 import traceback
 from collections import Counter
@@ -22,7 +21,13 @@ from typing import Any
 from prodcheck.arm import ArmId, norm
 from prodcheck.checklist import order_of
 from prodcheck.inventory import CoverageRecord, Inventory, Read, Resource, Verdict
-from prodcheck.model import Finding, Severity, Status, with_unique_subjects
+from prodcheck.model import (
+    Finding,
+    Severity,
+    Status,
+    fill_remediation,
+    with_unique_subjects,
+)
 from prodcheck.report import Report, RuleInfo
 from prodcheck.rule import DEFAULT_RULE_TIMEOUT, Params, Rule, RuleTimeout, call_with_budget
 from prodcheck.secrets import mask_credentials, redact
@@ -51,30 +56,15 @@ class AuditSettings:
     rule_timeout: float | None = DEFAULT_RULE_TIMEOUT
 
 
-class _Formatter(string.Formatter):
-    """str.format that leaves unknown placeholders as they are."""
-
-    def get_value(self, key: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
-        if isinstance(key, str) and key not in kwargs:
-            return "{" + key + "}"
-        return super().get_value(key, args, kwargs)
-
-
-_FORMATTER = _Formatter()
-
-
 def _remediation(template: str, verdict: Verdict) -> str:
     arm = ArmId.parse(verdict.target_id)
-    try:
-        return _FORMATTER.format(
-            template,
-            name=verdict.target_name or "<name>",
-            resource_group=verdict.resource_group or "<resource-group>",
-            id=verdict.target_id,
-            subscription=arm.subscription or "<subscription>",
-        )
-    except (ValueError, IndexError):
-        return template
+    return fill_remediation(
+        template,
+        name=verdict.target_name if verdict.target_type != "scope" else "",
+        resource_group=verdict.resource_group,
+        id=verdict.target_id,
+        subscription=arm.subscription,
+    )
 
 
 def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRecord]:

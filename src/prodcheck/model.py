@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
+import shlex
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -155,3 +157,77 @@ def with_unique_subjects(findings: list[Finding]) -> list[Finding]:
         seen.add(f.key)
         out.append(f)
     return out
+
+
+# ---- remediation: prose, commands, snippets ------------------------------------------------------
+
+# A remediation is Markdown: prose, then fenced blocks. ```sh blocks hold commands that run as
+# written once the finding's placeholders are filled; other languages (bicep, xml, yaml, json)
+# hold snippets to adapt. Values prodcheck cannot know are written as quoted placeholders
+# ('<workspace-id>'), so that a command stays valid shell.
+_FENCE = re.compile(r"^```([\w-]*)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+_PLACEHOLDER = re.compile(r"\{(name|resource_group|id|subscription)\}")
+SHELL_LANGUAGES = ("sh", "bash", "shell")
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """A remediation taken apart: what to do (prose), what to run, what to adapt."""
+
+    prose: str
+    commands: list[str]
+    snippets: list[tuple[str, str]]
+
+    @property
+    def first_line(self) -> str:
+        """One line for a list of findings: the first command, else the first line of prose."""
+        if self.commands:
+            return self.commands[0]
+        for line in self.prose.splitlines():
+            if line.strip():
+                return line.strip()
+        return self.snippets[0][1].splitlines()[0] if self.snippets else ""
+
+
+def split_remediation(text: str) -> Remedy:
+    """Prose, shell commands (continuation lines joined, comments dropped) and snippets."""
+    commands: list[str] = []
+    snippets: list[tuple[str, str]] = []
+    for lang, body in _FENCE.findall(text or ""):
+        if lang.lower() in SHELL_LANGUAGES:
+            joined = re.sub(r"[ \t]*\\\n\s*", " ", body)
+            commands += [
+                line.strip()
+                for line in joined.splitlines()
+                if line.strip() and not line.strip().startswith("#")
+            ]
+        else:
+            snippets.append((lang or "text", body.rstrip("\n")))
+    prose = re.sub(r"\n{3,}", "\n\n", _FENCE.sub("", text or "")).strip()
+    return Remedy(prose=prose, commands=commands, snippets=snippets)
+
+
+def fill_remediation(template: str, **values: str) -> str:
+    """`template` with {name}, {resource_group}, {id} and {subscription} filled in.
+
+    In shell blocks a value is shell-quoted (a name from a hostile snapshot cannot turn into a
+    second command), and a value that is not known stays a quoted placeholder ('<name>'). Any
+    other brace, as in JSON arguments, is left alone.
+    """
+
+    def fill(text: str, quote: bool) -> str:
+        def one(m: re.Match[str]) -> str:
+            key = m.group(1)
+            value = values.get(key) or f"<{key.replace('_', '-')}>"
+            return shlex.quote(value) if quote else value
+
+        return _PLACEHOLDER.sub(one, text)
+
+    out: list[str] = []
+    last = 0
+    for m in _FENCE.finditer(template or ""):
+        out.append(fill(template[last : m.start(2)], False))
+        out.append(fill(m.group(2), m.group(1).lower() in SHELL_LANGUAGES))
+        last = m.end(2)
+    out.append(fill((template or "")[last:], False))
+    return "".join(out)

@@ -80,7 +80,8 @@ def _help(info: RuleInfo) -> dict[str, str]:
         parts_md += ["", info.rationale]
     if info.remediation:
         parts_text.append(f"Fix: {info.remediation}")
-        parts_md += ["", "Fix:", "", "```", info.remediation, "```"]
+        # Remediations are Markdown already: prose and fenced commands or snippets.
+        parts_md += ["", "**Fix:**", "", info.remediation]
     if info.links:
         parts_text.append("See: " + " ".join(info.links))
         parts_md += [""] + [f"- <{link}>" for link in info.links]

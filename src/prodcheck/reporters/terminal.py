@@ -14,8 +14,8 @@ import re
 from rich.console import Console
 from rich.text import Text
 
-from prodcheck.model import Finding, Status, worst_status
-from prodcheck.report import Report
+from prodcheck.model import Finding, Status, split_remediation, worst_status
+from prodcheck.report import Report, RuleInfo
 from prodcheck.reporters import RenderOptions
 
 # Every control character, line breaks included: a name must not start a line of its own
@@ -61,6 +61,25 @@ def _finding_line(f: Finding) -> Text:
     line.append(": ")
     line.append(safe(f.message))
     return line
+
+
+def _fix_lines(info: RuleInfo, found: list[Finding]) -> list[Text]:
+    """For a failing rule: the fix's first line (filled for its first failing finding) and
+    where to read more. `prodcheck rules show ID` prints the whole remediation."""
+    failing = [f for f in found if f.status in (Status.FAIL, Status.ERROR)]
+    first = next((f.remediation for f in failing if f.remediation), info.remediation)
+    lines = []
+    fix = split_remediation(first).first_line
+    if fix:
+        line = Text("      fix: ", style="bold")
+        line.append(safe(fix))
+        lines.append(line)
+    docs = Text("      docs: ", style="dim")
+    docs.append(f"prodcheck rules show {safe(info.id)}", style="dim")
+    if info.links:
+        docs.append(f" · {safe(info.links[0])}", style="dim")
+    lines.append(docs)
+    return lines
 
 
 def render(report: Report, options: RenderOptions) -> str:
@@ -120,6 +139,9 @@ def render(report: Report, options: RenderOptions) -> str:
                 ]
                 for f in shown:
                     console.print(_finding_line(f))
+                if status in (Status.FAIL, Status.ERROR):
+                    for line in _fix_lines(info, found):
+                        console.print(line)
 
     if report.coverage_gaps:
         console.print()
