@@ -54,7 +54,12 @@ def clean_copy(target: Path) -> Path:
 
 def pip_env() -> dict[str, str]:
     """pip as the recipes run it, but offline when the build backend is at hand."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODCHECK_")}
+    # A runner's environment: no prodcheck settings, and no Python path of the caller's own.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PRODCHECK_") and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+    }
     try:
         import hatchling  # noqa: F401
 
@@ -219,6 +224,7 @@ def installed(toolbox) -> dict[str, Path]:
     where = subprocess.run(
         [str(toolbox["bin"] / "python"), "-c", "import prodcheck; print(prodcheck.__file__)"],
         cwd=toolbox["root"],
+        env=shell_env(toolbox),
         check=True,
         capture_output=True,
         text=True,
