@@ -136,6 +136,8 @@ def test_json_report_is_deterministic_but_for_the_timestamp_and_valid(capsys, sn
         "exitCode": 1,
         "blocking": 1,
         "baseline": None,
+        "requireAttestations": False,
+        "manualRemaining": 0,
     }
     statuses = {(f["ruleId"], f["resourceName"]): f["status"] for f in doc["findings"]}
     assert statuses[("PC-KV-002", "kv-bad")] == "FAIL"

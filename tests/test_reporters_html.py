@@ -122,7 +122,7 @@ def test_top_of_page_has_verdict_chart_counts_and_scope():
     page = html()
     assert "Gate failed" in page
     assert "3 FAIL or ERROR findings at or above <strong>low</strong>" in page
-    assert re.search(r'<svg class="bar"[^>]*aria-label="Pre-Production: 40% ready', page)
+    assert re.search(r'<svg class="bar"[^>]*aria-label="Pre-Production: 33% ready', page)
     assert "Findings by status" in page and "FAIL and ERROR by severity" in page
     assert "2026-11-26T09:00:00Z" in page and "snapshot.json" in page
     assert "Configuration notices" in page

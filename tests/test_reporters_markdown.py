@@ -26,7 +26,7 @@ def test_markdown_matches_the_snapshot():
 def test_summary_names_the_verdict_readiness_and_blocking_findings():
     text = render(sample_report(), "markdown")
     assert text.startswith("## ❌ prodcheck: gate failed")
-    assert "**Readiness 40%**" in text
+    assert "**Readiness 29%**" in text and "**2** manual lines still await attestation" in text
     assert "### Blocking findings (3)" in text
     assert "Manual checks awaiting attestation (2)" in text
     assert "Waived findings (1)" in text

@@ -455,6 +455,15 @@ def audit(
             rich_help_panel="Gate",
         ),
     ] = None,
+    require_attestations: Annotated[
+        bool,
+        typer.Option(
+            "--require-attestations",
+            help="Fail the gate while any MANUAL checklist line (pen test, DR drill, load test...) "
+            "lacks a valid attestation (default: the configuration's gate.require_attestations).",
+            rich_help_panel="Gate",
+        ),
+    ] = False,
     config: ConfigOpt = None,
     format: FormatOpt = None,
     output: Annotated[
@@ -556,6 +565,7 @@ def audit(
 
         name_by_address(report, snap)
     waivers.apply(report, cfg)
+    report.require_attestations = require_attestations or cfg.require_attestations
     if baseline is not None:
         from prodcheck.baseline import apply_baseline, load_report
 

@@ -112,6 +112,8 @@ class Config:
     # Seconds one rule may run (rules.timeout); None: the engine's default.
     rule_timeout: float | None = None
     fail_on: Severity | None = None
+    # gate.require_attestations: every MANUAL line needs a valid attestation to pass the gate.
+    require_attestations: bool = False
     waivers: list[Waiver] = field(default_factory=list)
     attestations: list[Attestation] = field(default_factory=list)
     # Where each rule reference sits in the file, for errors found once rules are loaded:
@@ -235,7 +237,7 @@ _PLAIN_TAGS = frozenset(
 )
 _SCOPE = ("subscriptions", "resource_groups", "tags")
 _RULES = ("select", "skip", "dirs", "params", "severity", "timeout")
-_GATE = ("fail_on",)
+_GATE = ("fail_on", "require_attestations")
 _WAIVER_REQUIRED = ("rule", "resource", "reason", "owner", "expires")
 _WAIVER = _WAIVER_REQUIRED
 _ATTESTATION_REQUIRED = ("rule", "by", "date", "evidence", "valid_days")
@@ -614,6 +616,15 @@ class _Parser:
         fields = self.mapping(node, "gate", _GATE, "gate: {fail_on: high}")
         if "fail_on" in fields:
             self.config.fail_on = self.severity(fields["fail_on"][1], "gate.fail_on")
+        if "require_attestations" in fields:
+            node = fields["require_attestations"][1]
+            if not (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool"):
+                raise self.error(
+                    node,
+                    f"gate.require_attestations must be true or false, not {self.kind(node)}: "
+                    "gate: {require_attestations: true}",
+                )
+            self.config.require_attestations = bool(self.value(node))
 
     def waivers(self, node: yaml.Node) -> None:
         example = "- {rule: PC-NET-001, resource: '*/redis-voice', reason: ..., owner: ..., expires: 2027-03-31}"

@@ -11,6 +11,7 @@ its rules are unknown, so no audit could say what it skipped.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import hashlib
 import importlib.util
@@ -167,11 +168,20 @@ class Registry:
         try:
             return self._rules[rule_id.strip().upper()]
         except KeyError:
-            close = [r for r in self._rules if r.startswith(rule_id.strip().upper()[:6])][:5]
+            close = self.closest(rule_id)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UserError(
                 f"unknown rule {rule_id!r}{hint}: run 'prodcheck rules list' to see rule ids"
             ) from None
+
+    def closest(self, text: str, n: int = 3) -> list[str]:
+        """The rule ids most like `text`: a typo (PC-KV-02), a missing prefix (KV-002)."""
+        wanted = text.strip().upper().replace("*", "").replace("?", "")
+        ids = sorted(self._rules)
+        close = difflib.get_close_matches(wanted, ids, n=n, cutoff=0.6)
+        if not close:
+            close = [r for r in ids if wanted and wanted in r][:n]
+        return close
 
     def select(self, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[Rule]:
         """The rules matching any of `include` (ids or globs; all when empty) and none of `exclude`.
@@ -191,8 +201,11 @@ class Registry:
                     continue
                 hits = {rid for rid in self._rules if fnmatch.fnmatchcase(rid, part)}
                 if not hits:
+                    close = self.closest(part)
+                    hint = f" (did you mean {', '.join(close)}?)" if close else ""
                     raise UserError(
-                        f"unknown rule {part!r}: no rule id matches it; run 'prodcheck rules list'"
+                        f"unknown rule {part!r}: no rule id matches it{hint}; "
+                        "run 'prodcheck rules list'"
                     )
                 matched |= hits
         return matched

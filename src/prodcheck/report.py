@@ -158,6 +158,8 @@ class Report:
     baseline: dict[str, Any] | None = None
     # Configuration notices for reviewers: expired or stale waivers, expired attestations.
     notices: list[dict[str, Any]] = field(default_factory=list)
+    # When set, every MANUAL line without a valid attestation fails the gate.
+    require_attestations: bool = False
 
     # ---- the gate ------------------------------------------------------------------------
 
@@ -165,15 +167,24 @@ class Report:
         """Findings that fail the gate: FAIL or ERROR at or above the threshold severity.
 
         Under a baseline, only the findings it gates (new or regressed, by `findingId`) count.
+        With `require_attestations`, every MANUAL finding (a line nobody attested) blocks too,
+        whatever its severity and the baseline.
         """
         gated = None if self.baseline is None else gated_matcher(self.baseline.get("gated", []))
         return [
             f
             for f in self.findings
-            if f.status.blocks_gate
-            and f.severity.rank >= self.fail_on.rank
-            and (gated is None or gated(f))
+            if (
+                f.status.blocks_gate
+                and f.severity.rank >= self.fail_on.rank
+                and (gated is None or gated(f))
+            )
+            or (self.require_attestations and f.status == Status.MANUAL)
         ]
+
+    def manual_remaining(self) -> list[Finding]:
+        """MANUAL lines without a valid attestation: not ready until someone attests to them."""
+        return [f for f in self.findings if f.status == Status.MANUAL]
 
     @property
     def gate_passed(self) -> bool:
@@ -196,11 +207,12 @@ class Report:
 
     @staticmethod
     def readiness_of(findings: list[Finding]) -> int | None:
-        """Percent of automated verdicts that pass (PASS and WAIVED over PASS, WAIVED, FAIL, ERROR)."""
+        """Percent of checklist verdicts that are ready: PASS and WAIVED over PASS, WAIVED, FAIL,
+        ERROR and MANUAL. A MANUAL line is not ready until it is attested (then it is PASS)."""
         judged = [
             f
             for f in findings
-            if f.status in (Status.PASS, Status.FAIL, Status.ERROR, Status.WAIVED)
+            if f.status in (Status.PASS, Status.FAIL, Status.ERROR, Status.WAIVED, Status.MANUAL)
         ]
         if not judged:
             return None
@@ -261,6 +273,8 @@ class Report:
                 "exitCode": 0 if not blocking else 1,
                 "blocking": len(blocking),
                 "baseline": self.baseline,
+                "requireAttestations": self.require_attestations,
+                "manualRemaining": len(self.manual_remaining()),
             },
             "summary": {
                 "readiness": self.readiness,
@@ -298,5 +312,6 @@ class Report:
             coverage_gaps=[CoverageRecord.from_json(c) for c in doc.get("coverageGaps", [])],
             tool_version=doc.get("tool", {}).get("version", ""),
             baseline=gate.get("baseline"),
+            require_attestations=bool(gate.get("requireAttestations", False)),
             notices=list(doc.get("notices", [])),
         )

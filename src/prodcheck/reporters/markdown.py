@@ -171,6 +171,7 @@ def context(report: Report, report_url: str = "") -> dict[str, Any]:
         "readiness": Md(f"{report.readiness}%" if report.readiness is not None else "n/a"),
         "fail_on": report.fail_on.value,
         "blocking_count": len(blocking),
+        "require_attestations": report.require_attestations,
         "baseline": report.baseline is not None,
         "baseline_source": (report.baseline or {}).get("source", ""),
         "source": report.source,

@@ -165,17 +165,35 @@ def render(report: Report, options: RenderOptions) -> str:
         summary.append(f"{n} {status.value}", style=STATUS_STYLE[status][1])
     readiness = report.readiness
     summary.append(f"   readiness {readiness if readiness is not None else 'n/a'}%")
+    manual = len(report.manual_remaining())
+    if manual:
+        summary.append(
+            f" · {manual} manual line{'s' if manual != 1 else ''} await{'' if manual != 1 else 's'}"
+            " attestation",
+            style=STATUS_STYLE[Status.MANUAL][1],
+        )
     console.print(summary)
     blocking = report.blocking()
     gate = Text("Gate: ", style="bold")
     if blocking:
         gate.append("FAILED", style="bold red")
-        gate.append(
-            f" — {len(blocking)} FAIL/ERROR finding(s) at or above {report.fail_on.value} severity (exit 1)"
-        )
+        failing = sum(1 for f in blocking if f.status.blocks_gate)
+        unattested = len(blocking) - failing
+        reasons = []
+        if failing:
+            reasons.append(
+                f"{failing} FAIL/ERROR finding(s) at or above {report.fail_on.value} severity"
+            )
+        if unattested:
+            reasons.append(f"{unattested} MANUAL line(s) without attestation")
+        gate.append(f" — {' and '.join(reasons)} (exit 1)")
     else:
         gate.append("PASSED", style="bold green")
         gate.append(f" — no FAIL or ERROR at or above {report.fail_on.value} severity (exit 0)")
+        if manual:
+            gate.append(
+                " — manual lines are not gated: --require-attestations gates on them", style="dim"
+            )
     if report.baseline is not None:
         gate.append(" — counting only findings new or regressed since the baseline", style="dim")
     console.print(gate)
