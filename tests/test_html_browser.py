@@ -87,7 +87,41 @@ class Page:
         self.page.wait_for_load_state("load")
 
     def visible_findings(self) -> int:
-        return self.page.locator("li.finding-wrap:visible").count()
+        return self.page.locator("details.finding:visible").count()
+
+    def expand_all(self) -> None:
+        """Open every rule and every folded list of passing findings, and wait until the
+        script has rendered them (it renders on the `toggle` event, which comes later)."""
+        self.page.get_by_role("button", name="Expand all").click()
+        self.page.wait_for_function(
+            "() => [...document.querySelectorAll('details.rule[open]:not([hidden])')]"
+            ".every(d => d.querySelector('.rule-findings').childElementCount > 0)"
+        )
+        self.page.evaluate(
+            "() => document.querySelectorAll('details.quiet').forEach(d => d.open = true)"
+        )
+        self.page.wait_for_function(
+            "() => [...document.querySelectorAll('details.quiet')]"
+            ".every(d => d.querySelector('div').childElementCount > 0)"
+        )
+
+    def open_findings(self) -> None:
+        self.page.evaluate(
+            "() => document.querySelectorAll('details.finding').forEach(d => d.open = true)"
+        )
+        self.page.wait_for_function(
+            "() => [...document.querySelectorAll('details.finding')]"
+            ".every(d => d.querySelector('.finding-body'))"
+        )
+
+    def shown(self, expected: int | None = None) -> int:
+        """The number of findings the filters let through (waiting for `expected`, if given)."""
+        if expected is not None:
+            self.page.wait_for_function(
+                "n => document.getElementById('shown-count').textContent.startsWith('Showing ' + n + ' ')",
+                arg=expected,
+            )
+        return int(self.page.locator("#shown-count").inner_text().split()[1])
 
     def close(self) -> None:
         self.context.close()
@@ -134,89 +168,198 @@ def test_dark_mode_follows_the_system_preference(open_page, demo_html):
     assert dark.console == [] and dark.requests == [dark.url]
 
 
+def test_the_page_opens_on_the_blocking_findings_with_their_fix(open_page, demo_html):
+    p = open_page(demo_html)
+    first_heading = p.page.locator("main h2").first.inner_text()
+    assert first_heading.startswith("Blocking findings")
+    group = p.page.locator("details.bgroup").first
+    summary = group.locator("summary").inner_text()
+    assert "PC-NET-004" in summary and "Fix:" in summary
+    assert p.page.locator("details.finding").count() == 0  # nothing rendered until opened
+    group.locator("summary").click()
+    group.locator("details.finding").first.wait_for()
+    assert not group.locator(".names").is_visible()
+
+
 def test_status_filter_changes_what_is_shown(open_page, hostile_html):
     p = open_page(hostile_html)
-    total = p.visible_findings()
-    assert total == len(sample_report().findings)
+    p.expand_all()
+    total = len(sample_report().findings)
+    assert p.page.locator("#checklist details.finding").count() == total
     assert "Showing 8 of 8 findings." in p.page.locator("#shown-count").inner_text()
     p.page.get_by_label("Fail", exact=True).uncheck()
-    assert p.visible_findings() == total - 2
-    assert p.page.locator("details.finding[data-status='FAIL']:visible").count() == 0
+    assert p.page.locator("#checklist details.finding[data-status='FAIL']").count() == 0
     p.page.get_by_role("button", name="Problems only").click()
-    statuses = p.page.locator("li.finding-wrap:visible details").evaluate_all(
+    statuses = p.page.locator("#checklist details.finding:visible").evaluate_all(
         "els => els.map(e => e.dataset.status)"
     )
     assert sorted(statuses) == ["ERROR", "FAIL", "FAIL"]
     p.page.get_by_role("button", name="Show all").click()
-    assert p.visible_findings() == total
+    p.expand_all()
+    assert p.page.locator("#checklist details.finding").count() == total
 
 
-def test_severity_section_group_and_text_filters(open_page, hostile_html):
+def test_severity_section_subscription_group_and_text_filters(open_page, hostile_html):
     p = open_page(hostile_html)
-    total = p.visible_findings()
+    p.expand_all()
+
+    def shown(expected: int | None = None) -> int:
+        return p.shown(expected)
+
+    total = shown()
     p.page.get_by_label("high", exact=True).uncheck()
-    assert p.page.locator("details.finding[data-severity='high']:visible").count() == 0
-    assert 0 < p.visible_findings() < total
+    assert 0 < shown() < total
+    p.expand_all()
+    assert p.page.locator("#checklist details.finding[data-severity='high']").count() == 0
     p.page.get_by_label("high", exact=True).check()
 
     p.page.get_by_label("Section").select_option("Go-Live")
-    assert p.visible_findings() == 1
+    assert shown() == 1
     assert p.page.locator("section.section:visible").count() == 1
     p.page.get_by_label("Section").select_option("")
 
     p.page.get_by_label("Resource group").select_option("rg-data")
-    assert p.visible_findings() == 2
+    assert shown() == 2
     p.page.get_by_label("Resource group").select_option("")
 
+    p.page.get_by_label("Subscription").select_option(index=1)
+    assert 0 < shown() <= total
+    p.page.get_by_label("Subscription").select_option("")
+
     p.page.get_by_label("Search").fill("ca-backend")
-    assert p.visible_findings() == 1
+    assert shown(1) == 1  # the search box waits for typing to pause, then filters
     p.page.get_by_label("Search").fill("no such thing anywhere")
-    assert p.visible_findings() == 0
+    assert shown(0) == 0
     assert p.page.locator("#no-match").is_visible()
 
 
 def test_expanding_a_finding_shows_its_evidence_and_remediation(open_page, hostile_html):
     p = open_page(hostile_html)
-    finding = p.page.locator("details.finding[data-status='FAIL']").first
-    evidence = finding.locator(".evidence")
-    assert not evidence.is_visible()  # collapsed to one line when JavaScript runs
+    rule = p.page.locator("details.rule[data-rule='PC-NET-001']")
+    rule.locator("summary").click()
+    finding = rule.locator("details.finding[data-status='FAIL']").first
+    finding.wait_for()
+    assert finding.locator(".evidence").count() == 0  # rendered when opened
     finding.locator("summary").click()
-    assert evidence.is_visible()
+    evidence = finding.locator(".evidence")
+    evidence.wait_for(state="visible")
     assert "properties.publicNetworkAccess" in evidence.inner_text()
     assert "Enabled" in evidence.inner_text()
     assert finding.locator(".remediation").is_visible()
     assert finding.locator(".links a").first.get_attribute("href").startswith("https://")
+    assert finding.locator(".links a").count() == 1  # javascript: stays text
+
+
+def test_remediation_commands_show_as_code_to_paste(open_page, demo_html):
+    p = open_page(demo_html)
+    rule = p.page.locator("details.rule[data-rule='PC-KV-002']")
+    rule.locator("summary").click()
+    rule.locator("details.finding summary").first.click()
+    pre = rule.locator(".remediation pre[data-lang='sh']")
+    pre.first.wait_for()
+    assert pre.count() == 1
+    assert pre.inner_text().startswith("az keyvault update -n kv-")
+    assert "```" not in rule.locator(".remediation").inner_text()
+
+
+def test_passing_findings_stay_collapsed_until_asked_for(open_page, demo_html):
+    p = open_page(demo_html)
+    rule = p.page.locator("details.rule[data-rule='PC-NET-004']")
+    rule.locator("summary").click()
+    quiet = rule.locator("details.quiet")
+    quiet.wait_for()
+    assert quiet.count() == 1 and "passing or not applicable" in quiet.inner_text()
+    assert rule.locator("details.finding[data-status='PASS']").count() == 0
+    quiet.locator("summary").click()
+    rule.locator("details.finding[data-status='PASS']").first.wait_for()
 
 
 def test_xss_resource_names_render_as_text(open_page, hostile_html):
     p = open_page(hostile_html)
-    p.page.get_by_role("button", name="Expand all").click()
+    p.expand_all()
+    p.open_findings()
     names = p.page.locator(".resource-name").all_inner_texts()
     assert SCRIPT_NAME in names
     assert IMG_NAME in names
     assert p.dialogs == []
     assert p.page.locator("img").count() == 0
-    assert p.page.locator("script").count() == 1
+    assert p.page.locator("script:not([type='application/json'])").count() == 1
     assert p.errors == [] and p.requests == [p.url]
     assert [m for m in p.console if m[0] == "error"] == []
 
 
 def test_works_with_javascript_disabled(open_page, hostile_html):
     p = open_page(hostile_html, java_script_enabled=False)
-    assert p.visible_findings() == len(sample_report().findings)
-    evidence = p.page.locator("details.finding .evidence")
-    assert evidence.count() == len(sample_report().findings)
-    assert all(evidence.nth(i).is_visible() for i in range(evidence.count()))
-    assert not p.page.locator("#filters").is_visible()
+    report = sample_report()
+    groups = p.page.locator("details.bgroup")
+    assert groups.count() == len({f.rule_id for f in report.blocking()})
+    groups.first.locator("summary").click()
+    assert groups.first.locator(".names").is_visible()
+    assert p.page.locator("details.rule").count() == len(report.rules)
+    assert not p.page.locator("#filter-panel").is_visible()
     assert p.requests == [p.url]
 
 
-def test_print_layout_hides_the_controls(open_page, hostile_html):
+def test_print_puts_blocking_findings_first_and_says_when_filtered(open_page, hostile_html):
     p = open_page(hostile_html)
+    p.page.get_by_label("Section").select_option("Pre-Production")
+    note = p.page.locator("#print-filter")
     p.page.emulate_media(media="print")
-    assert not p.page.locator("#filters").is_visible()
-    pdf = p.page.pdf()  # printing runs the beforeprint handler: findings print expanded
+    assert not p.page.locator("#filter-panel").is_visible()
+    assert note.is_visible() and "Filtered printout" in note.inner_text()
+    assert "section Pre-Production" in note.inner_text()
+    pdf = p.page.pdf()  # printing runs the beforeprint handler: blocking findings print in full
     assert pdf.startswith(b"%PDF")
+    p.page.emulate_media(media="screen")
+    p.page.get_by_label("Section").select_option("")
+    assert not note.is_visible()
+
+
+def test_on_a_phone_the_filters_fold_away(browser, hostile_html):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(hostile_html.as_uri())
+    panel = page.locator("#filter-panel")
+    assert panel.is_visible() and panel.evaluate("d => d.open") is False
+    box = panel.bounding_box()
+    assert box is not None and box["height"] < 0.15 * 844
+    page.mouse.wheel(0, 2000)
+    page.wait_for_timeout(100)
+    assert (
+        page.evaluate("getComputedStyle(document.getElementById('filter-panel')).position")
+        != "sticky"
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "html-report-390px.png"))
+    context.close()
+
+
+def test_an_estate_of_5000_resources_opens_and_filters(open_page, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from generate import generate
+
+    from prodcheck import api
+
+    report = api.audit_snapshot(generate(5000))
+    path = tmp_path / "estate.html"
+    path.write_text(render(report, "html"), encoding="utf-8")
+    p = open_page(path)
+    assert p.errors == []
+    assert f"of {len(report.findings)} findings" in p.page.locator("#shown-count").inner_text()
+    group = p.page.locator("details.bgroup").first
+    group.locator("summary").click()
+    group.locator("details.finding").first.wait_for()
+    assert group.locator("details.finding").count() == min(
+        200, int(group.locator(".count").get_attribute("data-total"))
+    )
+    p.page.get_by_label("Search").fill("rg-bench-1")
+    p.page.wait_for_function(
+        "n => !document.getElementById('shown-count').textContent.includes('Showing ' + n + ' ')",
+        arg=len(report.findings),
+    )
+    assert 0 < p.shown() < len(report.findings)
 
 
 CONTRAST_JS = """
@@ -250,5 +393,6 @@ CONTRAST_JS = """
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_text_contrast_meets_wcag_aa_in_both_colour_schemes(open_page, hostile_html, scheme):
     p = open_page(hostile_html, color_scheme=scheme)
-    p.page.get_by_role("button", name="Expand all").click()
+    p.expand_all()
+    p.open_findings()
     assert p.page.evaluate(CONTRAST_JS) == []

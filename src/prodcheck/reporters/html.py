@@ -2,12 +2,20 @@
 
 Everything is inline (CSS, JavaScript, the chart as SVG): the page makes no network request,
 and its Content-Security-Policy allows only its own style and script (by hash), so even a
-resource name that slipped through escaping could not load or run anything. Resource names,
-tags and property values are untrusted: the template autoescapes every value, and links are
-kept only when they are http(s).
+resource name that slipped through escaping could not load or run anything.
 
-The page works without JavaScript (every finding is rendered expanded); the script adds the
-filters, collapses findings to one line each, and expands them again for printing.
+Built for estates of thousands of resources. The page opens on what blocks the gate: the
+blocking findings, one row per rule (severity, rule, resources, the fix's first line), then
+the checklist, section by section, one row per rule with its counts. Those parts are rendered
+here and need no JavaScript. Every finding's details (evidence, remediation, waiver) are in
+the page once, as compact JSON in a `<script type="application/json">` block, and the script
+renders them only when a reader opens a rule or a group: no markup is repeated per finding,
+and passing and not-applicable findings stay collapsed until asked for.
+
+Resource names, tags and property values are untrusted: the template autoescapes every value;
+the JSON block escapes `<`, `>`, `&` and the line separators U+2028/U+2029, so no value can
+close the block or be read as markup; the script writes text with `textContent` only; links are
+kept only when they are http(s). `text()` is the one place where this reporter takes its text.
 """
 
 from __future__ import annotations
@@ -22,9 +30,17 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from prodcheck.model import STATUS_PRECEDENCE, Finding, Severity, Status
+from prodcheck.arm import ArmId
+from prodcheck.model import (
+    STATUS_PRECEDENCE,
+    Finding,
+    Severity,
+    Status,
+    split_remediation,
+    worst_status,
+)
 from prodcheck.paths import templates_dir
-from prodcheck.report import Report
+from prodcheck.report import Report, RuleInfo
 from prodcheck.reporters import RenderOptions
 
 TEMPLATE = "report.html.j2"
@@ -115,57 +131,184 @@ def _chart_row(name: str, findings: list[Finding]) -> dict[str, Any]:
     }
 
 
-def _finding_view(report: Report, f: Finding, index: int, section: str, item: str) -> dict:
-    info = report.rule_info(f.rule_id)
-    title = info.title if info else ""
-    links = [{"url": u, "href": safe_link(u)} for u in (info.links if info else [])]
-    evidence = [{"key": text(k), "value": show_value(v)} for k, v in sorted(f.evidence.items())]
-    note = [{"key": text(k), "value": show_value(v)} for k, v in sorted(f.note.items())]
-    name = f.resource_name or f.resource_id or "scope"
-    group = f.resource_group or NO_GROUP
-    search = " ".join(
-        [f.rule_id, title, name, f.resource_id, f.resource_type, group, f.message, item, section]
-    ).lower()
+# Markers standing for a finding's own resource id, group and name in its remediation, so that
+# one remediation text serves every finding of a rule (the script puts the values back).
+_MARKERS = ("\x01", "\x02", "\x03")
+
+
+def _template_of(remediation: str, f: Finding) -> str:
+    """The remediation as shown (`text`), with the finding's id, group and name replaced by
+    markers. `text` turns every control character into visible text, so no marker can be in
+    the text before, and the script's replacing the markers back restores it exactly."""
+    out = text(remediation)
+    values = (text(f.resource_id), text(f.resource_group), text(f.resource_name))
+    for marker, value in zip(_MARKERS, values, strict=True):
+        if value:
+            out = out.replace(value, marker)
+    return out
+
+
+def json_for_script(value: Any) -> str:
+    """JSON that can sit inside a <script> element: nothing in it can end the element or be
+    read as markup, and the JavaScript line separators are escaped."""
+    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return (
+        raw.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _remedy_view(remediation: str) -> dict[str, Any]:
+    remedy = split_remediation(remediation)
     return {
-        "anchor": f"f{index}",
-        "rule_id": f.rule_id,
-        "rule_title": text(title),
-        "status": f.status.value,
-        "status_label": STATUS_LABEL[f.status],
-        "severity": f.severity.value,
-        "name": text(name),
-        "resource_id": text(f.resource_id),
-        "resource_type": text(f.resource_type),
-        "resource_group": text(group),
-        "message": text(f.message),
-        "evidence": evidence,
-        "remediation": text(
-            f.remediation
-            or (info.remediation if info and f.status in (Status.FAIL, Status.ERROR) else "")
-        ),
-        "rationale": text(info.rationale if info else ""),
-        "links": links,
-        "note": note,
-        "section": section,
-        "search": text(search),
+        "first": text(remedy.first_line),
     }
+
+
+def _data(report: Report, blocking_ids: set[str]) -> dict[str, Any]:
+    """The findings as compact arrays: each rule, resource and remediation text once."""
+    statuses = [s.value for s in STATUS_ORDER]
+    severities = [s.value for s in Severity]
+    rules = sorted(report.rules, key=lambda i: i.id)
+    rule_index = {info.id: n for n, info in enumerate(rules)}
+    resources: dict[str, int] = {}
+    resource_rows: list[list[str]] = []
+    remediations: dict[str, int] = {}
+    findings = []
+    for f in report.findings:
+        if f.rule_id not in rule_index:
+            rule_index[f.rule_id] = len(rules)
+            rules.append(
+                RuleInfo(f.rule_id, f.rule_id, "", "", f.severity)  # a rule the report lacks
+            )
+        key = f.resource_id.lower() or f"scope:{f.resource_name}"
+        if key not in resources:
+            resources[key] = len(resource_rows)
+            resource_rows.append(
+                [
+                    text(f.resource_id),
+                    text(f.resource_name or f.resource_id or "scope"),
+                    text(f.resource_type),
+                    text(f.resource_group),
+                    text(ArmId.parse(f.resource_id).subscription),
+                ]
+            )
+        rem = -1
+        if f.remediation:
+            template = _template_of(f.remediation, f)
+            rem = remediations.setdefault(template, len(remediations))
+        findings.append(
+            [
+                rule_index[f.rule_id],
+                statuses.index(f.status.value),
+                severities.index(f.severity.value),
+                resources[key],
+                text(f.message),
+                [[text(k), show_value(v)] for k, v in sorted(f.evidence.items())],
+                rem,
+                text(f.subject),
+                [[text(k), show_value(v)] for k, v in sorted(f.note.items())],
+                1 if f.finding_id in blocking_ids else 0,
+            ]
+        )
+    sections = [name for name, _ in report.sections()]
+    return {
+        "statuses": statuses,
+        "statusLabels": [STATUS_LABEL[s] for s in STATUS_ORDER],
+        "severities": severities,
+        "sections": sections,
+        "rules": [
+            [
+                info.id,
+                text(info.title),
+                info.severity.value,
+                text(info.section),
+                text(info.checklist),
+                text(info.rationale),
+                [[text(u), safe_link(u)] for u in info.links],
+            ]
+            for info in rules
+        ],
+        "resources": resource_rows,
+        "remediations": list(remediations),
+        "findings": findings,
+    }
+
+
+def _blocking_groups(report: Report, blocking: list[Finding]) -> list[dict[str, Any]]:
+    by_rule: dict[tuple[str, Severity], list[Finding]] = {}
+    for f in blocking:
+        by_rule.setdefault((f.rule_id, f.severity), []).append(f)
+    groups = []
+    for (rule_id, severity), found in sorted(
+        by_rule.items(), key=lambda kv: (-kv[0][1].rank, -len(kv[1]), kv[0][0])
+    ):
+        info = report.rule_info(rule_id)
+        first = next((f.remediation for f in found if f.remediation), "")
+        names = sorted(
+            {
+                text(f.resource_name or f.resource_id or "scope")
+                + (f" [{text(f.subject)}]" if f.subject else "")
+                for f in found
+            },
+            key=str.lower,
+        )
+        statuses = Counter(f.status for f in found)
+        groups.append(
+            {
+                "rule_id": rule_id,
+                "title": text(info.title if info else ""),
+                "severity": severity.value,
+                "count": len(found),
+                "status": worst_status(list(statuses)).value,
+                "statuses": ", ".join(
+                    f"{n} {STATUS_LABEL[s].lower()}"
+                    for s, n in sorted(statuses.items(), key=lambda kv: STATUS_ORDER.index(kv[0]))
+                ),
+                "fix": _remedy_view(first)["first"],
+                "names": names,
+            }
+        )
+    return groups
 
 
 def context(report: Report) -> dict[str, Any]:
     """Everything the template shows, as plain values (the template does no logic of its own)."""
-    index = 0
     sections = []
     chart = []
     groups: set[str] = set()
+    subscriptions_seen: set[str] = set()
     for section, rows in report.sections():
         row_views = []
         section_findings: list[Finding] = []
         for row in rows:
-            views = []
+            rule_views = []
+            for info in row.rules:
+                found = [f for f in row.findings if f.rule_id == info.id]
+                counts = Counter(f.status for f in found)
+                rule_views.append(
+                    {
+                        "id": info.id,
+                        "title": text(info.title),
+                        "severity": info.severity.value,
+                        "status": worst_status([f.status for f in found]).value,
+                        "count": len(found),
+                        "counts": ", ".join(
+                            f"{counts[s]} {STATUS_LABEL[s].lower()}"
+                            for s in STATUS_ORDER
+                            if counts[s]
+                        )
+                        or "no findings",
+                    }
+                )
             for f in row.findings:
-                index += 1
-                views.append(_finding_view(report, f, index, section, row.item))
                 groups.add(f.resource_group or NO_GROUP)
+                sub = ArmId.parse(f.resource_id).subscription
+                if sub:
+                    subscriptions_seen.add(sub)
             section_findings.extend(row.findings)
             row_views.append(
                 {
@@ -173,11 +316,7 @@ def context(report: Report) -> dict[str, Any]:
                     "status": row.status.value,
                     "status_label": STATUS_LABEL[row.status],
                     "readiness": Report.readiness_of(row.findings),
-                    "rules": [
-                        {"id": i.id, "title": text(i.title), "severity": i.severity.value}
-                        for i in row.rules
-                    ],
-                    "findings": views,
+                    "rules": rule_views,
                 }
             )
         chart.append(_chart_row(section, section_findings))
@@ -192,16 +331,20 @@ def context(report: Report) -> dict[str, Any]:
     status_counts = report.counts_by_status()
     severity_counts = report.counts_by_severity()
     blocking = report.blocking()
+    blocking_ids = {f.finding_id for f in blocking}
     scope = report.scope
     subscriptions = scope.get("subscriptions") or []
     return {
         "title": f"prodcheck report — {text(scope.get('label', 'scope'))}",
         "passed": not blocking,
         "blocking": len(blocking),
+        "blocking_groups": _blocking_groups(report, blocking),
         "fail_on": report.fail_on.value,
         "exit_code": report.exit_code,
         "baseline": report.baseline,
         "baseline_source": text((report.baseline or {}).get("source", "")),
+        "require_attestations": report.require_attestations,
+        "manual_remaining": len(report.manual_remaining()),
         "readiness": report.readiness,
         "total": len(report.findings),
         "status_counts": [
@@ -234,7 +377,9 @@ def context(report: Report) -> dict[str, Any]:
             "severities": [s.value for s in Severity],
             "sections": [s["name"] for s in sections],
             "groups": sorted(groups, key=lambda g: (g == NO_GROUP, g.lower())),
+            "subscriptions": sorted(text(s) for s in subscriptions_seen),
         },
+        "data": json_for_script(_data(report, blocking_ids)),
     }
 
 
