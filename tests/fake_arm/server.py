@@ -12,8 +12,13 @@ resources through the REST paths the Azure management SDKs call:
   providers API (`/subscriptions/{s}/providers/{Ns}`) and `GET /subscriptions/{s}`.
 
 It ignores api-version, pages every collection with absolute `nextLink`s (`page_size`), keeps a
-request log, wants a bearer token, and injects faults per path: latency, 429 with Retry-After,
-5xx, 403 (ARM's AuthorizationFailed body), hangs (timeouts) and malformed JSON.
+request log, wants a bearer token, and injects faults per path: latency, any status with an ARM
+error body and Retry-After (403 with ARM's AuthorizationFailed body), hangs (timeouts), an answer
+trickling in byte by byte, malformed or truncated JSON, any other body (an HTML page, `value` not
+a list), and nextLinks that loop, never end, or name another host.
+
+`RecordingServer` is that other host: it logs every request with its headers and answers an
+empty page, so a test can show that nothing (least of all the token) was sent there.
 """
 
 from __future__ import annotations
@@ -37,6 +42,16 @@ API_VERSIONS = ["2099-01-01", "2098-06-01-preview"]
 
 # Lists ARM answers in one response, without paging (the SDKs ignore a nextLink on these).
 UNPAGED_TYPES = {"microsoft.insights/metricalerts", "microsoft.insights/actiongroups"}
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    content_type: str = "application/json; charset=utf-8"
+    drip: float | None = None
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,14 @@ class Fault:
     times: int | None = None  # None: every matching request
     code: str | None = None
     message: str | None = None
+    body: bytes | None = None  # a 200 answer with this body instead of the resources
+    content_type: str | None = None
+    truncated: bool = False  # the body stops short of its Content-Length, then the line drops
+    drip: float | None = None  # seconds between the bytes of the answer
+    # Rewrite the nextLink of a list page: "loop" (this page's own URL again), "endless" (a new
+    # link every time), or a base URL such as another server's, for the same path.
+    next_link: str | None = None
+    headers: dict[str, str] | None = None
     hits: int = 0
 
     def applies(self, path: str, target: str) -> bool:
@@ -194,6 +217,10 @@ class FakeArm:
         self.stop()
 
     @property
+    def stopping(self) -> threading.Event:
+        return self._stopping
+
+    @property
     def port(self) -> int:
         assert self._server is not None, "start() the fake first"
         return int(self._server.server_address[1])
@@ -240,6 +267,12 @@ class FakeArm:
         times: int | None = None,
         code: str | None = None,
         message: str | None = None,
+        body: bytes | str | None = None,
+        content_type: str | None = None,
+        truncated: bool = False,
+        drip: float | None = None,
+        next_link: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Fault:
         """Inject a fault on requests whose path, or `path?query`, matches `pattern` (regex, any case)."""
         fault = Fault(
@@ -252,6 +285,12 @@ class FakeArm:
             times=times,
             code=code,
             message=message,
+            body=body.encode() if isinstance(body, str) else body,
+            content_type=content_type,
+            truncated=truncated,
+            drip=drip,
+            next_link=next_link,
+            headers=dict(headers or {}),
         )
         with self._lock:
             self.faults.append(fault)
@@ -278,8 +317,10 @@ class FakeArm:
         with self._lock:
             return [f for f in self.faults if f.applies(path, target)]
 
-    def answer(self, method: str, raw_path: str, query: dict[str, str], headers: Any) -> Any:
-        """(status, headers, body bytes) for one request, or None to hang up without answering."""
+    def answer(
+        self, method: str, raw_path: str, query: dict[str, str], headers: Any
+    ) -> Reply | None:
+        """The reply to one request, or None to hang up without answering."""
         path = unquote(raw_path).rstrip("/") or "/"
         with self._lock:
             self.requests.append(LoggedRequest(method, path, dict(query)))
@@ -293,7 +334,7 @@ class FakeArm:
                 self._stopping.wait(self.hang_seconds)
                 return None
             if f.status is not None:
-                extra = {}
+                extra = dict(f.headers or {})
                 if f.retry_after is not None:
                     extra["Retry-After"] = f"{f.retry_after:g}"
                 if f.status == 403:
@@ -313,20 +354,36 @@ class FakeArm:
                     )
                 if f.status == 403 and (f.code or f.message):
                     body = arm_error(f.code or "AuthorizationFailed", f.message or "")
-                return f.status, extra, json.dumps(body).encode()
+                return Reply(f.status, extra, json.dumps(body).encode())
             if f.malformed:
-                return 200, {}, b'{"value": [{"id": "/subscriptions/broken", "name": '
+                return Reply(200, {}, b'{"value": [{"id": "/subscriptions/broken", "name": ')
+            if f.body is not None:
+                kind = f.content_type or "application/json; charset=utf-8"
+                return Reply(200, {}, f.body, kind, truncated=f.truncated)
         if method != "GET":
-            return 405, {}, json.dumps(arm_error("MethodNotAllowed", method)).encode()
+            return Reply(405, {}, json.dumps(arm_error("MethodNotAllowed", method)).encode())
         auth = headers.get("Authorization") or ""
         if self.require_token and not auth.startswith("Bearer "):
-            return (
-                401,
-                {},
-                json.dumps(arm_error("AuthenticationFailed", "no bearer token")).encode(),
+            return Reply(
+                401, {}, json.dumps(arm_error("AuthenticationFailed", "no bearer token")).encode()
             )
         status, body = self._route(path, query)
-        return status, {}, json.dumps(body).encode()
+        for f in faults:
+            if f.next_link and status == 200 and isinstance(body, dict) and "value" in body:
+                body["nextLink"] = self._rewritten_link(f, path, query)
+        drip = next((f.drip for f in faults if f.drip), None)
+        truncated = any(f.truncated for f in faults)
+        return Reply(status, {}, json.dumps(body).encode(), drip=drip, truncated=truncated)
+
+    def _rewritten_link(self, fault: Fault, path: str, query: dict[str, str]) -> str:
+        params = {k: v for k, v in query.items() if k.lower() != "$skiptoken"}
+        if fault.next_link == "loop":
+            return f"{self.base_url}{path}?{urlencode(query)}"
+        if fault.next_link == "endless":
+            params["$skiptoken"] = str(1_000_000 + fault.hits)
+            return f"{self.base_url}{path}?{urlencode(params)}"
+        params["$skiptoken"] = "1"
+        return f"{str(fault.next_link).rstrip('/')}{path}?{urlencode(params)}"
 
     def _route(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
         index = self._index
@@ -491,19 +548,30 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        answer = self.server.fake.answer(self.command, split.path, query, self.headers)
-        if answer is None:
+        reply = self.server.fake.answer(self.command, split.path, query, self.headers)
+        if reply is None:
             self.close_connection = True
             return
-        status, headers, body = answer
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        length = len(reply.body) + (1000 if reply.truncated else 0)
+        self.send_header("Content-Length", str(length))
         self.send_header("x-ms-request-id", "fake")
-        for k, v in headers.items():
+        for k, v in reply.headers.items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(body)
+        if reply.drip:
+            stopping = self.server.fake.stopping
+            for i in range(len(reply.body)):
+                if stopping.wait(reply.drip):
+                    break
+                self.wfile.write(reply.body[i : i + 1])
+                self.wfile.flush()
+        else:
+            self.wfile.write(reply.body)
+        if reply.truncated:
+            self.wfile.flush()
+            self.close_connection = True
 
     do_GET = _handle
     do_POST = _handle
@@ -511,3 +579,52 @@ class _Handler(BaseHTTPRequestHandler):
     do_PATCH = _handle
     do_DELETE = _handle
     do_HEAD = _handle
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class RecordingServer:
+    """Another host on loopback (HTTPS, same CA): logs each request and its headers, answers an
+    empty ARM page. Where a hostile nextLink points, to show nothing is sent there."""
+
+    def __init__(self, ca: Any) -> None:
+        self.ca = ca
+        self.requests: list[SeenRequest] = []
+        self.stopping = threading.Event()
+        self._server: _Server | None = None
+
+    def start(self) -> RecordingServer:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        self._server = _Server(("127.0.0.1", 0), _Handler, context, self)  # type: ignore[arg-type]
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="recording", daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> RecordingServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the server first"
+        return f"https://127.0.0.1:{self._server.server_address[1]}"
+
+    def answer(self, method: str, raw_path: str, query: dict[str, str], headers: Any) -> Reply:
+        self.requests.append(SeenRequest(method, raw_path, dict(headers.items())))
+        return Reply(200, {}, json.dumps({"value": []}).encode())

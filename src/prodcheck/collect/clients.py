@@ -3,8 +3,12 @@
 Every client is built with the same explicit azure-core policy list, so that all of them:
 
 - talk to the configured Resource Manager endpoint with the configured token scope;
-- retry 408/429/5xx and connection errors a bounded number of times, honouring Retry-After
-  (azure-core's RetryPolicy);
+- send the bearer token nowhere but that endpoint: a request to any other scheme, host or
+  port (a `nextLink` or a redirect pointing elsewhere) is refused before the authentication
+  policy adds the token, and the read fails;
+- retry 408/429/5xx and connection errors a bounded number of times, honouring a Retry-After
+  up to a cap (a longer one fails the read at once), within the collection's deadline;
+- wait at most `timeout` seconds for a connection and for each read of an attempt;
 - pass every attempt through prodcheck's read-only guard (GET only, never a listKeys-style
   action) and the per-subscription token bucket;
 - never auto-register a resource provider (the default ARM pipeline would POST a registration
@@ -44,6 +48,13 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
 
 from prodcheck import __version__
+from prodcheck.collect.bounds import (
+    Deadline,
+    ForeignEndpoint,
+    RetryAfterTooLong,
+    origin,
+    show_origin,
+)
 from prodcheck.collect.limiter import RateLimiter, retry_after_seconds
 from prodcheck.collect.options import Cloud, CollectOptions
 
@@ -111,13 +122,67 @@ def capture_responses() -> Iterator[list[Any]]:
         _capture.sink = previous
 
 
-class GuardPolicy(HTTPPolicy):
-    """Refuses anything but a plain read, and paces every attempt through the rate limiter."""
+class EndpointPolicy(HTTPPolicy):
+    """Lets a request through only to the Resource Manager endpoint (scheme, host and port).
 
-    def __init__(self, limiter: RateLimiter, stats: RequestStats) -> None:
+    It sits before the authentication policy, so a request bound anywhere else (a `nextLink` or
+    a redirect naming another host) is refused before it carries the bearer token; it is never
+    sent at all.
+    """
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__()
+        self._endpoint = endpoint
+        self._origin = origin(endpoint)
+
+    def send(self, request: Any) -> Any:
+        url = request.http_request.url
+        if self._origin is None or origin(url) != self._origin:
+            raise ForeignEndpoint(
+                f"refused to send a request to {show_origin(url)}, which is not the Resource "
+                f"Manager endpoint {show_origin(self._endpoint)}: a nextLink or redirect pointed "
+                "there, and the bearer token goes to the endpoint only"
+            )
+        return self.next.send(request)
+
+
+class BoundedRetryPolicy(RetryPolicy):
+    """azure-core's RetryPolicy, but a Retry-After beyond the cap fails the read instead of
+    being waited out, and no wait runs past the collection's deadline."""
+
+    def __init__(self, max_retry_after: float, deadline: Deadline, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._max_retry_after = max_retry_after
+        self._deadline = deadline
+
+    def sleep(self, settings: Any, transport: Any, response: Any = None) -> None:
+        wait = self.get_retry_after(response) if response is not None else None
+        if wait and wait > self._max_retry_after:
+            status = int(getattr(response.http_response, "status_code", 0) or 0)
+            raise RetryAfterTooLong(
+                f"HTTP {status} asked to retry after {wait:g} s, longer than the "
+                f"{self._max_retry_after:g} s prodcheck waits (max_retry_after): not retried",
+                status,
+            )
+        if not wait:
+            wait = self.get_backoff_time(settings)
+        if wait > self._deadline.remaining():
+            raise self._deadline.exceeded(f"a retry {wait:g} s later")
+        super().sleep(settings, transport, response)
+
+
+class GuardPolicy(HTTPPolicy):
+    """Refuses anything but a plain read, keeps every attempt within the timeout and the
+    deadline, and paces every attempt through the rate limiter."""
+
+    def __init__(
+        self, limiter: RateLimiter, stats: RequestStats, deadline: Deadline, timeout: float
+    ) -> None:
         super().__init__()
         self._limiter = limiter
         self._stats = stats
+        self._deadline = deadline
+        self._timeout = timeout
 
     def send(self, request: Any) -> Any:
         http_request = request.http_request
@@ -128,7 +193,14 @@ class GuardPolicy(HTTPPolicy):
             )
         match = _SUBSCRIPTION.match(path)
         subscription = match.group(1).lower() if match else ""
-        self._limiter.acquire(subscription)
+        self._limiter.acquire(subscription, self._deadline)
+        remaining = self._deadline.remaining()
+        if remaining <= 0:
+            raise self._deadline.exceeded("this read was sent")
+        # Each attempt waits at most `timeout` for a connection and for each read, and never
+        # past the deadline.
+        request.context.options["connection_timeout"] = min(self._timeout, remaining)
+        request.context.options["read_timeout"] = min(self._timeout, remaining)
         response = self.next.send(request)
         status = response.http_response.status_code
         self._stats.add(throttled=status == 429)
@@ -167,8 +239,10 @@ class Clients:
         options: CollectOptions,
         limiter: RateLimiter,
         stats: RequestStats,
+        deadline: Deadline | None = None,
     ) -> None:
         self._credential = credential
+        self.deadline = deadline or Deadline(options.deadline)
         self._cloud = cloud
         self._options = options
         self._limiter = limiter
@@ -195,7 +269,9 @@ class Clients:
             ProxyPolicy(),
             ContentDecodePolicy(),
             RedirectPolicy(),
-            RetryPolicy(
+            BoundedRetryPolicy(
+                o.max_retry_after,
+                self.deadline,
                 retry_total=o.retry_total,
                 retry_connect=o.retry_total,
                 retry_read=o.retry_total,
@@ -203,7 +279,8 @@ class Clients:
                 retry_backoff_factor=o.retry_backoff,
                 retry_backoff_max=max(o.retry_backoff * 8, 1.0),
             ),
-            GuardPolicy(self._limiter, self._stats),
+            EndpointPolicy(self._cloud.arm_endpoint),
+            GuardPolicy(self._limiter, self._stats, self.deadline, o.timeout),
             ARMChallengeAuthenticationPolicy(self._credential, self._cloud.credential_scope),
             CustomHookPolicy(),
             NetworkTraceLoggingPolicy(),

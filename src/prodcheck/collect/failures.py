@@ -54,7 +54,9 @@ def _arm_error(exc: object) -> tuple[str, str]:
     return code, one_line(message, 500)
 
 
-def describe(exc: BaseException, permission: str, retries: int) -> Failure:
+def describe(
+    exc: BaseException, permission: str, retries: int, timeout: float | None = None
+) -> Failure:
     """Map an exception raised while reading to a Failure; never raises."""
     from azure.core.exceptions import (
         ClientAuthenticationError,
@@ -65,9 +67,12 @@ def describe(exc: BaseException, permission: str, retries: int) -> Failure:
         ServiceResponseError,
     )
 
+    from prodcheck.collect.bounds import ReadStopped
     from prodcheck.collect.clients import ReadOnlyViolation
 
     name = type(exc).__name__
+    if isinstance(exc, ReadStopped):
+        return Failure(exc.status_code, exc.code, one_line(str(exc), 500), permission)
     if isinstance(exc, DecodeError | DeserializationError | MalformedResponse):
         return Failure(
             0,
@@ -97,6 +102,7 @@ def describe(exc: BaseException, permission: str, retries: int) -> Failure:
         text = one_line(str(exc))
         timed_out = "timeout" in name.lower() or "timed out" in text.lower()
         code = "Timeout" if timed_out else "ConnectionError"
-        what = "no answer in time" if timed_out else "the connection failed"
+        limit = f" (--timeout {timeout:g} s)" if timeout else ""
+        what = f"no answer in time{limit}" if timed_out else "the connection failed"
         return Failure(0, code, f"{what} after {retries} retries: {text}", permission)
     return Failure(0, name, one_line(str(exc)) or name, permission)

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from prodcheck.collect.bounds import Deadline
+
 # Longest pause honoured from one Retry-After; ARM asks for seconds, not minutes.
 MAX_PAUSE = 60.0
 
@@ -60,8 +62,10 @@ class RateLimiter:
         burst: int = 250,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        max_pause: float = MAX_PAUSE,
     ) -> None:
         self.rate = rate
+        self.max_pause = max_pause
         self.burst = max(1, burst)
         self._clock = clock
         self._sleep = sleep
@@ -75,8 +79,11 @@ class RateLimiter:
             bucket = self._buckets[key] = _Bucket(float(self.burst), now)
         return bucket
 
-    def acquire(self, key: str) -> None:
-        """Take one token for `key`, waiting for the refill (or a 429 pause) when needed."""
+    def acquire(self, key: str, deadline: Deadline | None = None) -> None:
+        """Take one token for `key`, waiting for the refill (or a 429 pause) when needed.
+
+        Raises `DeadlineExceeded` rather than wait past `deadline`.
+        """
         while True:
             with self._lock:
                 now = self._clock()
@@ -93,12 +100,14 @@ class RateLimiter:
                         bucket.tokens = max(0.0, bucket.tokens - 1.0)
                         return
                     wait = max((1.0 - bucket.tokens) / self.rate, 1e-4)
+                if deadline is not None and wait > deadline.remaining():
+                    raise deadline.exceeded("Resource Manager's pacing allowed this read")
                 self.waited += wait
             self._sleep(wait)
 
     def pause(self, key: str, seconds: float) -> None:
         """ARM said 429: hold every request to `key` for `seconds` and empty its bucket."""
-        seconds = min(max(seconds, 0.0), MAX_PAUSE)
+        seconds = min(max(seconds, 0.0), self.max_pause)
         with self._lock:
             now = self._clock()
             bucket = self._bucket(key, now)

@@ -79,8 +79,15 @@ class CollectOptions:
     quiet: bool = False
     # Retries of one request on 408/429/5xx and connection errors (azure-core RetryPolicy).
     retry_total: int = 4
-    # Seconds to wait for a connection and for each read.
+    # Seconds each attempt waits for a connection and for each read of the answer.
     timeout: float = 60.0
+    # Seconds the whole collection may take; reads still open then fail (DeadlineExceeded).
+    # None: no deadline.
+    deadline: float | None = 3600.0
+    # Longest Retry-After honoured; a longer one fails the read at once (RetryAfterTooLong).
+    max_retry_after: float = 60.0
+    # Pages read of one collection at most; a list going on beyond fails (PageLimitExceeded).
+    max_pages: int = 10_000
     # Exponential backoff base between retries, in seconds (Retry-After wins when present).
     retry_backoff: float = 0.8
     # Client-side token bucket per subscription: ARM allows each principal a burst of 250 reads
