@@ -173,6 +173,26 @@ ConcurrencyOpt = Annotated[
         rich_help_panel=SCOPE,
     ),
 ]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.001,
+        help="Seconds each request waits for a connection and for each read of the answer.",
+        rich_help_panel=SCOPE,
+    ),
+]
+DeadlineOpt = Annotated[
+    float,
+    typer.Option(
+        "--deadline",
+        metavar="SECONDS",
+        min=0.001,
+        help="Seconds the whole collection may take; reads still open then are reported as failed.",
+        rich_help_panel=SCOPE,
+    ),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -240,6 +260,8 @@ def _collect_options(
     token_scope: str | None,
     concurrency: int,
     quiet: bool,
+    timeout: float = 60.0,
+    deadline: float = 3600.0,
 ) -> Any:
     from prodcheck.collect.options import CollectOptions
 
@@ -260,6 +282,8 @@ def _collect_options(
         credential_scope=token_scope,
         concurrency=concurrency,
         quiet=quiet or not sys.stderr.isatty(),
+        timeout=timeout,
+        deadline=deadline,
     )
 
 
@@ -424,6 +448,8 @@ def audit(
     arm_endpoint: EndpointOpt = None,
     token_scope: ScopeOpt = None,
     concurrency: ConcurrencyOpt = 8,
+    timeout: TimeoutOpt = 60.0,
+    deadline: DeadlineOpt = 3600.0,
     quiet: QuietOpt = False,
     rule: RuleOpt = None,
     skip: SkipOpt = None,
@@ -555,6 +581,8 @@ def audit(
             token_scope,
             concurrency,
             quiet,
+            timeout,
+            deadline,
         )
         snap = api.collect_for(options, selected)
     from prodcheck.engine import audit as run_audit
@@ -600,6 +628,8 @@ def snapshot_cmd(
     arm_endpoint: EndpointOpt = None,
     token_scope: ScopeOpt = None,
     concurrency: ConcurrencyOpt = 8,
+    timeout: TimeoutOpt = 60.0,
+    deadline: DeadlineOpt = 3600.0,
     quiet: QuietOpt = False,
     rule: RuleOpt = None,
     skip: SkipOpt = None,
@@ -620,6 +650,8 @@ def snapshot_cmd(
         token_scope,
         concurrency,
         quiet,
+        timeout,
+        deadline,
     )
     registry = api.Registry.load(list(rules_dir or []))
     snap = api.collect(options, rules=rule or [], skip=skip or [], registry=registry)
