@@ -102,7 +102,7 @@ def test_a_huge_retry_after_fails_the_read_at_once(fake_arm, make_options):
     snap = collect_snapshot(
         make_options(subscriptions=[SUB], retry_total=3, max_retry_after=0.5), [VAULT]
     )
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # not the hour asked for
     (record,) = failed(snap)
     assert (record["statusCode"], record["errorCode"]) == (429, "RetryAfterTooLong")
     assert "3600 s" in record["message"] and "max_retry_after" in record["message"]
@@ -116,7 +116,7 @@ def test_an_answer_trickling_in_stops_at_the_deadline(fake_arm, make_options):
         make_options(subscriptions=[SUB], timeout=1.0, deadline=1.5),
         [VAULT, "Microsoft.Network/privateEndpoints"],
     )
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 30  # the answer would take minutes
     (record,) = failed(snap)
     assert (record["resourceType"], record["errorCode"]) == (VAULT, "DeadlineExceeded")
     assert "--deadline" in record["message"]

@@ -30,10 +30,10 @@ TRUNCATED = b'{"value": [{"id": "/subscriptions/6f1c2b7e-3d4a-4c8e-9b1a-2e5f7d9c
 HTML = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 # Bounds given on the command line: generous for loopback, except where a case tests them.
-BOUNDS = ["--timeout", "2", "--deadline", "6"]
+BOUNDS = ["--timeout", "5", "--deadline", "30"]
 CASE_BOUNDS = {
-    "timeout": ["--timeout", "0.3", "--deadline", "6"],
-    "answer trickling in past the deadline": ["--timeout", "2", "--deadline", "1"],
+    "timeout": ["--timeout", "0.3", "--deadline", "30"],
+    "answer trickling in past the deadline": ["--timeout", "5", "--deadline", "1"],
 }
 
 # id -> (faults as (pattern, fault keywords), error codes the failed reads may carry)
@@ -194,7 +194,7 @@ def test_every_fault_ends_with_exit_1_its_report_and_no_pass_on_unread_data(
     started = time.monotonic()
     with pytest.raises(SystemExit) as exited:
         main(args)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 60  # minutes to hours without the bounds
     capsys.readouterr()
     assert exited.value.code == 1
     report = json.loads(out.read_text(encoding="utf-8"))
