@@ -5,6 +5,8 @@ Fixtures stay small and readable; the demo inventories are the only big ones.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from typing import Any
 
 import pytest
@@ -109,3 +111,75 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
         main(list(args))
     out, err = capsys.readouterr()
     return int(exited.value.code or 0), out, err
+
+
+# ---- Azure RBAC, in the shapes of the Microsoft.Authorization 2022-04-01 examples ----------
+
+
+def role_definition(
+    guid: str,
+    role_name: str,
+    *,
+    actions: list[str] | None = None,
+    data_actions: list[str] | None = None,
+    not_actions: list[str] | None = None,
+    not_data_actions: list[str] | None = None,
+    sub: str = SUB,
+    built_in: bool = True,
+) -> dict[str, Any]:
+    """A role definition as GET .../roleDefinitions/{id} returns it."""
+    return {
+        "id": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "name": guid,
+        "properties": {
+            "roleName": role_name,
+            "type": "BuiltInRole" if built_in else "CustomRole",
+            "description": role_name,
+            "assignableScopes": ["/"] if built_in else [f"/subscriptions/{sub}"],
+            "permissions": [
+                {
+                    "actions": list(actions or []),
+                    "notActions": list(not_actions or []),
+                    "dataActions": list(data_actions or []),
+                    "notDataActions": list(not_data_actions or []),
+                }
+            ],
+        },
+    }
+
+
+def role_assignment(
+    scope: str,
+    definition: dict[str, Any] | str,
+    principal_id: str,
+    *,
+    name: str | None = None,
+    condition: str | None = None,
+    tenant_level_definition_id: bool = False,
+) -> dict[str, Any]:
+    """A role assignment as the list-for-scope example returns it; `definition` is a role
+    definition (or its GUID)."""
+    guid = definition if isinstance(definition, str) else definition["name"]
+    definition_id = (
+        f"/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+        if tenant_level_definition_id
+        else f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+    )
+    digest = hashlib.sha256(f"{scope}|{guid}|{principal_id}".lower().encode()).hexdigest()
+    assignment_name = name or str(uuid.UUID(digest[:32]))
+    out: dict[str, Any] = {
+        "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment_name}",
+        "type": "Microsoft.Authorization/roleAssignments",
+        "name": assignment_name,
+        "properties": {
+            "roleDefinitionId": definition_id,
+            "principalId": principal_id,
+            "principalType": "ServicePrincipal",
+            "scope": scope,
+        },
+    }
+    if condition is not None:
+        out["properties"]["condition"] = condition
+        out["properties"]["conditionVersion"] = "2.0"
+    return out

@@ -151,10 +151,19 @@ def walk(node: Any, path: str = "$"):
         yield path, None, node
 
 
+def is_authorization(r: dict[str, Any]) -> bool:
+    """Role assignments and definitions: no tags, and definitions live at the subscription."""
+    return r["type"].lower().startswith("microsoft.authorization/")
+
+
 def is_tracked(r: dict[str, Any]) -> bool:
     """Top-level resources that carry tags in ARM (not children or extension resources)."""
     tail = re.split(r"/providers/", r["id"], flags=re.IGNORECASE)[-1]
-    return len(tail.split("/")) == 3 and "diagnosticsettings" not in r["type"].lower()
+    return (
+        len(tail.split("/")) == 3
+        and "diagnosticsettings" not in r["type"].lower()
+        and not is_authorization(r)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,8 +203,11 @@ def test_ids_are_unique_ignoring_case(demo):
 @pytest.mark.parametrize("demo", DEMO_NAMES)
 def test_every_id_is_in_the_subscription_and_resource_group(demo):
     prefix = f"/subscriptions/{SUB}/resourcegroups/{GROUP[demo]}/providers/"
+    definitions = f"/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions/"
     for r in resources(demo):
-        assert r["id"].lower().startswith(prefix), r["id"]
+        assert r["id"].lower().startswith(prefix) or r["id"].lower().startswith(definitions), r[
+            "id"
+        ]
 
 
 @pytest.mark.parametrize("demo", DEMO_NAMES)
@@ -629,7 +641,11 @@ def test_flat_has_each_resource_with_the_settings_as_deployed(rtype, name, check
 
 def test_flat_models_every_listed_resource_and_nothing_else():
     listed = {(t.lower(), n.lower()) for t, n, _ in FLAT_AS_DEPLOYED}
-    extensions = {"microsoft.insights/diagnosticsettings"}
+    extensions = {
+        "microsoft.insights/diagnosticsettings",
+        "microsoft.authorization/roleassignments",
+        "microsoft.authorization/roledefinitions",
+    }
     present = {
         (r["type"].lower(), r["name"].lower())
         for r in resources("flat")
@@ -1200,3 +1216,76 @@ def test_hardened_observability_scale_and_hygiene():
         assert not any(k.lower() == "securitycontrol" for k in tags), r["id"]
         if is_tracked(r):
             assert tags.get("environment") == "prod", r["id"]
+
+
+# --------------------------------------------------------------------------------------------
+# both demos: role assignments
+# --------------------------------------------------------------------------------------------
+
+
+def _grants(demo: str) -> set[tuple[str, str, str]]:
+    """(role name, target name, principal's resource name) of every role assignment."""
+    res = resources(demo)
+    index = by_id(res)
+    principals = {}
+    for r in res:
+        if r["type"].lower() == "microsoft.managedidentity/userassignedidentities":
+            principals[r["properties"]["principalId"]] = r["name"]
+        elif isinstance(r.get("identity"), dict) and r["identity"].get("principalId"):
+            principals[r["identity"]["principalId"]] = r["name"] + " (system)"
+    out = set()
+    for a in of_type(res, "Microsoft.Authorization/roleAssignments"):
+        props = a["properties"]
+        definition = index[props["roleDefinitionId"].lower()]
+        target = index[props["scope"].lower()]
+        assert a["id"].lower().startswith(props["scope"].lower() + "/providers/"), a["id"]
+        out.add(
+            (
+                definition["properties"]["roleName"],
+                target["name"],
+                principals.get(props["principalId"], props["principalType"]),
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("demo", DEMO_NAMES)
+def test_role_assignments_use_definitions_in_the_file_and_no_broad_scope(demo):
+    for a in of_type(resources(demo), "Microsoft.Authorization/roleAssignments"):
+        scope = a["properties"]["scope"].lower()
+        assert "/providers/" in scope, f"{a['id']} is assigned at a subscription or group"
+        assert a["properties"]["condition"] is None
+    for d in of_type(resources(demo), "Microsoft.Authorization/roleDefinitions"):
+        assert d["properties"]["type"] == "BuiltInRole" and d["properties"]["permissions"]
+
+
+def test_flat_role_assignments_are_those_the_accelerator_makes():
+    grants = _grants("flat")
+    t = TOKEN["flat"]
+    assert ("Key Vault Secrets User", f"kv-{t}", f"artagent-backend-{t}") in grants
+    assert ("AcrPull", f"crartagent{t}", f"artagent-frontend-{t}") in grants
+    assert ("Cognitive Services OpenAI User", f"artagent{t}aif", f"artagent-backend-{t}") in grants
+    assert ("Key Vault Administrator", f"kv-{t}", "User") in grants
+    # the frontend identity is never given Key Vault access
+    assert not [g for g in grants if g[1] == f"kv-{t}" and "frontend" in g[2]]
+
+
+def test_hardened_role_assignments_cover_every_identity_chain():
+    grants = _grants("hardened")
+    for app in ("frontend", "backend"):
+        for role, target in (
+            ("Key Vault Secrets User", f"kv-{H}"),
+            ("AcrPull", f"crartagent{H}"),
+            ("App Configuration Data Reader", f"appconfig-prod-{H}"),
+        ):
+            assert (role, target, f"artagent-{app}-{H}") in grants
+    assert (
+        "Cognitive Services OpenAI User",
+        f"artagent{H}aif",
+        f"apim-artagent-prod-{H} (system)",
+    ) in grants
+    assert (
+        "Azure Service Bus Data Sender",
+        f"sb-artagent-prod-{H}",
+        f"artagent-backend-{H}",
+    ) in grants

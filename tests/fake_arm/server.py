@@ -42,6 +42,11 @@ API_VERSIONS = ["2099-01-01", "2098-06-01-preview"]
 
 # Lists ARM answers in one response, without paging (the SDKs ignore a nextLink on these).
 UNPAGED_TYPES = {"microsoft.insights/metricalerts", "microsoft.insights/actiongroups"}
+# Lists of a group that also return what is above and below it (see `FakeArm._authorization`).
+AUTHORIZATION_TYPES = {
+    "microsoft.authorization/roleassignments",
+    "microsoft.authorization/roledefinitions",
+}
 
 
 @dataclass
@@ -420,6 +425,9 @@ class FakeArm:
         if n == 8 and parts[3] == "resourcegroups" and parts[5] == "providers":
             if (sub, parts[4]) not in index.groups:
                 return 404, self._group_missing(parts[4])
+            rtype = f"{parts[6]}/{parts[7]}"
+            if rtype in AUTHORIZATION_TYPES:
+                return self._page(path, query, self._authorization(sub, parts[4], rtype))
             return self._page(path, query, index.collections.get(p, []))
         if n >= 5 and parts[3] == "resourcegroups" and (sub, parts[4]) not in index.groups:
             return 404, self._group_missing(parts[4])
@@ -434,6 +442,21 @@ class FakeArm:
         if parent.rsplit("/", 1)[0] in index.by_id:
             return 404, arm_error("ResourceNotFound", f"The Resource '{path}' was not found.")
         return 404, arm_error("ParentResourceNotFound", f"The parent of '{path}' was not found.")
+
+    def _authorization(self, sub: str, group: str, rtype: str) -> list[dict[str, Any]]:
+        """A group's role assignments are those at, above and below it (ARM's unfiltered list);
+        its role definitions, every one of the subscription."""
+        members = self._index.by_sub_type.get((sub, rtype), [])
+        if rtype != "microsoft.authorization/roleassignments":
+            return members
+        here = f"/subscriptions/{sub}/resourcegroups/{group}"
+        out = []
+        for r in members:
+            props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
+            scope = str(props.get("scope") or "").lower().rstrip("/")
+            if here == scope or here.startswith(scope + "/") or scope.startswith(here + "/"):
+                out.append(r)
+        return out
 
     @staticmethod
     def _group_missing(group: str) -> dict[str, Any]:

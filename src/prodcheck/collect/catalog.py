@@ -55,6 +55,8 @@ class Collector:
     query: Mapping[str, str] = field(default_factory=dict)
     diagnostics: bool = False
     permission: str = ""
+    # False for extension types that carry no tags (role assignments): a tag filter keeps them.
+    tagged: bool = True
 
     @property
     def is_child(self) -> bool:
@@ -96,9 +98,16 @@ def rest(
     *,
     diagnostics: bool = False,
     query: Mapping[str, str] | None = None,
+    tagged: bool = True,
 ) -> Collector:
     return Collector(
-        type, service, "rest", api_version=api_version, diagnostics=diagnostics, query=query or {}
+        type,
+        service,
+        "rest",
+        api_version=api_version,
+        diagnostics=diagnostics,
+        query=query or {},
+        tagged=tagged,
     )
 
 
@@ -424,6 +433,13 @@ _ENTRIES: list[Collector] = [
     rest("Microsoft.SignalRService/signalR", "SignalR", "2024-03-01", diagnostics=True),
     rest("Microsoft.LoadTestService/loadTests", "Load Testing", "2022-12-01", diagnostics=True),
     rest("Microsoft.ManagedIdentity/userAssignedIdentities", "Identity", "2023-01-31"),
+    # --- Authorization ---
+    # Unfiltered, a subscription's (or group's) list returns the assignments at, above and below
+    # it: those on resource groups and resources too. `$filter=atScope()` would leave those out.
+    rest("Microsoft.Authorization/roleAssignments", "Identity", "2022-04-01", tagged=False),
+    # Every definition assignable at the scope (built-in and custom): one page per scope, so
+    # cheaper in requests than a GET per definition used.
+    rest("Microsoft.Authorization/roleDefinitions", "Identity", "2022-04-01", tagged=False),
 ]
 
 CATALOG: dict[str, Collector] = {type_key(c.type): c for c in _ENTRIES}

@@ -507,7 +507,7 @@ class Run:
         rid = item.get("id")
         if not isinstance(rid, str) or not rid:
             return False
-        if top_level and not _tags_match(item, self.tags):
+        if top_level and collector.tagged and not _tags_match(item, self.tags):
             return False
         drop_secrets(item)
         with self._lock:
