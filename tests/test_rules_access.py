@@ -441,3 +441,73 @@ def test_a_broad_conditional_assignment_cannot_be_verified():
     )
     f = only(run("PC-RBAC-004", [identity_resource(), app(), UAA, assignment]))
     assert f.status.value == "ERROR"
+
+
+# ---- in a Terraform plan ---------------------------------------------------------------------
+
+
+def test_a_plan_carries_role_definitions_it_reads_and_principals_that_exist():
+    from tfplan import change, plan
+
+    from prodcheck.plans.terraform import parse_terraform_plan
+
+    rg = f"/subscriptions/{SUB}/resourceGroups/rg-app"
+    vault_id = f"{rg}/providers/Microsoft.KeyVault/vaults/kv1"
+    definition_after = {
+        "type": "Microsoft.Authorization/roleDefinitions@2022-04-01",
+        "name": SECRETS_USER["name"],
+        "parent_id": f"/subscriptions/{SUB}",
+        "response_export_values": ["*"],
+        "output": {k: v for k, v in SECRETS_USER.items() if k != "id"},
+    }
+    assignment_after = {
+        "type": "Microsoft.Authorization/roleAssignments@2022-04-01",
+        "name": "0f9e8d7c-6b5a-4f3e-9d2c-1b0a9f8e7d6c",
+        "parent_id": vault_id,
+        "body": {
+            "properties": {
+                "roleDefinitionId": SECRETS_USER["id"],
+                "principalId": PRINCIPAL,
+                "principalType": "ServicePrincipal",
+            }
+        },
+    }
+    app_after = {
+        "type": "Microsoft.App/containerApps@2024-03-01",
+        "name": "api",
+        "parent_id": rg,
+        "identity": [{"type": "SystemAssigned", "identity_ids": [], "principal_id": PRINCIPAL}],
+        "body": {"properties": {}},
+    }
+    data = plan(
+        [
+            change(
+                "data.azapi_resource.secrets_user", definition_after, actions=("read",), mode="data"
+            ),
+            change(
+                "data.azapi_resource.other",
+                {"type": "Microsoft.KeyVault/vaults@2023-07-01", "output": {}},
+                actions=("read",),
+                mode="data",
+            ),
+            change(
+                "azapi_resource.grant",
+                assignment_after,
+                actions=("no-op",),
+                before=assignment_after,
+            ),
+            change("azapi_resource.app", app_after, actions=("no-op",), before=app_after),
+        ]
+    )
+    snap = parse_terraform_plan(data, "plan.json")
+    by_type = {r["type"]: r for r in snap.resources}
+    definition = by_type["Microsoft.Authorization/roleDefinitions"]
+    assert definition["id"].lower() == SECRETS_USER["id"].lower()
+    assert definition["properties"]["permissions"] == SECRETS_USER["properties"]["permissions"]
+    assert (
+        by_type["Microsoft.Authorization/roleAssignments"]["id"]
+        .lower()
+        .startswith(vault_id.lower())
+    )
+    assert by_type["Microsoft.App/containerApps"]["identity"]["principalId"] == PRINCIPAL
+    assert "Microsoft.KeyVault/vaults" not in by_type  # other data sources stay plan context

@@ -142,6 +142,9 @@ def _identity(b: Body) -> None:
         return
     first = block[0] if isinstance(block[0], dict) else {}
     identity: dict[str, Any] = {"type": first.get("type") or "None"}
+    # Known for an identity that exists (a no-op or an update), "known after apply" otherwise.
+    if isinstance(first.get("principal_id"), str) and first["principal_id"]:
+        identity["principalId"] = first["principal_id"]
     ids = first.get("identity_ids")
     if isinstance(ids, list) and ids:
         users: dict[str, Any] = {}

@@ -273,8 +273,12 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
         change = rc["change"]
         actions = change.get("actions") if isinstance(change.get("actions"), list) else []
         if rc.get("mode") == "data":
-            context += 1
-            continue
+            definition = _role_definition_read(change.get("after"))
+            if definition is None:
+                context += 1
+                continue
+            change = {**change, "after": definition, "after_unknown": {}}
+            actions = ["read"]
         if "create" not in actions and ("delete" in actions or "forget" in actions):
             deleted += 1
             before = change.get("before")
@@ -284,11 +288,14 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
         after = _mask(change.get("after"), change.get("after_sensitive"))
         wholly_unknown = not isinstance(after, dict)
         module = address[: address.rfind(f"{type_}.")] if f"{type_}." in address else ""
+        kind = ""
+        if rc.get("mode") == "data" and module.endswith("data."):
+            module, kind = module[: -len("data.")], "data."
         instances.append(
             Instance(
                 address=address,
                 module=module,
-                config_address=_INDEX.sub("", module) + f"{type_}.{rc.get('name') or ''}",
+                config_address=_INDEX.sub("", module) + f"{kind}{type_}.{rc.get('name') or ''}",
                 type=type_,
                 name=str(rc.get("name") or ""),
                 index=rc.get("index"),
@@ -335,6 +342,24 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
         source=source,
         input_kind="terraform-plan",
     )
+
+
+def _role_definition_read(after: Any) -> dict[str, Any] | None:
+    """A `data "azapi_resource"` that reads a role definition, as the resource it read.
+
+    Built-in role definitions are never created by a plan; a configuration that assigns them
+    reads them (`response_export_values = ["*"]`), and their permissions are what the role
+    assignments in the plan mean.
+    """
+    if not isinstance(after, dict):
+        return None
+    arm_type = str(after.get("type") or "").split("@")[0]
+    if arm_type.lower() != "microsoft.authorization/roledefinitions":
+        return None
+    output = decode_body(after.get("output"))
+    if not isinstance(output, dict):
+        return None
+    return {**after, "body": {k: v for k, v in output.items() if k != "id"}}
 
 
 def _rescope(gap: CoverageRecord, sid: str) -> CoverageRecord:
