@@ -8,6 +8,7 @@ per inventory (`inv.derived`).
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -203,7 +204,10 @@ def host_of(value: str) -> str:
 
 
 def assign_command(principal: str, role: str, scope: str) -> str:
-    return (
-        f"az role assignment create --assignee-object-id {principal} "
-        f'--assignee-principal-type ServicePrincipal --role "{role}" --scope {scope}'
+    """A remediation: grant `role` to `principal` at `scope`, as prose and a command."""
+    command = (
+        f"az role assignment create --assignee-object-id {shlex.quote(principal)} "
+        f"--assignee-principal-type ServicePrincipal --role {shlex.quote(role)} "
+        f"--scope {shlex.quote(scope)}"
     )
+    return f"Grant the identity {role} on the target.\n\n```sh\n{command}\n```"

@@ -7,6 +7,7 @@ do what the app needs. These rules read role assignments and the role definition
 actions and data actions, so custom roles count as much as built-in ones.
 """
 
+import shlex
 from dataclasses import dataclass
 
 from prodcheck import Severity, rule
@@ -132,8 +133,10 @@ def _secret_verdict(inv, holder, subject, url, label, principal):
             evidence=evidence,
             subject=subject,
             remediation=(
-                f"az keyvault set-policy -n {vault.name} --object-id {principal} "
-                "--secret-permissions get"
+                "Give the identity an access policy with get on secrets (or move the vault to "
+                "Azure RBAC and grant Key Vault Secrets User).\n\n```sh\n"
+                f"az keyvault set-policy -n {shlex.quote(vault.name)} "
+                f"--object-id {shlex.quote(principal)} --secret-permissions get\n```"
             ),
         )
     path = urlparse_path(url)
@@ -173,8 +176,12 @@ def urlparse_path(url):
         "start: the configuration looks right and the outage comes at deployment."
     ),
     remediation=(
-        "Grant the identity Key Vault Secrets User on the vault (the finding gives the "
-        "az role assignment create command), or an access policy with get on secrets."
+        "Grant the identity Key Vault Secrets User on the vault (each finding names the "
+        "identity and the vault), or an access policy with get on secrets where the vault does "
+        "not use Azure RBAC.\n\n```sh\n"
+        "az role assignment create --assignee-object-id '<principal-object-id>' "
+        "--assignee-principal-type ServicePrincipal --role 'Key Vault Secrets User' "
+        "--scope '<vault-resource-id>'\n```"
     ),
     links=[
         "https://learn.microsoft.com/azure/container-apps/manage-secrets#reference-secret-from-key-vault",
@@ -244,7 +251,13 @@ def _registries_by_host(inv):
         "An identity without pull permission on the registry leaves every new revision "
         "unable to start its containers."
     ),
-    remediation="Grant the identity AcrPull on the registry (the finding gives the command).",
+    remediation=(
+        "Grant the identity AcrPull on the registry (each finding names the identity and the "
+        "registry).\n\n```sh\n"
+        "az role assignment create --assignee-object-id '<principal-object-id>' "
+        "--assignee-principal-type ServicePrincipal --role AcrPull "
+        "--scope '<registry-resource-id>'\n```"
+    ),
     links=["https://learn.microsoft.com/azure/container-apps/managed-identity-image-pull"],
 )
 def registry_pull_allowed(inv, p):
@@ -568,7 +581,13 @@ def _data_verdict(inv, holder, callers, variable, host, res):
         "Turning keys off is only safe when the caller's identity has been granted access: "
         "otherwise the first call after go-live is a 403."
     ),
-    remediation="Grant the identity the data role the finding names (it gives the command).",
+    remediation=(
+        "Grant the calling identity the data role the finding names, at the service it calls."
+        "\n\n```sh\n"
+        "az role assignment create --assignee-object-id '<principal-object-id>' "
+        "--assignee-principal-type ServicePrincipal --role '<data-role>' "
+        "--scope '<service-resource-id>'\n```"
+    ),
     links=[
         "https://learn.microsoft.com/azure/ai-services/openai/how-to/role-based-access-control",
         "https://learn.microsoft.com/azure/azure-app-configuration/concept-enable-rbac",
@@ -688,8 +707,9 @@ def _broad_grants(access, principal):
         "Access Administrator rights a code-injection bug becomes control of the environment."
     ),
     remediation=(
-        "Remove the broad assignment (az role assignment delete --ids <assignment id>) and "
-        "grant the data roles the workload needs on the resources it calls."
+        "Remove the broad role assignment and grant the data roles the workload needs on the "
+        "resources it calls instead.\n\n```sh\n"
+        "az role assignment delete --ids '<role-assignment-id>'\n```"
     ),
     links=[
         "https://learn.microsoft.com/azure/role-based-access-control/best-practices",
@@ -726,8 +746,17 @@ def workload_least_privilege(inv, p):
             problems, undecided, ids = _broad_grants(access, principal)
             evidence = {"principalId": principal, "assignments": ids}
             if problems:
+                deletes = "\n".join(
+                    f"az role assignment delete --ids {shlex.quote(i)}" for i in ids
+                )
                 yield res.fail(
-                    *[f"{label}: {x}" for x in problems], evidence=evidence, subject=subject
+                    *[f"{label}: {x}" for x in problems],
+                    evidence=evidence,
+                    subject=subject,
+                    remediation=(
+                        "Remove the broad assignments and grant data roles on the resources "
+                        f"the workload calls instead.\n\n```sh\n{deletes}\n```"
+                    ),
                 )
             elif undecided:
                 yield res.error(*undecided, evidence=evidence, subject=subject)

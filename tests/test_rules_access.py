@@ -350,7 +350,7 @@ def test_an_openai_caller_needs_the_openai_data_action():
     )
     assert f.status.value == "FAIL"
     assert "Cognitive Services OpenAI User" in f.message
-    assert '--role "Cognitive Services OpenAI User"' in (f.remediation or "")
+    assert "--role 'Cognitive Services OpenAI User'" in (f.remediation or "")
 
 
 def test_a_service_that_still_accepts_keys_is_left_to_the_key_rule():
@@ -511,3 +511,18 @@ def test_a_plan_carries_role_definitions_it_reads_and_principals_that_exist():
     )
     assert by_type["Microsoft.App/containerApps"]["identity"]["principalId"] == PRINCIPAL
     assert "Microsoft.KeyVault/vaults" not in by_type  # other data sources stay plan context
+
+
+def test_a_missing_role_remediation_is_one_pasteable_command_per_grant():
+    import shlex
+
+    from prodcheck.model import split_remediation
+
+    f = only(run("PC-RBAC-001", kv_case(VAULT_READER)))
+    remedy = split_remediation(f.remediation or "")
+    assert remedy.prose and "az " not in remedy.prose
+    [command] = remedy.commands
+    words = shlex.split(command)
+    assert words[:4] == ["az", "role", "assignment", "create"]
+    assert words[words.index("--role") + 1] == "Key Vault Secrets User"
+    assert words[words.index("--scope") + 1] == rid(VAULT, "kv1")
