@@ -247,3 +247,21 @@ def test_a_baseline_gate_is_explained():
     page = render(report, "html")
     assert "Gate passed" in page
     assert "new or regressed since the baseline (old.json)" in page
+
+
+def test_filter_options_name_groups_exactly_as_the_data_does():
+    from dataclasses import replace
+
+    report = sample_report()
+    report.findings = [replace(f, resource_group="rg-\x1bweird") for f in report.findings]
+    page = render(report, "html")
+    doc = parse(page)
+    groups = {r[3] for r in data(page)["resources"]}
+    options = set()
+    in_group_select = False
+    for tag, attrs in doc.tags:
+        if tag == "select":
+            in_group_select = attrs.get("id") == "filter-group"
+        elif tag == "option" and in_group_select and attrs.get("value"):
+            options.add(attrs["value"])
+    assert options == groups == {"rg-\\x1bweird"}

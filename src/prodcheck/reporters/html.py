@@ -305,7 +305,7 @@ def context(report: Report) -> dict[str, Any]:
                     }
                 )
             for f in row.findings:
-                groups.add(f.resource_group or NO_GROUP)
+                groups.add(text(f.resource_group) or NO_GROUP)
                 sub = ArmId.parse(f.resource_id).subscription
                 if sub:
                     subscriptions_seen.add(sub)
