@@ -101,3 +101,15 @@ def test_findings_with_a_subject_have_test_names_of_their_own():
     names = [(c.get("classname"), c.get("name")) for c in root.iter("testcase")]
     assert len(names) == len(set(names)) == 2
     assert (base.rule_id, f"{base.resource_id} [memory]") in names
+
+
+def test_unattested_manual_lines_fail_when_the_gate_requires_attestations():
+    report = sample_report(require_attestations=True)
+    root = ET.fromstring(render(report, "junit").encode("utf-8"))
+    manual = [f for f in report.findings if f.status.value == "MANUAL"]
+    failed = [c for c in root.iter("testcase") if c.find("failure") is not None]
+    fails = [f for f in report.findings if f.status.value == "FAIL"]
+    assert len(failed) == len(fails) + len(manual)
+    assert int(root.get("failures")) == len(fails) + len(manual)
+    plain = ET.fromstring(render(sample_report(), "junit").encode("utf-8"))
+    assert int(plain.get("failures")) == len(fails)

@@ -3,7 +3,8 @@
 One test suite per checklist section; one test case per finding: the rule is the class name,
 the resource (and the finding's subject, when it has one) the test name, unique per finding. FAIL is a
 `<failure>`, ERROR an `<error>`, MANUAL, NOT_APPLICABLE and WAIVED are `<skipped>` with the
-reason; PASS is a plain test case. The layout follows the common Ant/Surefire shape that those
+reason (a MANUAL line is a `<failure>` when the gate requires attestations); PASS is a plain
+test case. The layout follows the common Ant/Surefire shape that those
 consumers read.
 
 Resource names and property values are untrusted: ElementTree escapes markup, and characters
@@ -85,7 +86,8 @@ def to_xml(report: Report) -> ET.Element:
                     time="0",
                 )
                 counts["tests"] += 1
-                if f.status == Status.FAIL:
+                unattested = f.status == Status.MANUAL and report.require_attestations
+                if f.status == Status.FAIL or unattested:
                     counts["failures"] += 1
                     el = ET.SubElement(
                         case, "failure", message=xml_text(f.message), type=f.severity.value
