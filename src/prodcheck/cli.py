@@ -99,6 +99,32 @@ SubscriptionOpt = Annotated[
         rich_help_panel=SCOPE,
     ),
 ]
+AllSubscriptionsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all-subscriptions",
+        help="Audit every subscription the identity can read (see --exclude-subscription).",
+        rich_help_panel=SCOPE,
+    ),
+]
+ExcludeSubscriptionOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude-subscription",
+        metavar="ID",
+        help="Leave this subscription out of --all-subscriptions or --management-group; repeatable.",
+        rich_help_panel=SCOPE,
+    ),
+]
+ManagementGroupOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--management-group",
+        metavar="ID",
+        help="Audit every subscription below this management group.",
+        rich_help_panel=SCOPE,
+    ),
+]
 ResourceGroupOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -262,6 +288,9 @@ def _collect_options(
     quiet: bool,
     timeout: float = 60.0,
     deadline: float = 3600.0,
+    all_subscriptions: bool = False,
+    exclude_subscription: list[str] | None = None,
+    management_group: str | None = None,
 ) -> Any:
     from prodcheck.collect.options import CollectOptions
 
@@ -284,6 +313,9 @@ def _collect_options(
         quiet=quiet or not sys.stderr.isatty(),
         timeout=timeout,
         deadline=deadline,
+        all_subscriptions=all_subscriptions,
+        exclude_subscriptions=list(exclude_subscription or []),
+        management_group=management_group,
     )
 
 
@@ -440,6 +472,9 @@ def audit(
         ),
     ] = None,
     subscription: SubscriptionOpt = None,
+    all_subscriptions: AllSubscriptionsOpt = False,
+    exclude_subscription: ExcludeSubscriptionOpt = None,
+    management_group: ManagementGroupOpt = None,
     resource_group: ResourceGroupOpt = None,
     tag: TagOpt = None,
     auth: AuthOpt = "default",
@@ -524,7 +559,7 @@ def audit(
     from prodcheck.model import Severity
     from prodcheck.snapshot import load_demo, load_snapshot
 
-    live = bool(subscription or resource_group or tag)
+    live = bool(subscription or resource_group or tag or all_subscriptions or management_group)
     plans = [(k, p) for k, p in (("what-if", what_if), ("terraform-plan", terraform_plan)) if p]
     plan_kind, plan = plans[0] if plans else ("", None)
     sources = [s for s in (snapshot is not None, demo is not None) if s] + plans
@@ -570,8 +605,9 @@ def audit(
 
             snap = on_snapshot(snap, load_snapshot(with_snapshot))
     else:
+        tenant_wide = all_subscriptions or management_group is not None
         options = _collect_options(
-            subscription or cfg.subscriptions or None,
+            subscription or (None if tenant_wide else cfg.subscriptions) or None,
             resource_group or cfg.resource_groups or None,
             tag or [f"{k}={v}" for k, v in cfg.tags.items()] or None,
             auth,
@@ -583,6 +619,9 @@ def audit(
             quiet,
             timeout,
             deadline,
+            all_subscriptions,
+            exclude_subscription,
+            management_group,
         )
         snap = api.collect_for(options, selected)
     from prodcheck.engine import audit as run_audit
@@ -620,6 +659,9 @@ def snapshot_cmd(
         typer.Option("--output", "-o", metavar="FILE", help="Write the snapshot to this file."),
     ],
     subscription: SubscriptionOpt = None,
+    all_subscriptions: AllSubscriptionsOpt = False,
+    exclude_subscription: ExcludeSubscriptionOpt = None,
+    management_group: ManagementGroupOpt = None,
     resource_group: ResourceGroupOpt = None,
     tag: TagOpt = None,
     auth: AuthOpt = "default",
@@ -652,6 +694,9 @@ def snapshot_cmd(
         quiet,
         timeout,
         deadline,
+        all_subscriptions,
+        exclude_subscription,
+        management_group,
     )
     registry = api.Registry.load(list(rules_dir or []))
     snap = api.collect(options, rules=rule or [], skip=skip or [], registry=registry)

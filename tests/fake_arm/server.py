@@ -9,7 +9,10 @@ resources through the REST paths the Azure management SDKs call:
   `?format=xml` or `rawxml`;
 - diagnostic settings (`{resource id}/providers/Microsoft.Insights/diagnosticSettings`);
 - the generic resources API (`/subscriptions/{s}/resources?$filter=resourceType eq '...'`), the
-  providers API (`/subscriptions/{s}/providers/{Ns}`) and `GET /subscriptions/{s}`.
+  providers API (`/subscriptions/{s}/providers/{Ns}`) and `GET /subscriptions/{s}`;
+- the tenant's subscriptions (`GET /subscriptions`) and a management group's descendants
+  (`/providers/Microsoft.Management/managementGroups/{id}/descendants`, see
+  `management_groups`).
 
 It ignores api-version, pages every collection with absolute `nextLink`s (`page_size`), keeps a
 request log, wants a bearer token, and injects faults per path: latency, any status with an ARM
@@ -187,6 +190,10 @@ class FakeArm:
         self.latency = latency
         self.hang_seconds = 30.0
         self.require_token = True
+        # Management group id (lower case) -> member subscription ids and child group ids.
+        self.management_groups: dict[str, list[str]] = {}
+        # Subscription id -> state other than Enabled (Disabled, Warned, ...).
+        self.subscription_states: dict[str, str] = {}
         self.requests: list[LoggedRequest] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -394,6 +401,17 @@ class FakeArm:
         index = self._index
         p = path.lower()
         parts = p.split("/")
+        if p == "/subscriptions":
+            return self._page(
+                path, query, [self._subscription(s) for s in sorted(index.subscriptions)]
+            )
+        if p.startswith("/providers/microsoft.management/managementgroups/") and p.endswith(
+            "/descendants"
+        ):
+            group = parts[4]
+            if group not in self.management_groups:
+                return 404, arm_error("NotFound", f"'{group}' is not a management group.")
+            return self._page(path, query, self._descendants(group))
         if len(parts) < 3 or parts[1] != "subscriptions":
             return 404, arm_error("InvalidResourceType", f"no route for {path}")
         sub = parts[2]
@@ -456,6 +474,40 @@ class FakeArm:
             scope = str(props.get("scope") or "").lower().rstrip("/")
             if here == scope or here.startswith(scope + "/") or scope.startswith(here + "/"):
                 out.append(r)
+        return out
+
+    def _subscription(self, sub: str) -> dict[str, Any]:
+        return {
+            "id": f"/subscriptions/{sub}",
+            "subscriptionId": sub,
+            "displayName": f"fake {sub[:8]}",
+            "state": self.subscription_states.get(sub, "Enabled"),
+        }
+
+    def _descendants(self, group: str) -> list[dict[str, Any]]:
+        """The management group's descendants: child groups, and subscriptions at any depth."""
+        out: list[dict[str, Any]] = []
+        for member in self.management_groups[group]:
+            if member.lower() in self.management_groups:
+                out.append(
+                    {
+                        "id": f"/providers/Microsoft.Management/managementGroups/{member}",
+                        "type": "Microsoft.Management/managementGroups",
+                        "name": member,
+                        "properties": {"displayName": member},
+                    }
+                )
+                out.extend(self._descendants(member.lower()))
+            else:
+                out.append(
+                    {
+                        "id": f"/providers/Microsoft.Management/managementGroups/{group}"
+                        f"/subscriptions/{member}",
+                        "type": "Microsoft.Management/managementGroups/subscriptions",
+                        "name": member,
+                        "properties": {"displayName": f"fake {member[:8]}"},
+                    }
+                )
         return out
 
     @staticmethod

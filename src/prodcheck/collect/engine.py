@@ -53,8 +53,14 @@ from prodcheck.outbound import one_line as one_line_out
 FORMAT = "prodcheck.snapshot/v1"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _GROUP = re.compile(r"^[-\w.()]{1,90}$")
+_MANAGEMENT_GROUP = re.compile(r"^[-\w.()]{1,90}$")
 _SUBSCRIPTION_API = "2022-12-01"
 _PROVIDERS_API = "2021-04-01"
+_MANAGEMENT_GROUPS_API = "2020-05-01"
+_LIST_PERMISSION = "Microsoft.Resources/subscriptions/read"
+# The subscription id of the client that reads tenant-level lists (subscriptions, management
+# groups); its operations are never used, only its pipeline.
+_TENANT = "00000000-0000-0000-0000-000000000000"
 # Seconds past the deadline a read may still take to end on its own before it is abandoned.
 _GRACE = 0.5
 
@@ -298,6 +304,15 @@ def _task_read(args: tuple[Any, ...]) -> tuple[Collector, str] | None:
     return None
 
 
+def _task_subscription(args: tuple[Any, ...]) -> str:
+    """The subscription (lower case) a task reads in, '' if none."""
+    read = _task_read(args)
+    if read is None:
+        return ""
+    parts = read[1].split("/")
+    return parts[2].lower() if len(parts) > 2 else ""
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -324,7 +339,7 @@ class Run:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0
-        self._queue: PriorityQueue[tuple[int, int, Any, tuple[Any, ...]]] = PriorityQueue()
+        self._queue: PriorityQueue[tuple[int, int, int, Any, tuple[Any, ...]]] = PriorityQueue()
         self._order = itertools.count()
         self._workers = [
             threading.Thread(target=self._work, name=f"prodcheck-collect-{i}", daemon=True)
@@ -339,20 +354,29 @@ class Run:
         # (then nothing a straggling task finds is kept).
         self._running: dict[int, tuple[Any, tuple[Any, ...]]] = {}
         self.stopped = False
+        # Tasks queued so far and still open, per subscription (for turns and progress).
+        self._turns: dict[str, int] = {}
+        self._sub_pending: dict[str, int] = {}
 
     # ---- scheduling
 
     def submit(self, height: int, fn: Any, *args: Any) -> None:
-        """Queue a task; taller ones (more reads hanging below them) run first."""
+        """Queue a task; taller ones (more reads hanging below them) run first, and among
+        equals the subscriptions take turns, so one large subscription does not starve the
+        rest (each is paced by its own ARM bucket)."""
+        subscription = _task_subscription(args)
         with self._lock:
             if self.stopped:
                 return
             self._pending += 1
-        self._queue.put((-height, next(self._order), fn, args))
+            turn = self._turns.get(subscription, 0)
+            self._turns[subscription] = turn + 1
+            self._sub_pending[subscription] = self._sub_pending.get(subscription, 0) + 1
+        self._queue.put((-height, turn, next(self._order), fn, args))
 
     def _work(self) -> None:
         while True:
-            _, _, fn, args = self._queue.get()
+            _, _, _, fn, args = self._queue.get()
             if fn is None:
                 return
             me = threading.get_ident()
@@ -371,11 +395,16 @@ class Run:
                     self._task_broke(args, exc)
             finally:
                 self.progress.requests(self.stats.requests)
+                subscription = _task_subscription(args)
                 with self._lock:
                     self._running.pop(me, None)
                     self._pending -= 1
+                    self._sub_pending[subscription] -= 1
+                    finished = self._sub_pending[subscription] == 0
                     if self._pending == 0:
                         self._idle.notify_all()
+                if finished and subscription in self.subscriptions:
+                    self.progress.subscription_done()
 
     def run(self) -> None:
         for subscription in self.subscriptions:
@@ -403,7 +432,7 @@ class Run:
             self._stop_at_deadline()
             return
         for _ in self._workers:
-            self._queue.put((1, next(self._order), None, ()))
+            self._queue.put((1, 0, next(self._order), None, ()))
         for worker in self._workers:
             worker.join()
         self._fill_empty_child_types()
@@ -416,7 +445,7 @@ class Run:
             self.stopped = True
             open_tasks = list(self._running.values())
             while not self._queue.empty():
-                _, _, fn, args = self._queue.get_nowait()
+                _, _, _, fn, args = self._queue.get_nowait()
                 if fn is not None:
                     open_tasks.append((fn, args))
             recorded = {
@@ -431,7 +460,7 @@ class Run:
             if read and (type_key(read[0].type), read[1].lower()) not in recorded:
                 self._task_broke(args, late, force=True)
         for _ in self._workers:
-            self._queue.put((1, next(self._order), None, ()))
+            self._queue.put((1, 0, next(self._order), None, ()))
         self._fill_empty_child_types(force=True)
 
     # ---- bookkeeping
@@ -756,6 +785,29 @@ def _validate(options: CollectOptions) -> None:
                 f"{s!r} is not a subscription id: give the subscription's GUID "
                 "(az account list --query '[].id' -o tsv)"
             )
+    for s in options.exclude_subscriptions:
+        if not _GUID.match(s.strip()):
+            raise UserError(f"--exclude-subscription {s!r} is not a subscription id (a GUID)")
+    if (options.all_subscriptions or options.management_group) and options.subscriptions:
+        raise UserError(
+            "--subscription names the subscriptions itself: drop it, or drop "
+            "--all-subscriptions / --management-group"
+        )
+    if options.all_subscriptions and options.management_group:
+        raise UserError("give either --all-subscriptions or --management-group, not both")
+    if options.exclude_subscriptions and not (
+        options.all_subscriptions or options.management_group
+    ):
+        raise UserError(
+            "--exclude-subscription applies to --all-subscriptions or --management-group"
+        )
+    if options.management_group is not None and not _MANAGEMENT_GROUP.match(
+        options.management_group
+    ):
+        raise UserError(
+            f"{options.management_group!r} is not a management group id "
+            "(letters, digits, - _ . ( ), up to 90)"
+        )
     for g in options.resource_groups:
         if not _GROUP.match(g):
             raise UserError(f"{g!r} is not a resource group name (letters, digits, - _ . ( ))")
@@ -800,6 +852,74 @@ def _check_subscription(clients: Clients, subscription: str, cloud: Cloud) -> No
         )
 
 
+def _tenant_subscriptions(clients: Clients, options: CollectOptions) -> list[str]:
+    """The subscriptions of `--all-subscriptions` (every one the identity can read) or of
+    `--management-group` (its descendants), minus the excluded ones and those that are off.
+
+    Not knowing the scope is not a failed read that an audit can report: it is exit 2.
+    """
+    from prodcheck.collect.bounds import Pages
+
+    client = clients.get("resources", _TENANT)
+    if options.management_group:
+        where = f"management group {options.management_group}"
+        path = url_path(
+            f"/providers/Microsoft.Management/managementGroups/{options.management_group}"
+            "/descendants"
+        )
+        api_version = _MANAGEMENT_GROUPS_API
+    else:
+        where = "the tenant"
+        path, api_version = "/subscriptions", _SUBSCRIPTION_API
+    found: dict[str, str] = {}
+    off: list[str] = []
+    try:
+        for item in rest_pages(
+            client, path, api_version, pages=Pages(f"the subscriptions of {where}", 1000)
+        ):
+            if options.management_group:
+                if not str(item.get("type", "")).lower().endswith("/subscriptions"):
+                    continue  # a management group below it: its subscriptions are listed too
+                sub, name, state = str(item.get("name", "")), "", ""
+                props = item.get("properties")
+                if isinstance(props, dict):
+                    name = str(props.get("displayName") or "")
+            else:
+                sub = str(item.get("subscriptionId", ""))
+                name, state = str(item.get("displayName") or ""), str(item.get("state") or "")
+            if not _GUID.match(sub):
+                continue
+            if state.lower() in ("disabled", "deleted"):
+                off.append(f"{name or sub} ({state})")
+                continue
+            found[sub.lower()] = name
+    except Exception as exc:
+        failure = describe(exc, _LIST_PERMISSION, options.retry_total, options.timeout)
+        raise UserError(
+            f"could not list the subscriptions of {where}: {failure.message}; grant the "
+            f"identity Reader on them ({failure.permission}), or name them with --subscription"
+        ) from None
+    excluded = {s.strip().lower() for s in options.exclude_subscriptions}
+    subscriptions = sorted(s for s in found if s not in excluded)
+    if off:
+        print(
+            f"prodcheck: not auditing subscriptions that are off: {', '.join(off)}", file=sys.stderr
+        )
+    if not subscriptions:
+        raise UserError(
+            f"no subscription to audit in {where}"
+            + (" once the excluded ones are left out" if found else "")
+            + ": check the identity's role assignments (az role assignment list --assignee ...)"
+        )
+    if not options.quiet:
+        print(
+            f"prodcheck: auditing {len(subscriptions)} subscriptions of {where}"
+            + (f" ({len(found) - len(subscriptions)} excluded)" if excluded & set(found) else ""),
+            file=sys.stderr,
+        )
+    return subscriptions
+
+
 def collect(
     options: CollectOptions, needs: Collection[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -812,7 +932,8 @@ def collect(
             f"the Resource Manager endpoint must be an https:// URL, not {cloud.arm_endpoint!r}"
         )
     subscriptions = list(dict.fromkeys(s.strip().lower() for s in options.subscriptions))
-    if not subscriptions:
+    tenant_wide = options.all_subscriptions or bool(options.management_group)
+    if not subscriptions and not tenant_wide:
         sub_id, sub_name = cli_default_subscription()
         print(
             f"prodcheck: no --subscription given; using the Azure CLI's default subscription "
@@ -834,10 +955,14 @@ def collect(
     clients = Clients(credential, cloud, options, limiter, stats, deadline)
     progress = Progress(Progress.wanted(options.quiet, options.progress))
     plan = Plan(needs)
-    run = Run(options, plan, clients, stats, progress, subscriptions, deadline)
     try:
-        for subscription in subscriptions:
-            _check_subscription(clients, subscription, cloud)
+        if tenant_wide:
+            subscriptions = _tenant_subscriptions(clients, options)
+        else:
+            for subscription in subscriptions:
+                _check_subscription(clients, subscription, cloud)
+        run = Run(options, plan, clients, stats, progress, subscriptions, deadline)
+        progress.subscriptions(len(subscriptions))
         progress.start()
         run.run()
     finally:

@@ -54,6 +54,11 @@ class CollectOptions:
 
     # Subscription ids; empty means the Azure CLI's default subscription.
     subscriptions: list[str] = field(default_factory=list)
+    # Every subscription the identity can read, or the descendants of a management group,
+    # minus these (instead of `subscriptions`).
+    all_subscriptions: bool = False
+    management_group: str | None = None
+    exclude_subscriptions: list[str] = field(default_factory=list)
     # Resource group names; empty means the whole subscription.
     resource_groups: list[str] = field(default_factory=list)
     # Keep only top-level resources carrying all of these tags (children follow their parent).

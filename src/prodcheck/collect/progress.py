@@ -15,6 +15,7 @@ class Progress:
         self._lock = threading.Lock()
         self._tasks: dict[str, Any] = {}
         self._progress: Any = None
+        self._subscriptions: Any = None
         if enabled:
             from rich.console import Console
             from rich.progress import Progress as RichProgress
@@ -50,6 +51,17 @@ class Progress:
             if task is None:
                 task = self._tasks[service] = self._progress.add_task(service, unit="found")
         self._progress.advance(task, count)
+
+    def subscriptions(self, total: int) -> None:
+        """Show subscriptions done / total, when there is more than one."""
+        if self._progress is not None and total > 1:
+            self._subscriptions = self._progress.add_task(
+                "Subscriptions", unit=f"of {total} done", total=total
+            )
+
+    def subscription_done(self) -> None:
+        if self._progress is not None and self._subscriptions is not None:
+            self._progress.advance(self._subscriptions, 1)
 
     def requests(self, total: int) -> None:
         if self._progress is not None:

@@ -1,0 +1,118 @@
+"""Tenant-wide live audits: every readable subscription, or a management group's, read in turns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fake_arm.arm_json import SUB, SUB2, resource
+
+from prodcheck.cli import main
+from prodcheck.collect import collect_snapshot
+from prodcheck.errors import UserError
+
+pytest_plugins = ["fake_arm.fixtures"]
+
+VAULT = "Microsoft.KeyVault/vaults"
+SUB3 = "3c9e1f2a-7b4d-4e6f-8a1b-5c2d3e4f5a6b"
+
+
+def estate():
+    return [resource(VAULT, f"kv-{i}", sub=s) for i, s in enumerate([SUB, SUB2, SUB3])]
+
+
+def vault_subscriptions(snapshot):
+    return sorted(r["id"].split("/")[2] for r in snapshot["resources"])
+
+
+def test_all_subscriptions_reads_every_readable_one_but_the_excluded(fake_arm, make_options):
+    fake_arm.serve(estate())
+    snap = collect_snapshot(
+        make_options(all_subscriptions=True, exclude_subscriptions=[SUB2]), [VAULT]
+    )
+    assert vault_subscriptions(snap) == sorted([SUB, SUB3])
+    assert snap["scope"]["subscriptions"] == sorted([SUB, SUB3])
+    assert {c["scope"] for c in snap["coverage"]} == {
+        f"/subscriptions/{SUB}",
+        f"/subscriptions/{SUB3}",
+    }
+    assert not any(SUB2 in r.path for r in fake_arm.requests)
+
+
+def test_subscriptions_that_are_off_are_left_out(fake_arm, make_options, capsys):
+    fake_arm.serve(estate())
+    fake_arm.subscription_states[SUB3] = "Disabled"
+    snap = collect_snapshot(make_options(all_subscriptions=True), [VAULT])
+    assert vault_subscriptions(snap) == sorted([SUB, SUB2])
+    assert "Disabled" in capsys.readouterr().err
+
+
+def test_a_management_group_reads_its_descendant_subscriptions(fake_arm, make_options):
+    fake_arm.serve(estate())
+    fake_arm.management_groups = {"mg-prod": [SUB, "mg-child"], "mg-child": [SUB3]}
+    snap = collect_snapshot(make_options(management_group="mg-prod"), [VAULT])
+    assert vault_subscriptions(snap) == sorted([SUB, SUB3])
+    assert any(
+        r.path.lower().endswith("/managementgroups/mg-prod/descendants") for r in fake_arm.requests
+    )
+
+
+@pytest.mark.parametrize(
+    "fault, words",
+    [
+        ({"status": 403}, "could not list the subscriptions of the tenant"),
+        ({"next_link": "loop"}, "same nextLink"),
+    ],
+)
+def test_a_tenant_listing_that_fails_is_a_user_error(fault, words, fake_arm, make_options):
+    fake_arm.serve(estate())
+    fake_arm.fault(r"^/subscriptions$", **fault)
+    with pytest.raises(UserError, match=words):
+        collect_snapshot(make_options(all_subscriptions=True), [VAULT])
+
+
+def test_an_unknown_management_group_is_a_user_error(fake_arm, make_options):
+    fake_arm.serve(estate())
+    with pytest.raises(UserError, match="management group mg-nope"):
+        collect_snapshot(make_options(management_group="mg-nope"), [VAULT])
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"all_subscriptions": True, "subscriptions": [SUB]},
+        {"all_subscriptions": True, "management_group": "mg"},
+        {"exclude_subscriptions": [SUB]},
+        {"all_subscriptions": True, "exclude_subscriptions": ["not-a-guid"]},
+        {"management_group": "mg/../x"},
+    ],
+)
+def test_contradictory_or_malformed_tenant_options_are_user_errors(overrides, make_options):
+    with pytest.raises(UserError):
+        collect_snapshot(make_options(**overrides), [VAULT])
+
+
+def test_subscriptions_take_turns(fake_arm, make_options):
+    """One worker, three subscriptions: their lists interleave, none waits for another's end."""
+    fake_arm.serve(estate())
+    types = [VAULT, "Microsoft.Network/privateEndpoints", "Microsoft.Storage/storageAccounts"]
+    collect_snapshot(make_options(all_subscriptions=True, concurrency=1), types)
+    order = [r.path.split("/")[2] for r in fake_arm.requests if r.path.count("/") >= 4]
+    assert len(order) == 9
+    assert [len(set(order[i : i + 3])) for i in range(0, 9, 3)] == [3, 3, 3]
+
+
+def test_cli_audits_all_subscriptions_but_the_excluded(
+    fake_arm, fake_az, tmp_path, monkeypatch, capsys
+):
+    fake_arm.serve(estate())
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake_arm.ca_path(tmp_path))
+    out = tmp_path / "snap.json"
+    args = ["snapshot", "-o", str(out), "--arm-endpoint", fake_arm.base_url, "--auth", "cli"]
+    args += ["-q", "--all-subscriptions", "--exclude-subscription", SUB3, "--rule", "PC-KV-*"]
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code in (0, None), capsys.readouterr().err
+    snap = json.loads(out.read_text())
+    assert snap["scope"]["subscriptions"] == sorted([SUB, SUB2])
+    assert vault_subscriptions(snap) == sorted([SUB, SUB2])
