@@ -50,7 +50,7 @@ WAIVE = "waivers:\n  - {rule: PC-KV-002, resource: '*', reason: r, owner: o, exp
         ("scope: !!set {a, b}\n", "the YAML tag"),
         ("a: &x [1]\nb: *x\n", "anchors and aliases"),
         ("rules:\n  params: " + "{a: " * 40 + "1" + "}" * 40 + "\n", "nested deeper than 32"),
-        ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than 32"),
+        ("a: " + "[" * 1500 + "]" * 1500 + "\n", "nested deeper than 32"),
         ('scope: {tags: {env: "\\ud800"}}\n', "lone UTF-16 surrogate"),
         ("scope: {subscriptions: abc}\n", "scope.subscriptions must be a list, not a string"),
         ("rules: {select: ['PC NET 001']}\n", "not of the form the schema expects"),
@@ -84,7 +84,7 @@ def test_a_float_parameter_must_be_finite():
     [
         ATTEST.replace("DATE", "2026-01-01").replace("DAYS", "99999999999"),
         "rules: !custom {}\n",
-        "a: " + "[" * 5000 + "]" * 5000 + "\n",
+        "a: " + "[" * 1500 + "]" * 1500 + "\n",
         "rules:\n  params:\n    PC-KV-002: {min_retention_days: -5}\n",
     ],
 )

@@ -387,10 +387,11 @@ class CoverageRecord:
         scope = arm_scope(data["scope"])
         if scope is None:
             scope = audited_scope
-            message = (message + "; " if message else "") + (
-                f"its scope {data['scope'][:80]!r} is not an ARM scope: "
-                "taken as the whole audited scope"
-            )
+            if status == "failed":
+                message = (message + "; " if message else "") + (
+                    f"its scope {data['scope'][:80]!r} is not an ARM scope: "
+                    "taken as the whole audited scope"
+                )
         return cls(
             resource_type=resource_type,
             scope=scope,
