@@ -116,3 +116,31 @@ def test_cli_audits_all_subscriptions_but_the_excluded(
     snap = json.loads(out.read_text())
     assert snap["scope"]["subscriptions"] == sorted([SUB, SUB2])
     assert vault_subscriptions(snap) == sorted([SUB, SUB2])
+
+
+def test_the_configuration_file_names_a_management_group_and_exclusions(
+    fake_arm, fake_az, tmp_path, monkeypatch, capsys
+):
+    fake_arm.serve(estate())
+    fake_arm.management_groups = {"mg-prod": [SUB, SUB2, SUB3]}
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake_arm.ca_path(tmp_path))
+    config = tmp_path / "prodcheck.yaml"
+    config.write_text(
+        f"version: 1\nscope:\n  management_group: mg-prod\n  exclude_subscriptions: [{SUB2}]\n"
+    )
+    out = tmp_path / "report.json"
+    args = ["audit", "--config", str(config), "--arm-endpoint", fake_arm.base_url, "--auth"]
+    args += ["cli", "-q", "--rule", "PC-KV-*", "-f", "json", "-o", str(out)]
+    with pytest.raises(SystemExit):
+        main(args)
+    capsys.readouterr()
+    assert json.loads(out.read_text())["scope"]["subscriptions"] == sorted([SUB, SUB3])
+
+
+def test_a_configuration_all_subscriptions_that_is_not_a_flag_is_exit_2(tmp_path, capsys):
+    config = tmp_path / "prodcheck.yaml"
+    config.write_text("version: 1\nscope:\n  all_subscriptions: everything\n")
+    with pytest.raises(SystemExit) as exited:
+        main(["audit", "--config", str(config), "--demo", "flat"])
+    assert exited.value.code == 2
+    assert "all_subscriptions" in capsys.readouterr().err

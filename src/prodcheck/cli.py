@@ -605,9 +605,14 @@ def audit(
 
             snap = on_snapshot(snap, load_snapshot(with_snapshot))
     else:
-        tenant_wide = all_subscriptions or management_group is not None
+        # A subscription scope on the command line replaces the file's whole subscription scope.
+        if not (subscription or all_subscriptions or management_group is not None):
+            subscription = cfg.subscriptions or None
+            all_subscriptions = cfg.all_subscriptions
+            management_group = cfg.management_group
+            exclude_subscription = exclude_subscription or cfg.exclude_subscriptions or None
         options = _collect_options(
-            subscription or (None if tenant_wide else cfg.subscriptions) or None,
+            subscription,
             resource_group or cfg.resource_groups or None,
             tag or [f"{k}={v}" for k, v in cfg.tags.items()] or None,
             auth,

@@ -103,6 +103,10 @@ class Config:
     path: Path | None = None
     subscriptions: list[str] = field(default_factory=list)
     resource_groups: list[str] = field(default_factory=list)
+    # scope.all_subscriptions / management_group / exclude_subscriptions: a tenant-wide scope.
+    all_subscriptions: bool = False
+    management_group: str | None = None
+    exclude_subscriptions: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     select: list[str] = field(default_factory=list)
     skip: list[str] = field(default_factory=list)
@@ -235,7 +239,14 @@ MAX_DEPTH = 32
 _PLAIN_TAGS = frozenset(
     {_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP, "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 )
-_SCOPE = ("subscriptions", "resource_groups", "tags")
+_SCOPE = (
+    "subscriptions",
+    "resource_groups",
+    "tags",
+    "all_subscriptions",
+    "management_group",
+    "exclude_subscriptions",
+)
 _RULES = ("select", "skip", "dirs", "params", "severity", "timeout")
 _GATE = ("fail_on", "require_attestations")
 _WAIVER_REQUIRED = ("rule", "resource", "reason", "owner", "expires")
@@ -511,6 +522,25 @@ class _Parser:
         if "resource_groups" in fields:
             c.resource_groups = self.strings(
                 fields["resource_groups"][1], "scope.resource_groups", "resource_groups: [rg-app]"
+            )
+        if "all_subscriptions" in fields:
+            flag = fields["all_subscriptions"][1]
+            if not (isinstance(flag, yaml.ScalarNode) and flag.tag == _BOOL):
+                raise self.error(
+                    flag,
+                    f"scope.all_subscriptions must be true or false, not {self.kind(flag)}: "
+                    "all_subscriptions: true",
+                )
+            c.all_subscriptions = bool(self.value(flag))
+        if "management_group" in fields:
+            c.management_group = self.string(
+                fields["management_group"][1], "scope.management_group", "management_group: mg-prod"
+            )
+        if "exclude_subscriptions" in fields:
+            c.exclude_subscriptions = self.strings(
+                fields["exclude_subscriptions"][1],
+                "scope.exclude_subscriptions",
+                "exclude_subscriptions: [00000000-0000-...]",
             )
         if "tags" in fields:
             tags_node = fields["tags"][1]
