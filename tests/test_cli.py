@@ -65,7 +65,16 @@ def test_fail_on_threshold_above_the_finding_severity_lets_the_gate_pass(capsys,
 
 
 def test_manual_findings_do_not_fail_the_gate(capsys, snap_file):
-    code, out, _ = run_cli(capsys, "audit", "--snapshot", str(snap_file([])), "--rule", "PC-OPS-*")
+    code, out, _ = run_cli(
+        capsys,
+        "audit",
+        "--snapshot",
+        str(snap_file([])),
+        "--rule",
+        "PC-OPS-*",
+        "--rule",
+        "PC-KV-002",
+    )
     assert code == 0
     assert "MANUAL" in out
 

@@ -588,6 +588,9 @@ def audit(
     cfg.check_rules(registry)
     include, exclude = list(rule or cfg.select), list(skip or cfg.skip)
     selected = registry.select(include, exclude)
+    from prodcheck.engine import check_selection
+
+    check_selection(selected)
     if demo is not None and demo in PLAN_DEMOS:
         from prodcheck.plans import load_plan_demo
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from prodcheck.arm import ArmId, norm
 from prodcheck.checklist import order_of
+from prodcheck.errors import UserError
 from prodcheck.inventory import CoverageRecord, Inventory, Read, Resource, Verdict
 from prodcheck.model import (
     Finding,
@@ -544,6 +545,16 @@ def rule_info(rule: Rule, settings: AuditSettings) -> RuleInfo:
     )
 
 
+def check_selection(rules: Sequence[Rule]) -> None:
+    """A UserError when no rule is selected: a gate that checks nothing cannot pass."""
+    if not rules:
+        raise UserError(
+            "no rule to run: the selection (--rule/--skip, or rules.select/rules.skip in "
+            "prodcheck.yaml) leaves none, and a gate that checks nothing cannot pass; "
+            "select at least one rule (see 'prodcheck rules list')"
+        )
+
+
 def audit(
     snapshot: Snapshot,
     rules: Sequence[Rule],
@@ -551,13 +562,24 @@ def audit(
     *,
     now: dt.datetime | None = None,
 ) -> Report:
-    """Run `rules` over `snapshot` and build the report."""
+    """Run `rules` over `snapshot` and build the report.
+
+    A gate that checks nothing cannot pass: no rule at all, or only rules that ask for
+    attestations (MANUAL), is a UserError.
+    """
+    check_selection(rules)
     settings = settings or AuditSettings()
     inventory = snapshot.inventory()
     infos = {r.id: rule_info(r, settings) for r in rules}
     findings: list[Finding] = []
     for r in rules:
         findings.extend(run_rule(r, inventory, settings))
+    if all(f.status is Status.MANUAL for f in findings):
+        raise UserError(
+            f"no automated rule was evaluated: the {len(rules)} rule(s) selected only ask for "
+            "attestations (MANUAL), so the gate would check nothing; select automated rules too "
+            "(see 'prodcheck rules list')"
+        )
     gaps = [c for c in inventory.coverage or [] if c.failed]
     generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     return Report(

@@ -171,7 +171,7 @@ class Report:
         whatever its severity and the baseline.
         """
         gated = None if self.baseline is None else gated_matcher(self.baseline.get("gated", []))
-        return [
+        found = [
             f
             for f in self.findings
             if (
@@ -181,6 +181,17 @@ class Report:
             )
             or (self.require_attestations and f.status == Status.MANUAL)
         ]
+        if not found and self.verified_nothing:
+            # No automated check reached a verdict: whatever the threshold, baseline or
+            # waivers, a gate that checked nothing does not pass.
+            found = [f for f in self.findings if _status_before(f) is Status.ERROR]
+        return found
+
+    @property
+    def verified_nothing(self) -> bool:
+        """Whether no automated check reached a verdict: every non-MANUAL finding is ERROR."""
+        automated = [s for s in map(_status_before, self.findings) if s is not Status.MANUAL]
+        return bool(automated) and all(s is Status.ERROR for s in automated)
 
     def manual_remaining(self) -> list[Finding]:
         """MANUAL lines without a valid attestation: not ready until someone attests to them."""
@@ -315,3 +326,12 @@ class Report:
             require_attestations=bool(gate.get("requireAttestations", False)),
             notices=list(doc.get("notices", [])),
         )
+
+
+def _status_before(f: Finding) -> Status:
+    """A finding's status as its rule gave it, before a waiver or an attestation."""
+    before = f.note.get("statusBefore") if isinstance(f.note, dict) else None
+    try:
+        return Status(before) if before else f.status
+    except ValueError:
+        return f.status
