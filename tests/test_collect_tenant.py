@@ -144,3 +144,18 @@ def test_a_configuration_all_subscriptions_that_is_not_a_flag_is_exit_2(tmp_path
         main(["audit", "--config", str(config), "--demo", "flat"])
     assert exited.value.code == 2
     assert "all_subscriptions" in capsys.readouterr().err
+
+
+def test_progress_counts_each_subscription_done_once(fake_arm, make_options, monkeypatch):
+    from prodcheck.collect.progress import Progress
+
+    seen = {"total": 0, "done": 0}
+    monkeypatch.setattr(Progress, "subscriptions", lambda self, n: seen.update(total=n))
+    monkeypatch.setattr(
+        Progress, "subscription_done", lambda self: seen.update(done=seen["done"] + 1)
+    )
+    fake_arm.serve(estate())
+    collect_snapshot(
+        make_options(all_subscriptions=True), [VAULT, "Microsoft.ApiManagement/service/apis"]
+    )
+    assert seen == {"total": 3, "done": 3}
