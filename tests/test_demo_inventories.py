@@ -152,8 +152,11 @@ def walk(node: Any, path: str = "$"):
 
 
 def is_authorization(r: dict[str, Any]) -> bool:
-    """Role assignments and definitions: no tags, and definitions live at the subscription."""
-    return r["type"].lower().startswith("microsoft.authorization/")
+    """Role assignments and definitions, and model catalogue items: no tags; definitions and
+    catalogue items live at the subscription."""
+    return r["type"].lower().startswith("microsoft.authorization/") or (
+        r["type"].lower() == "microsoft.cognitiveservices/locations/models"
+    )
 
 
 def is_tracked(r: dict[str, Any]) -> bool:
@@ -203,11 +206,12 @@ def test_ids_are_unique_ignoring_case(demo):
 @pytest.mark.parametrize("demo", DEMO_NAMES)
 def test_every_id_is_in_the_subscription_and_resource_group(demo):
     prefix = f"/subscriptions/{SUB}/resourcegroups/{GROUP[demo]}/providers/"
-    definitions = f"/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions/"
+    outside = (
+        f"/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions/",
+        f"/subscriptions/{SUB}/providers/microsoft.cognitiveservices/locations/eastus/models/",
+    )
     for r in resources(demo):
-        assert r["id"].lower().startswith(prefix) or r["id"].lower().startswith(definitions), r[
-            "id"
-        ]
+        assert r["id"].lower().startswith((prefix, *outside)), r["id"]
 
 
 @pytest.mark.parametrize("demo", DEMO_NAMES)
@@ -645,6 +649,7 @@ def test_flat_models_every_listed_resource_and_nothing_else():
         "microsoft.insights/diagnosticsettings",
         "microsoft.authorization/roleassignments",
         "microsoft.authorization/roledefinitions",
+        "microsoft.cognitiveservices/locations/models",
     }
     present = {
         (r["type"].lower(), r["name"].lower())
@@ -1289,3 +1294,18 @@ def test_hardened_role_assignments_cover_every_identity_chain():
         f"sb-artagent-prod-{H}",
         f"artagent-backend-{H}",
     ) in grants
+
+
+@pytest.mark.parametrize("demo", DEMO_NAMES)
+def test_every_model_deployment_has_its_catalogue_item(demo):
+    res = resources(demo)
+    catalogue = {
+        (m["model"]["format"], m["model"]["name"], m["model"]["version"])
+        for m in of_type(res, "Microsoft.CognitiveServices/locations/models")
+    }
+    for m in of_type(res, "Microsoft.CognitiveServices/locations/models"):
+        model = m["model"]
+        assert m["name"] == f"{m['kind']}~{model['format']}~{model['name']}~{model['version']}"
+    for d in of_type(res, "Microsoft.CognitiveServices/accounts/deployments"):
+        model = d["properties"]["model"]
+        assert (model["format"], model["name"], model["version"]) in catalogue, d["id"]

@@ -555,6 +555,17 @@ def check_selection(rules: Sequence[Rule]) -> None:
         )
 
 
+def _as_of(collected_at: str | None) -> dt.datetime | None:
+    """The snapshot's collection time (ISO 8601, `Z` or an offset), or None."""
+    if not isinstance(collected_at, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(collected_at.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
 def audit(
     snapshot: Snapshot,
     rules: Sequence[Rule],
@@ -570,6 +581,9 @@ def audit(
     check_selection(rules)
     settings = settings or AuditSettings()
     inventory = snapshot.inventory()
+    plan = snapshot.scope.get("plan")
+    planned_at = plan.get("timestamp") if isinstance(plan, dict) else None
+    inventory.as_of = _as_of(snapshot.collected_at) or _as_of(planned_at) or now
     infos = {r.id: rule_info(r, settings) for r in rules}
     findings: list[Finding] = []
     for r in rules:

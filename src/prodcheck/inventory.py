@@ -11,6 +11,7 @@ that could not be collected is ERROR, however the rule reached that data.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -527,6 +528,10 @@ class Inventory:
             "recorded" if coverage is not None else "asserted"
         )
         self.scope_info: dict[str, Any] = dict(scope or {})
+        # The moment the data describes (the snapshot's collection time, set by the engine):
+        # rules that compare dates (model retirements) judge as of it, so re-auditing the same
+        # snapshot gives the same verdicts. None: not known, judge as of now.
+        self.as_of: dt.datetime | None = None
         self._by_id: dict[str, Resource] = {}
         self._by_type: dict[str, list[Resource]] = defaultdict(list)
         self._children: dict[str, list[Resource]] = defaultdict(list)

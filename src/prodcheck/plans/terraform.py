@@ -273,12 +273,25 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
         change = rc["change"]
         actions = change.get("actions") if isinstance(change.get("actions"), list) else []
         if rc.get("mode") == "data":
-            definition = _role_definition_read(change.get("after"))
-            if definition is None:
+            reads = _reads(type_, change.get("after"))
+            if not reads:
                 context += 1
                 continue
-            change = {**change, "after": definition, "after_unknown": {}}
-            actions = ["read"]
+            for key, body in reads:
+                instances.append(
+                    Instance(
+                        address=address + (f'["{key}"]' if key else ""),
+                        module=address[: address.find("data.")] if "data." in address else "",
+                        config_address=address,
+                        type="azapi_resource",
+                        name=str(rc.get("name") or ""),
+                        index=key or None,
+                        after=body,
+                        unknown=[],
+                        wholly_unknown=False,
+                    )
+                )
+            continue
         if "create" not in actions and ("delete" in actions or "forget" in actions):
             deleted += 1
             before = change.get("before")
@@ -288,14 +301,11 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
         after = _mask(change.get("after"), change.get("after_sensitive"))
         wholly_unknown = not isinstance(after, dict)
         module = address[: address.rfind(f"{type_}.")] if f"{type_}." in address else ""
-        kind = ""
-        if rc.get("mode") == "data" and module.endswith("data."):
-            module, kind = module[: -len("data.")], "data."
         instances.append(
             Instance(
                 address=address,
                 module=module,
-                config_address=_INDEX.sub("", module) + f"{kind}{type_}.{rc.get('name') or ''}",
+                config_address=_INDEX.sub("", module) + f"{type_}.{rc.get('name') or ''}",
                 type=type_,
                 name=str(rc.get("name") or ""),
                 index=rc.get("index"),
@@ -334,6 +344,9 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
         "unmapped": dict(sorted(converter.unmapped.items())),
         "unknownValues": sum(len(r.get(UNKNOWN_KEY, [])) for r in resources),
     }
+    if isinstance(data.get("timestamp"), str):
+        # when the plan, and the data sources it read, were made: dates are judged as of it
+        scope["plan"]["timestamp"] = data["timestamp"]
     needed = list(needs)
     return Snapshot(
         resources,
@@ -344,22 +357,49 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
     )
 
 
-def _role_definition_read(after: Any) -> dict[str, Any] | None:
-    """A `data "azapi_resource"` that reads a role definition, as the resource it read.
+# What a configuration reads from Azure that the rules judge a plan by: the role definitions its
+# role assignments grant, and the model catalogue its model deployments run from.
+ROLE_DEFINITIONS = "microsoft.authorization/roledefinitions"
+MODEL_CATALOGUE = "microsoft.cognitiveservices/locations/models"
 
-    Built-in role definitions are never created by a plan; a configuration that assigns them
-    reads them (`response_export_values = ["*"]`), and their permissions are what the role
-    assignments in the plan mean.
+
+def _reads(tf_type: str, after: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(instance key, azapi-shaped body) of each resource a data source read that rules use.
+
+    - `data "azapi_resource"` of a role definition (`response_export_values = ["*"]`): built-in
+      definitions are never created by a plan, their permissions are what its role assignments
+      mean;
+    - `data "azapi_resource_list"` of `Microsoft.CognitiveServices/locations/models`: the
+      region's model catalogue, one item each, named as a snapshot names them
+      (docs/snapshot-format.md#catalogue-items).
     """
     if not isinstance(after, dict):
-        return None
-    arm_type = str(after.get("type") or "").split("@")[0]
-    if arm_type.lower() != "microsoft.authorization/roledefinitions":
-        return None
+        return []
+    versioned = str(after.get("type") or "")
+    arm_type = versioned.split("@")[0]
     output = decode_body(after.get("output"))
     if not isinstance(output, dict):
-        return None
-    return {**after, "body": {k: v for k, v in output.items() if k != "id"}}
+        return []
+    if tf_type == "azapi_resource" and arm_type.lower() == ROLE_DEFINITIONS:
+        return [("", {**after, "body": {k: v for k, v in output.items() if k != "id"}})]
+    if tf_type == "azapi_resource_list" and arm_type.lower() == MODEL_CATALOGUE:
+        out = []
+        for item in output.get("value") or []:
+            if not isinstance(item, dict) or not isinstance(item.get("model"), dict):
+                continue
+            key = catalogue_item_name(item)
+            body = {"type": versioned, "parent_id": after.get("parent_id"), "name": key}
+            out.append((key, {**body, "body": item}))
+        return out
+    return []
+
+
+def catalogue_item_name(item: dict[str, Any]) -> str:
+    """The name prodcheck gives a model catalogue item: `{kind}~{format}~{name}~{version}`."""
+    raw = item.get("model")
+    model: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    parts = [item.get("kind"), model.get("format"), model.get("name"), model.get("version")]
+    return "~".join(str(p or "").replace("/", "_") for p in parts)
 
 
 def _rescope(gap: CoverageRecord, sid: str) -> CoverageRecord:
