@@ -90,9 +90,8 @@ def models_will_not_retire(inv, p):
     Dates are judged as of the moment the data describes: the snapshot's `collectedAt` (a live
     audit: now; a plan: its `timestamp`), so a report is the same whenever the snapshot is
     audited again. A deployment whose model is not in the catalogue read for its region is
-    ERROR, not PASS. Live collection does not read the catalogue yet: a live audit reports
-    every deployment ERROR until it does; audit a snapshot that carries the catalogue (see
-    docs/snapshot-format.md#catalogue-items) or a plan that reads it.
+    ERROR, not PASS. A live audit reads the catalogue of each region that holds an AI account
+    (one list per region, permission `Microsoft.CognitiveServices/locations/models/read`).
 
     ## Example
     Fails (audited on 2026-11-26): the deployment runs `gpt-4o` `2024-08-06`, whose catalogue

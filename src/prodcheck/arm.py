@@ -9,6 +9,7 @@ case so that callers never have to.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 def norm(value: str | None) -> str:
@@ -91,3 +92,25 @@ class ArmId:
         else:
             parent = ""
         return cls(resource_id, subscription, resource_group, rtype, name, parent)
+
+
+MODEL_CATALOGUE = "Microsoft.CognitiveServices/locations/models"
+
+
+def catalogue_item_name(item: dict[str, Any]) -> str:
+    """The name prodcheck gives a model catalogue item (ARM gives none):
+    `{kind}~{model.format}~{model.name}~{model.version}`, a `/` in a part made `_`."""
+    raw = item.get("model")
+    model: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    parts = [item.get("kind"), model.get("format"), model.get("name"), model.get("version")]
+    return "~".join(str(p or "").replace("/", "_") for p in parts)
+
+
+def with_catalogue_id(item: dict[str, Any], list_path: str) -> dict[str, Any]:
+    """A catalogue item read from `list_path` (`/subscriptions/{s}/providers/Microsoft.
+    CognitiveServices/locations/{location}/models`) with the `id`, `name` and `type` a snapshot
+    gives it (docs/snapshot-format.md#catalogue-items)."""
+    name = catalogue_item_name(item)
+    head, location, models = list_path.rstrip("/").rsplit("/", 2)
+    path = f"{head}/{location.lower()}/{models}"
+    return {**item, "id": f"{path}/{name}", "name": name, "type": MODEL_CATALOGUE}

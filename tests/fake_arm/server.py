@@ -452,6 +452,15 @@ class FakeArm:
         found = index.by_id.get(p)
         if found is not None:
             return 200, self._shape(found, query)
+        if n == 8 and parts[3] == "providers" and parts[5] == "locations":
+            # a catalogue (the model list of a region): items as ARM gives them, without the
+            # id, name and type a snapshot adds
+            items = index.collections.get(p, [])
+            return self._page(
+                path,
+                query,
+                [{k: v for k, v in r.items() if k not in ("id", "name", "type")} for r in items],
+            )
         parent = p.rsplit("/", 1)[0]
         if p.endswith("/providers/microsoft.insights/diagnosticsettings"):
             parent = p[: -len("/providers/microsoft.insights/diagnosticsettings")]

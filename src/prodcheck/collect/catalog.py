@@ -57,6 +57,8 @@ class Collector:
     permission: str = ""
     # False for extension types that carry no tags (role assignments): a tag filter keeps them.
     tagged: bool = True
+    # A list read once per location of the resources of this type that arrive (how "catalogue").
+    follows: str = ""
 
     @property
     def is_child(self) -> bool:
@@ -440,6 +442,17 @@ _ENTRIES: list[Collector] = [
     # Every definition assignable at the scope (built-in and custom): one page per scope, so
     # cheaper in requests than a GET per definition used.
     rest("Microsoft.Authorization/roleDefinitions", "Identity", "2022-04-01", tagged=False),
+    # --- Catalogues (items without ARM ids; see docs/snapshot-format.md#catalogue-items) ---
+    # The model catalogue of each region that holds an AI account: one list per region.
+    Collector(
+        "Microsoft.CognitiveServices/locations/models",
+        "AI Services",
+        "catalogue",
+        api_version="2024-10-01",
+        tagged=False,
+        follows="Microsoft.CognitiveServices/accounts",
+        permission="Microsoft.CognitiveServices/locations/models/read",
+    ),
 ]
 
 CATALOG: dict[str, Collector] = {type_key(c.type): c for c in _ENTRIES}

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from queue import PriorityQueue
 from typing import Any
 
+from prodcheck.arm import with_catalogue_id
 from prodcheck.collect.auth import (
     CachedCredential,
     build_credential,
@@ -97,7 +98,7 @@ class Plan:
         self.children: dict[str, list[Collector]] = {}
         self._heights: dict[str, int] = {}
         for c in self.collectors.values():
-            p = parent_type(c.type) if c.how != "diagnostics" else None
+            p = (c.follows or parent_type(c.type)) if c.how != "diagnostics" else None
             if p:
                 self.children.setdefault(type_key(p), []).append(c)
 
@@ -109,7 +110,7 @@ class Plan:
         self.collectors[key] = collector
         if collector.how == "diagnostics":
             return
-        parent = parent_type(collector.type)
+        parent = collector.follows or parent_type(collector.type)
         if parent:
             self._add(parent)
 
@@ -642,6 +643,9 @@ class Run:
 
     def list_children(self, collector: Collector, parent_item: dict[str, Any]) -> None:
         parent = Parent.from_id(parent_item["id"])
+        if collector.how == "catalogue":
+            self.list_catalogue(collector, parent, parent_item)
+            return
         if not self._claim(collector.type, parent.id):
             return
         count = 0
@@ -654,6 +658,33 @@ class Run:
             self._failed(collector, parent.id, exc, count)
             return
         self._ok(collector, parent.id, count)
+
+    def list_catalogue(
+        self, collector: Collector, parent: Parent, parent_item: dict[str, Any]
+    ) -> None:
+        """A catalogue of the region `parent_item` is in, read once per region."""
+        region = str(parent_item.get("location") or "").replace(" ", "").lower()
+        if not region:
+            return
+        ns, kind = collector.type.split("/")[0], collector.type.split("/")[-1]
+        path = f"/subscriptions/{parent.subscription}/providers/{ns}/locations/{region}/{kind}"
+        if not self._claim(collector.type, path):
+            return
+        count = 0
+        try:
+            assert collector.api_version is not None
+            for item in rest_pages(
+                self.clients.get("resources", parent.subscription),
+                url_path(path),
+                collector.api_version,
+                pages=self._pages(collector, path),
+            ):
+                if self._accept(with_catalogue_id(item, path), collector, top_level=False):
+                    count += 1
+        except Exception as exc:
+            self._failed(collector, path, exc, count)
+            return
+        self._ok(collector, path, count)
 
     def _child_items(self, collector: Collector, parent: Parent) -> Iterator[dict[str, Any]]:
         pages = self._pages(collector, parent.id)

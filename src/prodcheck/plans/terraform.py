@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prodcheck.arm import catalogue_item_name
 from prodcheck.errors import UserError
 from prodcheck.inventory import UNKNOWN_KEY, CoverageRecord
 from prodcheck.plans import not_evaluated, plan_coverage, scope_id, scope_of
@@ -387,19 +388,11 @@ def _reads(tf_type: str, after: Any) -> list[tuple[str, dict[str, Any]]]:
         for item in output.get("value") or []:
             if not isinstance(item, dict) or not isinstance(item.get("model"), dict):
                 continue
-            key = catalogue_item_name(item)
+            key = catalogue_item_name(item)  # as a snapshot names it
             body = {"type": versioned, "parent_id": after.get("parent_id"), "name": key}
             out.append((key, {**body, "body": item}))
         return out
     return []
-
-
-def catalogue_item_name(item: dict[str, Any]) -> str:
-    """The name prodcheck gives a model catalogue item: `{kind}~{format}~{name}~{version}`."""
-    raw = item.get("model")
-    model: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    parts = [item.get("kind"), model.get("format"), model.get("name"), model.get("version")]
-    return "~".join(str(p or "").replace("/", "_") for p in parts)
 
 
 def _rescope(gap: CoverageRecord, sid: str) -> CoverageRecord:
