@@ -87,3 +87,14 @@ def test_waiving_every_error_of_a_run_that_verified_nothing_does_not_pass_it():
     ]
     assert report.verified_nothing
     assert not report.gate_passed
+
+
+def test_a_live_audit_with_every_rule_skipped_stops_before_asking_azure():
+    from prodcheck import api
+
+    class Untouchable:
+        def __getattr__(self, name):
+            raise AssertionError(f"collection options read ({name}) for an empty selection")
+
+    with pytest.raises(UserError, match="no rule to run"):
+        api.audit_live(Untouchable(), skip=["*"])  # type: ignore[arg-type]

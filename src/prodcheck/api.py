@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prodcheck.engine import AuditSettings, audit
+from prodcheck.engine import AuditSettings, audit, check_selection
 from prodcheck.registry import Registry
 from prodcheck.report import Report
 from prodcheck.rule import Rule
@@ -111,4 +111,5 @@ def audit_live(
 ) -> Report:
     """Collect from Azure with `options` (credential, scope, endpoint) and audit the result."""
     selected = select_rules(rules, skip, rules_dirs, registry)
+    check_selection(selected)  # before asking Azure for anything
     return audit(collect_for(options, selected), selected, settings)
