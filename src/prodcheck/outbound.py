@@ -80,6 +80,16 @@ def clean_text(text: str) -> str:
 _masked = lru_cache(maxsize=65536)(mask_credentials)
 
 
+def mask_document(text: str) -> str:
+    """A whole rendered document masked line by line.
+
+    Every string in it was masked before it was rendered; this second pass looks for what
+    rendering put together. Line by line, with repeated lines (a report repeats many) masked
+    once, a document of many megabytes takes a second, not minutes.
+    """
+    return "".join(_masked(line) for line in text.splitlines(keepends=True))
+
+
 def clean(value: Any, visible: bool = True) -> Any:
     """A copy of `value` (a report, a finding, plain data) with every string in it cleaned.
 
@@ -121,7 +131,7 @@ def clean_output(text: str, fmt: str = "text") -> str:
     the reporter's own escape sequences. In the JSON report (data that prodcheck reads back),
     misleading characters become JSON escapes, which read back as the same string.
     """
-    masked = mask_credentials(text)
+    masked = mask_document(text)
     if fmt == "json":
         return _IN_TEXT.sub(_json_escape, masked)
     return (_IN_OUTPUT if fmt == "terminal" else _IN_DOCUMENT).sub(_visible, masked)
@@ -143,7 +153,7 @@ def snapshot_text(document: Any) -> str:
     written as JSON escapes (`\\u202e`), which read back as the very same string.
     """
     text = json.dumps(clean_snapshot(document), indent=2, sort_keys=True, ensure_ascii=False)
-    return _IN_TEXT.sub(_json_escape, mask_credentials(text)) + "\n"
+    return _IN_TEXT.sub(_json_escape, mask_document(text)) + "\n"
 
 
 def clean_snapshot(document: Any) -> Any:
