@@ -259,3 +259,33 @@ def test_a_collection_task_that_breaks_is_recorded_as_a_failed_read(
     assert record["scope"] == estate[0]["id"]
     assert "bug in a collector" in record["message"]
     assert "internal error while collecting" in capsys.readouterr().err
+
+
+def test_budgets_are_read_at_each_group_whatever_the_tag_filter_and_a_403_names_the_permission(
+    fake_arm, make_options
+):
+    budgets = "Microsoft.Consumption/budgets"
+    estate = small_estate()
+    group = f"/subscriptions/{SUB}/resourceGroups/rg-app"
+    budget = {
+        "id": f"{group}/providers/{budgets}/monthly",
+        "name": "monthly",
+        "type": budgets,
+        "properties": {"amount": 100, "timeGrain": "Monthly", "notifications": {}},
+    }
+    fake_arm.serve([*estate, budget])
+    options = make_options(subscriptions=[SUB], resource_groups=["rg-app"], tags={"env": "prod"})
+    snap = collect_snapshot(options, [budgets])
+    assert [r["id"] for r in snap["resources"]] == [budget["id"]]
+    assert any(
+        r.path.lower().endswith("/resourcegroups/rg-app/providers/microsoft.consumption/budgets")
+        and r.query.get("api-version") == "2023-05-01"
+        for r in fake_arm.requests
+    )
+
+    fake_arm.fault(r"providers/Microsoft\.Consumption/budgets$", status=403)
+    snap = collect_snapshot(make_options(subscriptions=[SUB]), [budgets])
+    (record,) = failed(snap)
+    assert record["statusCode"] == 403
+    assert record["permission"] == "Microsoft.Consumption/budgets/read"
+    assert not snap["resources"]

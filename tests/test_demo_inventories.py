@@ -160,11 +160,12 @@ def is_authorization(r: dict[str, Any]) -> bool:
 
 
 def is_tracked(r: dict[str, Any]) -> bool:
-    """Top-level resources that carry tags in ARM (not children or extension resources)."""
+    """Top-level resources that carry tags in ARM (not children, extension resources or budgets)."""
     tail = re.split(r"/providers/", r["id"], flags=re.IGNORECASE)[-1]
     return (
         len(tail.split("/")) == 3
         and "diagnosticsettings" not in r["type"].lower()
+        and "microsoft.consumption/budgets" not in r["type"].lower()
         and not is_authorization(r)
     )
 

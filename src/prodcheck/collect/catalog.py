@@ -12,6 +12,9 @@ Each entry says how one ARM type is listed:
   `{parent id}/{child}` for a child type) with the api-version given. That is the REST call the
   provider's SDK would make: one request per page, full resource bodies, no GET per resource.
 
+`tagged=False` marks a type that cannot carry tags (role assignments, budgets): a tag filter
+(`--tag`) keeps it.
+
 `diagnostics=True` marks the types that can carry diagnostic settings: when a rule needs
 `Microsoft.Insights/diagnosticSettings`, they are read for every collected resource of such a type.
 
@@ -55,7 +58,7 @@ class Collector:
     query: Mapping[str, str] = field(default_factory=dict)
     diagnostics: bool = False
     permission: str = ""
-    # False for extension types that carry no tags (role assignments): a tag filter keeps them.
+    # False for types that carry no tags (role assignments, budgets): a tag filter keeps them.
     tagged: bool = True
     # A list read once per location of the resources of this type that arrive (how "catalogue").
     follows: str = ""
@@ -453,6 +456,10 @@ _ENTRIES: list[Collector] = [
         follows="Microsoft.CognitiveServices/accounts",
         permission="Microsoft.CognitiveServices/locations/models/read",
     ),
+    # --- Cost ---
+    # Budgets of the subscription, or of each audited resource group. They carry no tags, so a
+    # tag filter would drop every one of them: it does not apply to them.
+    rest("Microsoft.Consumption/budgets", "Cost", "2023-05-01", tagged=False),
 ]
 
 CATALOG: dict[str, Collector] = {type_key(c.type): c for c in _ENTRIES}
