@@ -39,12 +39,16 @@ def _enabled_notifications(budget) -> dict[str, object]:
         "a scale-out that never scales back shows up on the invoice a month later unless a "
         "budget warns someone while it happens."
     ),
-    remediation=(
-        "Create a monthly cost budget on the subscription or the workload's resource group with "
-        "a notification to the team (Cost Management > Budgets, or az consumption budget "
-        "create-with-rg -g <resource-group> ... with --notifications), or enable the "
-        "notifications of the existing budget."
-    ),
+    remediation="""
+        Create a monthly cost budget on the workload's resource group (or its subscription), then
+        add a notification to the team's mailbox or action group in Cost Management > Budgets;
+        or enable the notifications of the existing budget. Set MONTHLY_AMOUNT, START (the first
+        day of this month) and END first:
+
+        ```sh
+        az consumption budget create --resource-group {resource_group} --budget-name monthly --amount "$MONTHLY_AMOUNT" --category cost --time-grain monthly --start-date "$START" --end-date "$END"
+        ```
+    """,
     links=[
         "https://learn.microsoft.com/azure/cost-management-billing/costs/tutorial-acm-create-budgets"
     ],
@@ -118,12 +122,20 @@ def _cron_rules(rules) -> list[str]:
         "around the clock; the guide's two replicas keep calls alive through a restart, more "
         "only pay for idle nights and weekends unless a schedule raises them for the day."
     ),
-    remediation=(
-        "az containerapp update -n {name} -g {resource_group} --min-replicas 2, or add a "
-        "schedule-based rule: --scale-rule-name business-hours --scale-rule-type cron "
-        '--scale-rule-metadata timezone=<tz> start="0 8 * * 1-5" end="0 19 * * 1-5" '
-        "desiredReplicas=<peak replicas>"
-    ),
+    remediation="""
+        Let the app idle at the guide's two replicas:
+
+        ```sh
+        az containerapp update -n {name} -g {resource_group} --min-replicas 2
+        ```
+
+        or, where more replicas are needed in the day, add a schedule-based rule to the app's
+        template (`template.scale.rules`) and lower minReplicas:
+
+        ```json
+        {"name": "business-hours", "custom": {"type": "cron", "metadata": {"timezone": "Europe/Paris", "start": "0 8 * * 1-5", "end": "0 19 * * 1-5", "desiredReplicas": "10"}}}
+        ```
+    """,
     links=["https://keda.sh/docs/latest/scalers/cron/"],
 )
 def apps_scale_down_off_peak(inv, p):
