@@ -25,14 +25,14 @@ DEMOS = ROOT / "src" / "prodcheck" / "demos"
 SUBSCRIPTION = "6f1c2b7e-3d4a-4c8e-9b1a-2e5f7d9c0a11"
 COPIES_PER_SUBSCRIPTION = 50
 
-# (demo file, its resource group, its name token): every place a copy must differ.
-_DEMOS = (
-    ("hardened.json", "rg-artagent-prod", "p5h2n8wd"),
-    ("hardened.json", "rg-artagent-prod", "p5h2n8wd"),
-    ("hardened.json", "rg-artagent-prod", "p5h2n8wd"),
-    ("hardened.json", "rg-artagent-prod", "p5h2n8wd"),
-    ("flat.json", "rg-artagent-dev", "k3x9p2qa"),
-)
+# (demo file, its resource group, its name token, its environment's domain): every place a copy
+# must differ.
+_HARDENED = ("hardened.json", "rg-artagent-prod", "p5h2n8wd", "calmwave-5d2c81e7")
+_FLAT = ("flat.json", "rg-artagent-dev", "k3x9p2qa", "gentlesky-41b07c9e")
+_DEMOS = (_HARDENED, _HARDENED, _HARDENED, _HARDENED, _FLAT)
+# The hardened virtual network's address space: each copy in a subscription gets its own /16
+# (spokes of one subscription do not overlap; separate subscriptions may).
+_ADDRESS = re.compile(r"\b10\.40\.")
 
 
 def _subscription(index: int) -> str:
@@ -41,17 +41,16 @@ def _subscription(index: int) -> str:
     return SUBSCRIPTION if block == 0 else f"{block:08x}-3d4a-4c8e-9b1a-2e5f7d9c0a11"
 
 
-def _texts() -> list[tuple[str, re.Pattern[str], re.Pattern[str], int]]:
+def _texts() -> list[tuple[str, re.Pattern[str], re.Pattern[str], str]]:
     out = []
-    for file, group, token in _DEMOS:
+    for file, group, token, domain in _DEMOS:
         data = json.loads((DEMOS / file).read_text(encoding="utf-8"))
-        text = json.dumps(data["resources"])
         out.append(
             (
-                text,
+                json.dumps(data["resources"]),
                 re.compile(re.escape(group), re.IGNORECASE),
                 re.compile(re.escape(token), re.IGNORECASE),
-                len(data["resources"]),
+                domain,
             )
         )
     return out
@@ -64,7 +63,7 @@ def replicate(n: int) -> dict[str, Any]:
     subscriptions: list[str] = []
     index = 0
     while len(resources) < n:
-        text, group, token, _ = texts[index % len(texts)]
+        text, group, token, domain = texts[index % len(texts)]
         subscription = _subscription(index)
         if subscription not in subscriptions:
             subscriptions.append(subscription)
@@ -72,7 +71,8 @@ def replicate(n: int) -> dict[str, Any]:
         # valid storage, vault and registry names.
         copy = token.sub(lambda m, i=index: f"{m.group(0)[:4]}{i:05d}", text)
         copy = group.sub(lambda m, i=index: f"{m.group(0)}-{i:05d}", copy)
-        copy = copy.replace(SUBSCRIPTION, subscription)
+        copy = copy.replace(SUBSCRIPTION, subscription).replace(domain, f"{domain}{index:05d}")
+        copy = _ADDRESS.sub(f"10.{40 + index % COPIES_PER_SUBSCRIPTION}.", copy)
         resources.extend(json.loads(copy))
         index += 1
     return {

@@ -178,11 +178,16 @@ def log_settings(inv: Inventory, res: Resource) -> list[Resource]:
     return settings
 
 
-def workspace_by_customer_id(inv: Inventory, customer_id: str) -> Resource | None:
+def _workspaces_by_customer_id(inv: Inventory) -> dict[str, Resource]:
+    found: dict[str, Resource] = {}
     for workspace in inv.of_type(WORKSPACE):
-        if norm(str(workspace.get("properties.customerId", ""))) == norm(customer_id):
-            return workspace
-    return None
+        found.setdefault(norm(str(workspace.get("properties.customerId", ""))), workspace)
+    return found
+
+
+def workspace_by_customer_id(inv: Inventory, customer_id: str) -> Resource | None:
+    """The Log Analytics workspace with this customer id (workspace id), or None."""
+    return inv.derived(_workspaces_by_customer_id, WORKSPACE).get(norm(customer_id))
 
 
 def workspaces_receiving(inv: Inventory, res: Resource) -> set[str]:
@@ -239,6 +244,12 @@ def gateway_networks(
     inv: Inventory,
 ) -> list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]]:
     """(gateway name, address range) for every address an Application Gateway or APIM sends from."""
+    return inv.derived(_gateway_networks, APP_GATEWAY, API_MANAGEMENT, VIRTUAL_NETWORK, PUBLIC_IP)
+
+
+def _gateway_networks(
+    inv: Inventory,
+) -> list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]]:
     ranges: list[tuple[str, str]] = []
     for gateway in inv.of_type(APP_GATEWAY):
         for conf in listed(gateway.get("properties.gatewayIPConfigurations")):

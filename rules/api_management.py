@@ -58,6 +58,17 @@ def _host(url) -> str:
 # ---- AI backends ---------------------------------------------------------------------------------
 
 
+def _ai_accounts(inv) -> tuple[dict, set[str]]:
+    """The AI Services accounts in scope by id, and their endpoint hosts (once per inventory)."""
+    accounts = {account.key: account for account in inv.of_type(COGNITIVE)}
+    hosts: set[str] = set()
+    for account in accounts.values():
+        urls = [account.get("properties.endpoint")]
+        urls += list((account.get("properties.endpoints") or {}).values())
+        hosts |= {host for host in map(_host, urls) if host}
+    return accounts, hosts
+
+
 class AiBackends:
     """Which hosts and backend entities of a service lead to Azure OpenAI / AI Services."""
 
@@ -65,14 +76,7 @@ class AiBackends:
         self.inv = inv
         self.service = service
         self.suffixes = [s.lower() for s in suffixes]
-        self.accounts = {}
-        for account in inv.of_type(COGNITIVE):
-            self.accounts[account.key] = account
-        self.account_hosts = set()
-        for account in self.accounts.values():
-            urls = [account.get("properties.endpoint")]
-            urls += list((account.get("properties.endpoints") or {}).values())
-            self.account_hosts |= {_host(u) for u in urls if _host(u)}
+        self.accounts, self.account_hosts = inv.derived(_ai_accounts, COGNITIVE)
         self.backends = {b.name.lower(): b for b in inv.children(service, BACKEND)}
 
     def is_ai_host(self, host: str) -> bool:

@@ -21,15 +21,20 @@ def _host(url: str) -> str:
     return (parsed.hostname or "").lower() if parsed.scheme.lower() == "https" else ""
 
 
-def _vault_for(vaults, host):
+def _vaults_by_host(inv):
+    """(vaults by the host of their vaultUri, vaults by name under a vault suffix), first wins."""
+    by_uri, by_name = {}, {}
+    for vault in inv.of_type(VAULT):
+        by_uri.setdefault(_host(str(vault.get("properties.vaultUri", "") or "")), vault)
+        for suffix in _VAULT_SUFFIXES:
+            by_name.setdefault(vault.name.lower() + suffix, vault)
+    return by_uri, by_name
+
+
+def _vault_for(inv, host):
     """The vault in scope serving `host`: by its vaultUri, else by its name under a vault suffix."""
-    for vault in vaults:
-        if _host(str(vault.get("properties.vaultUri", "") or "")) == host:
-            return vault
-    for vault in vaults:
-        if any(host == vault.name.lower() + suffix for suffix in _VAULT_SUFFIXES):
-            return vault
-    return None
+    by_uri, by_name = inv.derived(_vaults_by_host, VAULT)
+    return by_uri.get(host) or by_name.get(host)
 
 
 @rule(
@@ -93,7 +98,7 @@ def key_vault_serves_workload(inv, p):
         inside, outside, malformed = [], [], []
         for name, url in references:
             host = _host(url)
-            vault = _vault_for(vaults, host) if host else None
+            vault = _vault_for(inv, host) if host else None
             if not host:
                 malformed.append(f"secret {name}: keyVaultUrl {url!r} is not an https URL")
             elif vault is None:

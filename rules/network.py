@@ -8,6 +8,8 @@ or Private Link, which DNS zones a private endpoint needs) live in `_private_lin
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from prodcheck import Severity, rule
 from prodcheck.arm import ArmId, norm
 from prodcheck.inventory import dig
@@ -102,13 +104,17 @@ def _acl_ip_rules(inv, res, kind: str) -> tuple[str | None, list[str]]:
     return None, []
 
 
+def _perimeter_associations(inv) -> dict[str, list]:
+    """Network security perimeter associations by the (case-folded) id of the resource they hold."""
+    found = defaultdict(list)
+    for association in inv.of_type(NSP_ASSOCIATION):
+        found[norm(association.get("properties.privateLinkResource.id"))].append(association)
+    return found
+
+
 def _perimeter(inv, res) -> tuple[str, str]:
     """(status, message) for a resource whose public access a network security perimeter governs."""
-    associations = [
-        a
-        for a in inv.of_type(NSP_ASSOCIATION)
-        if norm(a.get("properties.privateLinkResource.id")) == res.key
-    ]
+    associations = inv.derived(_perimeter_associations, NSP_ASSOCIATION).get(res.key, [])
     if not associations:
         return "error", (
             "publicNetworkAccess is SecuredByPerimeter but no network security perimeter "
@@ -644,17 +650,35 @@ def _pool_addresses(gateway) -> list[tuple[str, str]]:
     return out
 
 
+def _gateways_by_backend(inv) -> tuple[dict[str, list[int]], dict[str, list[int]], list]:
+    """Application Gateways by the DNS suffixes and the IP addresses of their backend pools.
+
+    (positions by every proper suffix of a backend FQDN after a dot, positions by backend IP,
+    the gateways): `api.env.example` is filed under `env.example` and `example`.
+    """
+    gateways = inv.of_type(APP_GATEWAY)
+    by_suffix: dict[str, list[int]] = defaultdict(list)
+    by_ip: dict[str, list[int]] = defaultdict(list)
+    for position, gateway in enumerate(gateways):
+        for fqdn, ip in _pool_addresses(gateway):
+            name = _lower(fqdn)
+            dot = name.find(".")
+            while dot >= 0:
+                by_suffix[name[dot + 1 :]].append(position)
+                dot = name.find(".", dot + 1)
+            by_ip[ip].append(position)
+    return by_suffix, by_ip, gateways
+
+
 def _fronting_gateways(inv, env) -> list:
     """The Application Gateways whose backend pools point at apps of `env`."""
     domain = _lower(env.get("properties.defaultDomain"))
     static_ip = str(env.get("properties.staticIp", "") or "")
-    found = []
-    for gateway in inv.of_type(APP_GATEWAY):
-        for fqdn, ip in _pool_addresses(gateway):
-            if (domain and _lower(fqdn).endswith("." + domain)) or (static_ip and ip == static_ip):
-                found.append(gateway)
-                break
-    return found
+    by_suffix, by_ip, gateways = inv.derived(_gateways_by_backend, APP_GATEWAY)
+    found = set(by_suffix.get(domain, ())) if domain else set()
+    if static_ip:
+        found.update(by_ip.get(static_ip, ()))
+    return [gateways[position] for position in sorted(found)]
 
 
 @rule(

@@ -4,6 +4,8 @@ The guide's monitoring stack: Application Insights for tracing, Log Analytics fo
 Monitor alerts on the key metrics, and dashboards for real-time visibility.
 """
 
+from collections import defaultdict
+
 from prodcheck import Severity, rule
 from prodcheck.arm import norm
 
@@ -141,14 +143,20 @@ def app_insights_is_workspace_based(inv, p):
             )
 
 
+def _web_tests_by_link(inv):
+    """Enabled availability tests by their `hidden-link:` tags (case-folded), in id order."""
+    found = defaultdict(list)
+    for test in inv.of_type(WEB_TEST):
+        if test.get("properties.Enabled") is False:
+            continue
+        for link in dict.fromkeys(norm(k) for k in test.tags):
+            found[link].append(test)
+    return found
+
+
 def _web_tests_of(inv, component):
     """Enabled availability tests that report to an Application Insights component."""
-    link = "hidden-link:" + component.key
-    found = []
-    for test in inv.of_type(WEB_TEST):
-        if any(norm(k) == link for k in test.tags) and test.get("properties.Enabled") is not False:
-            found.append(test)
-    return found
+    return list(inv.derived(_web_tests_by_link, WEB_TEST).get("hidden-link:" + component.key, ()))
 
 
 def _signal_remediation(signal):
