@@ -33,6 +33,21 @@ _DEMOS = (_HARDENED, _HARDENED, _HARDENED, _HARDENED, _FLAT)
 # The hardened virtual network's address space: each copy in a subscription gets its own /16
 # (spokes of one subscription do not overlap; separate subscriptions may).
 _ADDRESS = re.compile(r"\b10\.40\.")
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_ROLE_DEFINITION = re.compile(r"roleDefinitions/([0-9a-f-]{36})", re.IGNORECASE)
+_TENANT = "3e9f2d41-7b6a-4c8d-9e0f-1a2b3c4d5e6f"
+
+
+def _own_guids(text: str, index: int) -> str:
+    """Every GUID of a copy made its own (principal and client ids, role assignment names),
+    except the tenant, the subscription and role definitions, which copies share."""
+    shared = {SUBSCRIPTION, _TENANT, *(m.lower() for m in _ROLE_DEFINITION.findall(text))}
+
+    def own(match: re.Match[str]) -> str:
+        guid = match.group(0)
+        return guid if guid.lower() in shared else f"{guid[:-5]}{index:05x}"
+
+    return _GUID.sub(own, text)
 
 
 def _subscription(index: int) -> str:
@@ -61,6 +76,7 @@ def replicate(n: int) -> dict[str, Any]:
     texts = _texts()
     resources: list[dict[str, Any]] = []
     subscriptions: list[str] = []
+    seen: set[str] = set()
     index = 0
     while len(resources) < n:
         text, group, token, domain = texts[index % len(texts)]
@@ -69,11 +85,17 @@ def replicate(n: int) -> dict[str, Any]:
             subscriptions.append(subscription)
         # Names keep the token's length class (letters and digits only) so that they stay
         # valid storage, vault and registry names.
-        copy = token.sub(lambda m, i=index: f"{m.group(0)[:4]}{i:05d}", text)
+        copy = _own_guids(text, index)
+        copy = token.sub(lambda m, i=index: f"{m.group(0)[:4]}{i:05d}", copy)
         copy = group.sub(lambda m, i=index: f"{m.group(0)}-{i:05d}", copy)
         copy = copy.replace(SUBSCRIPTION, subscription).replace(domain, f"{domain}{index:05d}")
         copy = _ADDRESS.sub(f"10.{40 + index % COPIES_PER_SUBSCRIPTION}.", copy)
-        resources.extend(json.loads(copy))
+        for resource in json.loads(copy):
+            # Subscription-level resources (role definitions) are shared by the copies there.
+            key = str(resource.get("id", "")).lower()
+            if key not in seen:
+                seen.add(key)
+                resources.append(resource)
         index += 1
     return {
         "format": "prodcheck.snapshot/v1",

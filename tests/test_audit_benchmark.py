@@ -11,7 +11,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "audit.py"
 
 def test_audit_benchmark_prints_a_row_per_size():
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--sizes", "20", "50", "--repeat", "1"],
+        [sys.executable, str(SCRIPT), "--sizes", "20", "50"],
         capture_output=True,
         text=True,
         check=True,

@@ -904,6 +904,9 @@ def _default_demo(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
+    from prodcheck.heap import for_bulk_data
+
+    for_bulk_data()
     argv = _default_demo(sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name="prodcheck", standalone_mode=True)

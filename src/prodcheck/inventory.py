@@ -165,7 +165,18 @@ class _Target:
 class Resource(_Target):
     """One ARM resource. `raw` is the JSON exactly as ARM returned it."""
 
-    __slots__ = ("raw", "arm", "id", "name", "type", "resource_group", "unknown", "_reads")
+    __slots__ = (
+        "raw",
+        "arm",
+        "id",
+        "key",
+        "name",
+        "type",
+        "type_key",
+        "resource_group",
+        "unknown",
+        "_reads",
+    )
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
@@ -173,6 +184,9 @@ class Resource(_Target):
         self.arm = ArmId.parse(self.id)
         self.name: str = str(raw.get("name") or self.arm.name)
         self.type: str = str(raw.get("type") or self.arm.type)
+        # The case-folded id and type, for dictionaries and comparisons.
+        self.key: str = norm(self.id)
+        self.type_key: str = norm(self.type)
         self.resource_group = self.arm.resource_group
         # Paths known only after deployment (resources from a plan), and where reads of them go.
         listed = raw.get(UNKNOWN_KEY)
@@ -194,11 +208,6 @@ class Resource(_Target):
 
     def __repr__(self) -> str:
         return f"Resource({self.id!r})"
-
-    @property
-    def key(self) -> str:
-        """The case-folded id, for dictionaries and comparisons."""
-        return norm(self.id)
 
     @property
     def subscription(self) -> str:
@@ -260,7 +269,7 @@ class Resource(_Target):
         return dig(self.raw, path, default)
 
     def is_type(self, *types: str) -> bool:
-        return norm(self.type) in {norm(t) for t in types}
+        return self.type_key in {norm(t) for t in types}
 
     def evidence(self, *paths: str) -> dict[str, Any]:
         """The values at `paths`, for a verdict's evidence (missing values show as None)."""
@@ -451,7 +460,7 @@ class _AlertIndex:
                     self.by_container[key].append((position, target_types))
 
     def covering(self, resource: Resource) -> set[int]:
-        rid, rtype = resource.key, norm(resource.type)
+        rid, rtype = resource.key, resource.type_key
         found = set(self.by_scope.get(rid, ()))
         # The groups and subscription holding the resource are prefixes of its id ending at a
         # "/" (and the id itself): is_under(rid, scope) for exactly these scopes.
@@ -645,14 +654,16 @@ class Inventory:
         if not resource_id:
             return None
         key = norm(resource_id)
-        kind = ArmId.parse(key).type
+        found = self._by_id.get(key)
+        # The type is the id's own (not `type` as ARM spelt it), parsed only when not found.
+        kind = found.arm.type if found is not None else ArmId.parse(key).type
         if kind:
             self.note_read(kind, parent=key)
         else:
             self.note_read(parent=key)
         if key in self._hidden:
             return None
-        return self._by_id.get(key)
+        return found
 
     def children(self, parent: Resource | str, type: str | None = None) -> list[Resource]:
         """Direct child and extension resources of `parent`, optionally of one type."""
@@ -662,7 +673,10 @@ class Inventory:
         else:
             self.note_read(type, parent=key)
         kids = self._visible(self._children.get(key, []))
-        return [k for k in kids if type is None or norm(k.type) == norm(type)]
+        if type is None:
+            return list(kids)
+        wanted = norm(type)
+        return [k for k in kids if k.type_key == wanted]
 
     def parent(self, resource: Resource) -> Resource | None:
         return self.get(resource.parent_id)
