@@ -136,6 +136,28 @@ def test_reads_queued_past_the_deadline_fail_without_being_sent(fake_arm, make_o
     assert not any("/apis" in r.path.lower() for r in fake_arm.requests)
 
 
+def test_a_run_cut_off_at_the_deadline_takes_no_child_type_as_read_or_empty(fake_arm, make_options):
+    """A parent stored before the deadline may not have had its children asked for yet: its
+    child types are failed reads in the listed scope, never "collected, and empty"."""
+    fake_arm.serve(small_estate())
+    fake_arm.fault(r"providers/" + VAULT + "$", drip=0.2)
+    child = "Microsoft.ApiManagement/service/apis"
+    snap = collect_snapshot(
+        make_options(subscriptions=[SUB], timeout=1.0, deadline=1.0),
+        [VAULT, child],
+    )
+    records = [c for c in snap["coverage"] if c["resourceType"] == child]
+    assert any(
+        c["status"] == "failed"
+        and c["errorCode"] == "DeadlineExceeded"
+        and c["scope"].lower() == f"/subscriptions/{SUB}"
+        for c in records
+    ), records
+    assert not any(
+        c["status"] == "ok" and c["scope"].lower() == f"/subscriptions/{SUB}" for c in records
+    )
+
+
 def test_a_timeout_names_the_bound(fake_arm, make_options):
     fake_arm.serve(small_estate())
     fake_arm.fault(r"providers/" + VAULT + "$", hang=True)

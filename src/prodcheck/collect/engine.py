@@ -351,9 +351,10 @@ class Run:
         self._collections: set[tuple[str, str]] = set()
         self._api_versions: dict[str, dict[str, str]] = {}
         self._api_locks: dict[str, threading.Lock] = {}
-        # Tasks running now, by worker thread; and whether the run was cut off at the deadline
-        # (then nothing a straggling task finds is kept).
-        self._running: dict[int, tuple[Any, tuple[Any, ...]]] = {}
+        # Tasks submitted and not yet finished (queued, on their way to a worker, or running),
+        # by submission number; and whether the run was cut off at the deadline (then nothing
+        # a straggling task finds is kept).
+        self._open: dict[int, tuple[Any, tuple[Any, ...]]] = {}
         self.stopped = False
         # Tasks queued so far and still open, per subscription (for turns and progress).
         self._turns: dict[str, int] = {}
@@ -373,18 +374,19 @@ class Run:
             turn = self._turns.get(subscription, 0)
             self._turns[subscription] = turn + 1
             self._sub_pending[subscription] = self._sub_pending.get(subscription, 0) + 1
-        self._queue.put((-height, turn, next(self._order), fn, args))
+            number = next(self._order)
+            # Open from now on: a run cut off before a worker takes it still records its read.
+            self._open[number] = (fn, args)
+        self._queue.put((-height, turn, number, fn, args))
 
     def _work(self) -> None:
         while True:
-            _, _, _, fn, args = self._queue.get()
+            _, _, number, fn, args = self._queue.get()
             if fn is None:
                 return
-            me = threading.get_ident()
             with self._lock:
                 if self.stopped:
                     continue
-                self._running[me] = (fn, args)
             try:
                 fn(*args)
             except BaseException as exc:  # a bug in a task must not hang or abort the run
@@ -398,7 +400,7 @@ class Run:
                 self.progress.requests(self.stats.requests)
                 subscription = _task_subscription(args)
                 with self._lock:
-                    self._running.pop(me, None)
+                    self._open.pop(number, None)
                     self._pending -= 1
                     self._sub_pending[subscription] -= 1
                     finished = self._sub_pending[subscription] == 0
@@ -444,11 +446,9 @@ class Run:
         """
         with self._lock:
             self.stopped = True
-            open_tasks = list(self._running.values())
+            open_tasks = list(self._open.values())
             while not self._queue.empty():
-                _, _, _, fn, args = self._queue.get_nowait()
-                if fn is not None:
-                    open_tasks.append((fn, args))
+                self._queue.get_nowait()
             recorded = {
                 (type_key(r["resourceType"]), str(r["scope"]).lower()) for r in self.coverage
             }
@@ -462,7 +462,7 @@ class Run:
                 self._task_broke(args, late, force=True)
         for _ in self._workers:
             self._queue.put((1, 0, next(self._order), None, ()))
-        self._fill_empty_child_types(force=True)
+        self._fail_child_types(late)
 
     # ---- bookkeeping
 
@@ -775,22 +775,47 @@ class Run:
             return False
         return describe(exc, "", 0).error_code == "ResourceTypeNotSupported"
 
-    def _fill_empty_child_types(self, force: bool = False) -> None:
-        """A child type with no parent anywhere in a listed scope: collected, and empty."""
-        listing_scopes = [
+    def _listing_scopes(self) -> list[str]:
+        return [
             f"/subscriptions/{s}" + (f"/resourceGroups/{g}" if g else "")
             for s in self.subscriptions
             for g in (self.groups or [""])
         ]
+
+    def _child_collectors(self) -> list[Collector]:
         extras = [c for c in self.plan.collectors.values() if c.is_child]
         if self.plan.diagnostics is not None:
             extras.append(self.plan.diagnostics)
-        for collector in extras:
+        return extras
+
+    def _fill_empty_child_types(self) -> None:
+        """A child type with no parent anywhere in a listed scope: collected, and empty.
+
+        Only true once every task has run: see `_fail_child_types` for a run cut off.
+        """
+        for collector in self._child_collectors():
             key = type_key(collector.type)
             scopes = [r["scope"] for r in self.coverage if type_key(r["resourceType"]) == key]
-            for listing in listing_scopes:
+            for listing in self._listing_scopes():
                 if not any(_under(s, listing) for s in scopes):
-                    self._ok(collector, listing, 0, force=force)
+                    self._ok(collector, listing, 0)
+
+    def _fail_child_types(self, late: BaseException) -> None:
+        """A run cut off at the deadline: every child and extension type is incomplete.
+
+        A parent that was stored may not have had its children asked for yet (its task was
+        queued, running, or about to queue them), so no child type can be taken as read, let
+        alone as empty: each is a failed read in every listed scope, and the verdicts that read
+        one are ERROR.
+        """
+        records = []
+        for collector in self._child_collectors():
+            failure = describe(
+                late, collector.read_permission, self.options.retry_total, self.options.timeout
+            )
+            records += [failure.record(collector.type, s) for s in self._listing_scopes()]
+        with self._lock:
+            self.coverage.extend(records)
 
 
 # --------------------------------------------------------------------------- entry point
