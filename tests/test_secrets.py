@@ -223,3 +223,15 @@ def test_masking_a_large_text_is_fast_enough_for_a_large_report():
     started = time.perf_counter()
     assert mask_credentials(text) == text
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'ACCESSKEY= Password="000000000000000000000000" ',
+        'AccountKey=Password="000000000000000000000000"',
+        "AccessKey= Bearer 000000000000000000000000",
+    ],
+)
+def test_a_label_read_as_another_credentials_value_still_has_its_secret_masked(text):
+    assert "000000000000000000000000" not in mask_credentials(text)

@@ -90,6 +90,8 @@ class _Mask:
         self.triggers = triggers
         self.pattern = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
         self._groups = [g for g in ("v", "w") if g in self.pattern.groupindex]
+        # A mask of ours names the secret's group; a detector's match is judged by `_detected`.
+        self.precise = bool(self._groups)
 
     def sub(self, text: str) -> str:
         # Several <value> elements in one policy header: mask until nothing changes (bounded).
@@ -111,6 +113,17 @@ class _Mask:
             return _detected(m)
 
         return self.pattern.sub(repl, text)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where in `text` the secrets this mask finds sit (as `sub` would replace them)."""
+        found = []
+        for m in self.pattern.finditer(text):
+            span = next((m.span(g) for g in self._groups if m.group(g) is not None), None)
+            if span is None:
+                span = _detected_span(m)
+            if span is not None and span[1] > span[0]:
+                found.append(span)
+        return found
 
     def search(self, text: str) -> bool:
         return self.pattern.search(text) is not None
@@ -349,6 +362,36 @@ _PLACEHOLDER = re.compile(
 )
 
 
+def _detected_span(m: re.Match[str]) -> tuple[int, int] | None:
+    """The part of a detector's match that `_detected` masks, or None when it masks nothing."""
+    whole = m.group(0)
+    if REDACTED in whole:
+        return None
+    if any(_PLACEHOLDER.match(g) for g in (whole, *(x for x in m.groups() if x))):
+        return None
+    spans = [m.span(g) for g in range(1, (m.re.groups or 0) + 1) if m.group(g)]
+    if spans:
+        start, end = max(spans, key=lambda s: s[1] - s[0])
+        if end - start >= 8:
+            return start, end
+    return m.span()
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each run of overlapping or touching `spans` replaced by one REDACTED."""
+    out, at = [], 0
+    for start, end in sorted(spans):
+        if start < at:  # overlaps the run just replaced
+            if end > at:
+                at = end
+            continue
+        out.append(text[at:start])
+        out.append(REDACTED)
+        at = end
+    out.append(text[at:])
+    return "".join(out)
+
+
 def _detected(m: re.Match[str]) -> str:
     """A detector's match masked: its longest group when that is the secret, else all of it.
 
@@ -378,8 +421,24 @@ def mask_credentials(text: str) -> str:
     """
     if not isinstance(text, str) or len(text) < 6:
         return text
-    masks = _all_masks()
-    for mask in masks.for_text(text):
+    masks = _all_masks().for_text(text)
+    # Every mask looks at the text as it came first, so that no mask's value swallows another
+    # credential's label (`AccessKey= Password="..."`) before that mask has seen it; then each
+    # runs again on the result, for what only shows once a first secret is masked (several
+    # <value> elements in one policy header).
+    # Ours first: they mark the secret alone. A detector's match that overlaps one of them adds
+    # nothing (it would take the label, or the whole URL, with it).
+    spans = [span for mask in masks if mask.precise for span in mask.spans(text)]
+    for mask in masks:
+        if not mask.precise:
+            spans += [
+                (start, end)
+                for start, end in mask.spans(text)
+                if not any(start < e and s < end for s, e in spans)
+            ]
+    if spans:
+        text = _replace_spans(text, spans)
+    for mask in masks:
         text = mask.sub(text)
     return text
 
