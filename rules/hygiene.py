@@ -252,7 +252,10 @@ def model_deployments_filtered(inv, p):
       when its mode returns content before filtering (`Asynchronous_filter`, `Deferred`). A
       category the policy does not list is inherited from a default base policy.
 
-    A custom policy that is not in the data cannot be judged: ERROR.
+    A custom policy that is not in the data cannot be judged: ERROR. A deployment without
+    `raiPolicyName` (older API versions do not return it, and a deployment created without one
+    gets the platform's default filter, `Microsoft.DefaultV2`, or `Microsoft.Default` for older
+    deployments) is judged as that default: it passes.
 
     ## Example
     Fails (custom policy `relaxed` with `{"name": "violence", "source": "Completion",
@@ -270,7 +273,12 @@ def model_deployments_filtered(inv, p):
         name = str(deployment.get("properties.raiPolicyName", "") or "")
         evidence = deployment.evidence("properties.raiPolicyName", "properties.model.name")
         if not name:
-            yield deployment.fail("no content filter (raiPolicyName is not set)", evidence=evidence)
+            # Azure gives a deployment created without a policy its default content filter
+            # (Microsoft.DefaultV2 today, Microsoft.Default for older deployments); older API
+            # versions do not return the name. Judge it as that default, which blocks.
+            yield deployment.ok(
+                "no raiPolicyName: Azure applies its default content filter", evidence=evidence
+            )
         elif name.lower() in defaults:
             yield deployment.ok(f"content filter {name}", evidence=evidence)
         elif name.lower().startswith("microsoft."):

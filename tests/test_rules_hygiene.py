@@ -112,7 +112,7 @@ ALL_STRICT = [
 ]
 
 
-def test_default_content_filter_passes_and_missing_one_fails():
+def test_default_content_filter_passes_and_a_deployment_without_one_gets_the_platform_default():
     findings = run(
         "PC-AI-001",
         [
@@ -121,8 +121,10 @@ def test_default_content_filter_passes_and_missing_one_fails():
             deployment("gpt-x", None),
         ],
     )
-    assert statuses(findings) == {"gpt-4o": "PASS", "gpt-x": "FAIL"}
+    assert statuses(findings) == {"gpt-4o": "PASS", "gpt-x": "PASS"}
     assert findings[0].severity == Severity.MEDIUM
+    [unnamed] = [f for f in findings if f.resource_name.endswith("gpt-x")]
+    assert "default content filter" in unnamed.message
 
 
 def test_other_built_in_policy_is_not_a_default_filter():
