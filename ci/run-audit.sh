@@ -8,6 +8,9 @@
 #   PRODCHECK_SUBSCRIPTIONS    subscription ids to audit, separated by spaces, commas or lines
 #   PRODCHECK_RESOURCE_GROUPS  resource groups to audit, separated the same way
 #   PRODCHECK_SNAPSHOT         audit this snapshot file instead of a live scope
+#   PRODCHECK_WHAT_IF          audit this ARM/Bicep what-if result (JSON) before deploying
+#   PRODCHECK_TERRAFORM_PLAN   audit this Terraform plan (terraform show -json) before apply
+#   PRODCHECK_WITH_SNAPSHOT    with a plan: judge it on top of this snapshot of the estate
 #   PRODCHECK_AUTH             credential for a live audit (default: cli, the pipeline's sign-in)
 #   PRODCHECK_FORMATS          report formats (default: terminal json sarif html markdown junit)
 #   PRODCHECK_FAIL_ON          severity threshold of the gate (default: the configuration's)
@@ -23,7 +26,11 @@ words() { tr ',\n' '  ' <<<"${1:-}"; }
 
 args=(audit)
 [ -n "${PRODCHECK_CONFIG:-}" ] && args+=(--config "$PRODCHECK_CONFIG")
-if [ -n "${PRODCHECK_SNAPSHOT:-}" ]; then
+if [ -n "${PRODCHECK_WHAT_IF:-}" ] || [ -n "${PRODCHECK_TERRAFORM_PLAN:-}" ]; then
+    [ -n "${PRODCHECK_WHAT_IF:-}" ] && args+=(--what-if "$PRODCHECK_WHAT_IF")
+    [ -n "${PRODCHECK_TERRAFORM_PLAN:-}" ] && args+=(--terraform-plan "$PRODCHECK_TERRAFORM_PLAN")
+    [ -n "${PRODCHECK_WITH_SNAPSHOT:-}" ] && args+=(--with-snapshot "$PRODCHECK_WITH_SNAPSHOT")
+elif [ -n "${PRODCHECK_SNAPSHOT:-}" ]; then
     args+=(--snapshot "$PRODCHECK_SNAPSHOT")
 else
     for id in $(words "${PRODCHECK_SUBSCRIPTIONS:-}"); do args+=(--subscription "$id"); done

@@ -425,6 +425,32 @@ def test_the_azure_pipelines_template_installs_prodcheck_from_its_repository(too
     assert log["codes"]["Audit (the gate)"] == 1
 
 
+@pytest.mark.parametrize(("plan", "code"), [("flat-plan.json", "1"), ("hardened-plan.json", "0")])
+def test_the_action_audits_a_terraform_plan_before_apply(installed, tmp_path, plan, code):
+    ws = workspace(tmp_path)
+    shutil.copy(REPO / "src" / "prodcheck" / "demos" / plan, ws / "plan.json")
+    log = run_action(installed, ws, {"terraform-plan": "plan.json", "formats": "json"})
+    assert log["outputs"]["audit"]["exit-code"] == code, log.get("stderr")
+    doc = json.loads((ws / "prodcheck-out" / "prodcheck-report.json").read_text(encoding="utf-8"))
+    assert doc["inputKind"] == "terraform-plan"
+
+
+def test_the_azure_pipelines_template_audits_a_plan_on_top_of_a_snapshot(installed, tmp_path):
+    sources = tmp_path / "agent" / "s"
+    sources.mkdir(parents=True)
+    shutil.copy(REPO / "src" / "prodcheck" / "demos" / "flat-plan.json", sources / "plan.json")
+    log = run_template(
+        installed,
+        tmp_path,
+        {"terraformPlan": "plan.json", "withSnapshot": "estate.json", "formats": "json"},
+        install=False,
+    )
+    assert log["codes"]["Audit (the gate)"] == 1, log["stdout"]["Audit (the gate)"][-2000:]
+    out = Path(log["params"]["outputDir"])
+    doc = json.loads((out / "prodcheck-report.json").read_text(encoding="utf-8"))
+    assert doc["inputKind"] == "terraform-plan"
+
+
 # ---- the documented examples use the recipes -------------------------------------------------
 
 
@@ -450,10 +476,12 @@ def test_the_azure_example_uses_the_template_with_its_parameters():
     assert set(step["parameters"]) <= names
 
 
-def test_no_recipe_installs_prodcheck_from_a_package_index():
-    for path in [ACTION, TEMPLATE, *EXAMPLES.iterdir(), REPO / "docs" / "ci.md"]:
+def test_no_recipe_installs_prodcheck_from_a_package_index_or_uses_a_retired_sarif_upload():
+    docs = sorted((REPO / "docs").glob("*.md"))
+    for path in [ACTION, TEMPLATE, *EXAMPLES.iterdir(), REPO / "README.md", *docs]:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"pip install[^\n]*prodcheck[=<>~]", text), path.name
+        assert "upload-sarif@v3" not in text, path.name
 
 
 @pytest.mark.parametrize(
