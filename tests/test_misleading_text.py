@@ -128,3 +128,28 @@ def test_no_misleading_character_survives_any_exit(text):
     escaped = clean_output(json.dumps(text, ensure_ascii=False), "json")
     assert raw_misleading(escaped) == []
     assert json.loads(escaped) == text
+
+
+PLUGIN_RULE = '''
+from prodcheck.rule import rule
+from prodcheck.model import Severity
+
+@rule(id="PC-EVIL-001", title="Evil \\x1b[2J \\u202eresab", checklist="Production environment validated",
+      severity=Severity.LOW, needs=["Microsoft.KeyVault/vaults"],
+      remediation="AccountKey=abcdefghijklmnopqrstuvwxyz0123456789ABCD==")
+def evil(inv, p):
+    """Doc with \\x1b]0;pwned\\x07 and Password=hunter2hunter2"""
+    return []
+'''
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("rules", "show", "PC-EVIL-001"), ("rules", "list"), ("rules", "list", "-f", "json")],
+)
+def test_a_plugin_rules_text_is_masked_and_inert_in_rules_show_and_list(capsys, tmp_path, args):
+    (tmp_path / "evil.py").write_text(PLUGIN_RULE, encoding="utf-8")
+    code, out, _ = run_cli(capsys, *args, "--rules-dir", str(tmp_path))
+    assert code == 0 and "PC-EVIL-001" in out
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert "abcdefghijklmnopqrstuvwxyz0123456789ABCD" not in out and "hunter2hunter2" not in out

@@ -724,6 +724,7 @@ def rules_list(
     """List every rule: id, severity, section and title."""
     import json
 
+    from prodcheck.outbound import clean, clean_text
     from prodcheck.registry import Registry
 
     registry = Registry.load(list(rules_dir or []))
@@ -739,7 +740,7 @@ def rules_list(
             }
             for r in registry.all()
         ]
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json.dumps(clean(rows, visible=False), indent=2))
         return
     if format != "table":
         raise UserError(f"unknown format {format!r}: use table or json")
@@ -750,7 +751,9 @@ def rules_list(
     for column in ("id", "severity", "section", "checklist item", "title"):
         table.add_column(column, overflow="fold")
     for r in registry.all():
-        table.add_row(r.id, r.severity.value, r.section, r.checklist, r.title)
+        table.add_row(
+            *(clean_text(c) for c in (r.id, r.severity.value, r.section, r.checklist, r.title))
+        )
     Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160).print(table)
 
 

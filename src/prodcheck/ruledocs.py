@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from prodcheck.outbound import clean_output
 from prodcheck.rule import Rule
 
 
 def rule_markdown(rule: Rule) -> str:
+    """A rule's page. A rule from a directory or a plugin is untrusted text like any other: the
+    page is masked for credentials and shows control and bidi characters as escapes."""
     lines = [f"# {rule.id}: {rule.title}", ""]
     lines += [
         f"- **Checklist item:** {rule.checklist} ({rule.section})",
@@ -41,7 +44,7 @@ def rule_markdown(rule: Rule) -> str:
         lines += ["## Remediation", "", rule.remediation, ""]
     if rule.links:
         lines += ["## References", ""] + [f"- <{link}>" for link in rule.links] + [""]
-    return "\n".join(lines).rstrip() + "\n"
+    return clean_output("\n".join(lines).rstrip() + "\n")
 
 
 def write_rule_docs(rules: list[Rule], directory: Path) -> list[Path]:
@@ -64,6 +67,7 @@ def write_rule_docs(rules: list[Rule], directory: Path) -> list[Path]:
         index.append(
             f"| [{rule.id}]({rule.id}.md) | {rule.severity.value} | {rule.checklist} | {rule.title} |"
         )
-    (directory / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    text = clean_output("\n".join(index) + "\n")
+    (directory / "README.md").write_text(text, encoding="utf-8")
     written.append(directory / "README.md")
     return written
