@@ -159,3 +159,80 @@ def test_progress_counts_each_subscription_done_once(fake_arm, make_options, mon
         make_options(all_subscriptions=True), [VAULT, "Microsoft.ApiManagement/service/apis"]
     )
     assert seen == {"total": 3, "done": 3}
+
+
+VAULT_DIAGNOSTICS = f"{VAULT}/providers/Microsoft.Insights/diagnosticSettings"
+
+
+def lopsided_estate(big: int = 120, small: int = 3):
+    """One subscription of `big` vaults and two of `small`: a read per vault's settings."""
+    return [resource(VAULT, f"kv-big-{i}", sub=SUB) for i in range(big)] + [
+        resource(VAULT, f"kv-{s[:4]}-{i}", sub=s) for s in (SUB2, SUB3) for i in range(small)
+    ]
+
+
+def finished_at(fake_arm, subscription):
+    return max(r.at for r in fake_arm.requests if r.subscription == subscription)
+
+
+def big_reads(fake_arm):
+    return sorted(r.at for r in fake_arm.requests if r.subscription == SUB)
+
+
+@pytest.mark.parametrize("pacing", [False, True], ids=["unpaced", "paced"])
+def test_a_large_subscription_does_not_starve_the_small_ones(pacing, fake_arm, make_options):
+    """The small subscriptions are done while the large one has read under a third of its
+    share, whether its bucket is full or drained (then its workers go to the others)."""
+    fake_arm.latency = 0.01
+    fake_arm.serve(lopsided_estate())
+    options = make_options(
+        subscriptions=[SUB, SUB2, SUB3],
+        concurrency=4,
+        subscription_concurrency=2,
+        rate_limit=60.0 if pacing else 0,
+        rate_burst=5,
+    )
+    snap = collect_snapshot(options, [VAULT_DIAGNOSTICS])
+    assert len(snap["resources"]) == 126
+    assert all(c["status"] == "ok" for c in snap["coverage"])
+    big = big_reads(fake_arm)
+    assert len(big) > 120
+    third = big[len(big) // 3]
+    assert finished_at(fake_arm, SUB2) < third
+    assert finished_at(fake_arm, SUB3) < third
+
+
+def test_no_subscription_has_more_than_its_cap_in_flight(fake_arm, make_options):
+    fake_arm.latency = 0.02
+    fake_arm.serve(lopsided_estate(big=60, small=30))
+    options = make_options(
+        subscriptions=[SUB, SUB2, SUB3], concurrency=6, subscription_concurrency=2
+    )
+    collect_snapshot(options, [VAULT_DIAGNOSTICS])
+    peaks = {s: fake_arm.peak_in_flight.get(s, 0) for s in (SUB, SUB2, SUB3)}
+    assert max(peaks.values()) == 2, peaks  # reached, never passed
+    assert sum(1 for r in fake_arm.requests if r.concurrent > 2 and r.subscription) == 0
+
+
+def test_several_subscriptions_share_the_global_cap_half_each_by_default(fake_arm, make_options):
+    fake_arm.latency = 0.02
+    fake_arm.serve(lopsided_estate(big=60, small=30))
+    collect_snapshot(
+        make_options(subscriptions=[SUB, SUB2, SUB3], concurrency=6), [VAULT_DIAGNOSTICS]
+    )
+    assert max(fake_arm.peak_in_flight[s] for s in (SUB, SUB2, SUB3)) <= 3
+
+
+def test_one_subscription_may_use_the_whole_global_cap(fake_arm, make_options):
+    fake_arm.latency = 0.02
+    fake_arm.serve(lopsided_estate(big=60, small=0))
+    collect_snapshot(make_options(subscriptions=[SUB], concurrency=6), [VAULT_DIAGNOSTICS])
+    assert fake_arm.peak_in_flight[SUB] == 6
+
+
+def test_a_subscription_cap_above_the_global_one_is_the_global_one(fake_arm, make_options):
+    fake_arm.latency = 0.02
+    fake_arm.serve(lopsided_estate(big=60, small=0))
+    options = make_options(subscriptions=[SUB], concurrency=3, subscription_concurrency=10)
+    collect_snapshot(options, [VAULT_DIAGNOSTICS])
+    assert fake_arm.peak_in_flight[SUB] == 3

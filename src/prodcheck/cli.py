@@ -199,6 +199,18 @@ ConcurrencyOpt = Annotated[
         rich_help_panel=SCOPE,
     ),
 ]
+SubscriptionConcurrencyOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--subscription-concurrency",
+        metavar="N",
+        min=1,
+        max=64,
+        help="Parallel requests to any one subscription (default: all of --concurrency for one "
+        "subscription, half of it for several).",
+        rich_help_panel=SCOPE,
+    ),
+]
 TimeoutOpt = Annotated[
     float,
     typer.Option(
@@ -291,6 +303,7 @@ def _collect_options(
     all_subscriptions: bool = False,
     exclude_subscription: list[str] | None = None,
     management_group: str | None = None,
+    subscription_concurrency: int | None = None,
 ) -> Any:
     from prodcheck.collect.options import CollectOptions
 
@@ -316,6 +329,7 @@ def _collect_options(
         all_subscriptions=all_subscriptions,
         exclude_subscriptions=list(exclude_subscription or []),
         management_group=management_group,
+        subscription_concurrency=subscription_concurrency,
     )
 
 
@@ -483,6 +497,7 @@ def audit(
     arm_endpoint: EndpointOpt = None,
     token_scope: ScopeOpt = None,
     concurrency: ConcurrencyOpt = 8,
+    subscription_concurrency: SubscriptionConcurrencyOpt = None,
     timeout: TimeoutOpt = 60.0,
     deadline: DeadlineOpt = 3600.0,
     quiet: QuietOpt = False,
@@ -630,6 +645,7 @@ def audit(
             all_subscriptions,
             exclude_subscription,
             management_group,
+            subscription_concurrency=subscription_concurrency,
         )
         snap = api.collect_for(options, selected)
     from prodcheck.engine import audit as run_audit
@@ -678,6 +694,7 @@ def snapshot_cmd(
     arm_endpoint: EndpointOpt = None,
     token_scope: ScopeOpt = None,
     concurrency: ConcurrencyOpt = 8,
+    subscription_concurrency: SubscriptionConcurrencyOpt = None,
     timeout: TimeoutOpt = 60.0,
     deadline: DeadlineOpt = 3600.0,
     quiet: QuietOpt = False,
@@ -705,6 +722,7 @@ def snapshot_cmd(
         all_subscriptions,
         exclude_subscription,
         management_group,
+        subscription_concurrency=subscription_concurrency,
     )
     registry = api.Registry.load(list(rules_dir or []))
     snap = api.collect(options, rules=rule or [], skip=skip or [], registry=registry)

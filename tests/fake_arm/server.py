@@ -35,7 +35,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,16 @@ class LoggedRequest:
     method: str
     path: str
     query: dict[str, str]
+    # When the request arrived (time.monotonic()), and the requests to the same subscription
+    # then being answered, this one included.
+    at: float = field(default=0.0, compare=False)
+    concurrent: int = field(default=0, compare=False)
+
+    @property
+    def subscription(self) -> str:
+        """The subscription the request reads in (lower case), '' for a tenant-level one."""
+        parts = self.path.split("/")
+        return parts[2].lower() if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -195,6 +205,9 @@ class FakeArm:
         # Subscription id -> state other than Enabled (Disabled, Warned, ...).
         self.subscription_states: dict[str, str] = {}
         self.requests: list[LoggedRequest] = []
+        # Requests being answered now, and the most at once, per subscription (lower case).
+        self.in_flight: dict[str, int] = {}
+        self.peak_in_flight: dict[str, int] = {}
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -312,6 +325,7 @@ class FakeArm:
         with self._lock:
             self.requests.clear()
             self.faults.clear()
+            self.peak_in_flight.clear()
 
     def duplicates(self) -> list[tuple[str, str, str]]:
         """Reads sent more than once (retries of injected faults count too)."""
@@ -334,8 +348,19 @@ class FakeArm:
     ) -> Reply | None:
         """The reply to one request, or None to hang up without answering."""
         path = unquote(raw_path).rstrip("/") or "/"
+        logged = LoggedRequest(method, path, dict(query))
+        sub = logged.subscription
         with self._lock:
-            self.requests.append(LoggedRequest(method, path, dict(query)))
+            now = self.in_flight[sub] = self.in_flight.get(sub, 0) + 1
+            self.peak_in_flight[sub] = max(self.peak_in_flight.get(sub, 0), now)
+            self.requests.append(LoggedRequest(method, path, dict(query), time.monotonic(), now))
+        try:
+            return self._answer(method, path, query, headers)
+        finally:
+            with self._lock:
+                self.in_flight[sub] -= 1
+
+    def _answer(self, method: str, path: str, query: dict[str, str], headers: Any) -> Reply | None:
         target = path + ("?" + urlencode(query) if query else "")
         faults = self._faults_for(path, target)
         delay = self.latency + sum(f.latency for f in faults)

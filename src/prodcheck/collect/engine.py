@@ -13,6 +13,7 @@ collections that depended on the failed one get failed records too.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import logging
@@ -22,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping
 from datetime import UTC, datetime
-from queue import PriorityQueue
 from typing import Any
 
 from prodcheck.arm import with_catalogue_id
@@ -317,6 +317,16 @@ def _task_subscription(args: tuple[Any, ...]) -> str:
 # --------------------------------------------------------------------------- the run
 
 
+def subscription_cap(options: CollectOptions, subscriptions: int) -> int:
+    """Requests in flight at once in one subscription: `subscription_concurrency` if given,
+    else all of `concurrency` for one subscription and half of it for several."""
+    if options.subscription_concurrency is not None:
+        return max(1, min(options.subscription_concurrency, options.concurrency))
+    if subscriptions <= 1:
+        return max(1, options.concurrency)
+    return max(1, options.concurrency // 2)
+
+
 class Run:
     def __init__(
         self,
@@ -327,6 +337,7 @@ class Run:
         progress: Progress,
         subscriptions: list[str],
         deadline: Deadline | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.options = options
         self.deadline = deadline or Deadline(None)
@@ -340,8 +351,17 @@ class Run:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0
-        self._queue: PriorityQueue[tuple[int, int, int, Any, tuple[Any, ...]]] = PriorityQueue()
         self._order = itertools.count()
+        # The scheduler (see `_next_task`): a queue per subscription, tallest task first; the
+        # requests in flight per subscription; when each was last served (for turns).
+        self.limiter = limiter
+        self.cap = subscription_cap(options, len(subscriptions))
+        self._sched = threading.Condition(threading.Lock())
+        self._queues: dict[str, list[tuple[int, int, Any, tuple[Any, ...]]]] = {}
+        self._in_flight: dict[str, int] = {}
+        self._served: dict[str, int] = {}
+        self._serving = itertools.count()
+        self._closing = False
         self._workers = [
             threading.Thread(target=self._work, name=f"prodcheck-collect-{i}", daemon=True)
             for i in range(max(1, options.concurrency))
@@ -356,38 +376,73 @@ class Run:
         # a straggling task finds is kept).
         self._open: dict[int, tuple[Any, tuple[Any, ...]]] = {}
         self.stopped = False
-        # Tasks queued so far and still open, per subscription (for turns and progress).
-        self._turns: dict[str, int] = {}
+        # Tasks queued so far and still open, per subscription (for progress).
         self._sub_pending: dict[str, int] = {}
 
     # ---- scheduling
 
     def submit(self, height: int, fn: Any, *args: Any) -> None:
-        """Queue a task; taller ones (more reads hanging below them) run first, and among
-        equals the subscriptions take turns, so one large subscription does not starve the
-        rest (each is paced by its own ARM bucket)."""
+        """Queue a task in its subscription's queue, where taller ones (more reads hanging below
+        them) run first; see `_next_task` for how the subscriptions share the workers."""
         subscription = _task_subscription(args)
         with self._lock:
             if self.stopped:
                 return
             self._pending += 1
-            turn = self._turns.get(subscription, 0)
-            self._turns[subscription] = turn + 1
             self._sub_pending[subscription] = self._sub_pending.get(subscription, 0) + 1
             number = next(self._order)
             # Open from now on: a run cut off before a worker takes it still records its read.
             self._open[number] = (fn, args)
-        self._queue.put((-height, turn, number, fn, args))
+        with self._sched:
+            heapq.heappush(self._queues.setdefault(subscription, []), (-height, number, fn, args))
+            self._sched.notify()
+
+    def _next_task(self) -> tuple[str, int, Any, tuple[Any, ...]] | None:
+        """The next task for a free worker, waiting until there is one; None once closing.
+
+        Fair scheduling across subscriptions: a subscription with `cap` requests in flight gets
+        no more workers; among the others, one whose ARM bucket can send now (counting the
+        requests already on their way) goes before one that would only wait in the limiter,
+        then the one with fewest requests in flight, then the one served longest ago. So a
+        large subscription, paced by its own bucket, holds at most `cap` workers and never
+        the ones a small subscription could use, and the small ones finish early.
+        """
+        with self._sched:
+            while not self._closing:
+                best: tuple[float, int, int] | None = None
+                chosen = ""
+                for subscription, queue in self._queues.items():
+                    flying = self._in_flight.get(subscription, 0)
+                    if not queue or flying >= self.cap:
+                        continue
+                    wait = (
+                        self.limiter.ready_in(subscription, flying)
+                        if self.limiter is not None and subscription
+                        else 0.0
+                    )
+                    key = (wait, flying, self._served.get(subscription, -1))
+                    if best is None or key < best:
+                        best, chosen = key, subscription
+                if best is not None and best[0] <= 0:
+                    _, number, fn, args = heapq.heappop(self._queues[chosen])
+                    self._in_flight[chosen] = self._in_flight.get(chosen, 0) + 1
+                    self._served[chosen] = next(self._serving)
+                    return chosen, number, fn, args
+                # Nothing can be sent now: wait for a task to end or arrive, or for the
+                # soonest bucket to refill.
+                self._sched.wait(None if best is None else min(best[0], 1.0))
+            return None
 
     def _work(self) -> None:
         while True:
-            _, _, number, fn, args = self._queue.get()
-            if fn is None:
+            task = self._next_task()
+            if task is None:
                 return
-            with self._lock:
-                if self.stopped:
-                    continue
+            subscription, number, fn, args = task
             try:
+                with self._lock:
+                    if self.stopped:
+                        continue
                 fn(*args)
             except BaseException as exc:  # a bug in a task must not hang or abort the run
                 if not self.stopped:
@@ -397,8 +452,10 @@ class Run:
                     )
                     self._task_broke(args, exc)
             finally:
+                with self._sched:
+                    self._in_flight[subscription] -= 1
+                    self._sched.notify()
                 self.progress.requests(self.stats.requests)
-                subscription = _task_subscription(args)
                 with self._lock:
                     self._open.pop(number, None)
                     self._pending -= 1
@@ -408,6 +465,14 @@ class Run:
                         self._idle.notify_all()
                 if finished and subscription in self.subscriptions:
                     self.progress.subscription_done()
+
+    def _close(self) -> None:
+        """Let the workers go: they take no further task."""
+        with self._sched:
+            self._closing = True
+            for queue in self._queues.values():
+                queue.clear()
+            self._sched.notify_all()
 
     def run(self) -> None:
         for subscription in self.subscriptions:
@@ -434,8 +499,7 @@ class Run:
         if self._pending:
             self._stop_at_deadline()
             return
-        for _ in self._workers:
-            self._queue.put((1, 0, next(self._order), None, ()))
+        self._close()
         for worker in self._workers:
             worker.join()
         self._fill_empty_child_types()
@@ -447,8 +511,8 @@ class Run:
         with self._lock:
             self.stopped = True
             open_tasks = list(self._open.values())
-            while not self._queue.empty():
-                self._queue.get_nowait()
+        self._close()
+        with self._lock:
             recorded = {
                 (type_key(r["resourceType"]), str(r["scope"]).lower()) for r in self.coverage
             }
@@ -460,8 +524,6 @@ class Run:
             read = _task_read(args)
             if read and (type_key(read[0].type), read[1].lower()) not in recorded:
                 self._task_broke(args, late, force=True)
-        for _ in self._workers:
-            self._queue.put((1, 0, next(self._order), None, ()))
         self._fail_child_types(late)
 
     # ---- bookkeeping
@@ -1017,7 +1079,7 @@ def collect(
         else:
             for subscription in subscriptions:
                 _check_subscription(clients, subscription, cloud)
-        run = Run(options, plan, clients, stats, progress, subscriptions, deadline)
+        run = Run(options, plan, clients, stats, progress, subscriptions, deadline, limiter)
         progress.subscriptions(len(subscriptions))
         progress.start()
         run.run()

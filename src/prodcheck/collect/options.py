@@ -78,8 +78,11 @@ class CollectOptions:
     # CA bundle path, or False to skip verification; None keeps the HTTP stack's own settings
     # (REQUESTS_CA_BUNDLE and the system store).
     connection_verify: str | bool | None = None
-    # Requests in flight at once.
+    # Requests in flight at once, across all subscriptions.
     concurrency: int = 8
+    # Requests in flight at once in any one subscription; None: all of `concurrency` for one
+    # subscription, half of it for several.
+    subscription_concurrency: int | None = None
     # No progress display on stderr.
     quiet: bool = False
     # Retries of one request on 408/429/5xx and connection errors (azure-core RetryPolicy).
