@@ -8,6 +8,7 @@ on the path: a compromised host in the virtual network, a misrouted peering, a p
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from prodcheck import Severity, rule
@@ -19,6 +20,14 @@ REDIS_DATABASE = "Microsoft.Cache/redisEnterprise/databases"
 COSMOS = "Microsoft.DocumentDB/databaseAccounts"
 STORAGE = "Microsoft.Storage/storageAccounts"
 CONTAINER_APP = "Microsoft.App/containerApps"
+
+# Dates from which a service refuses TLS 1.0 and 1.1 whatever its own setting says (the
+# services' retirement notices); a minimum it does not report is then this floor.
+_FLOOR_VERSION = (1, 2)
+_PLATFORM_FLOOR = {
+    REDIS: dt.date(2024, 11, 1),
+    STORAGE: dt.date(2026, 2, 3),
+}
 
 _CACHE_READ = (
     "anyone on the path reads every cached value (conversation state, session data) and the "
@@ -209,14 +218,25 @@ def tls_minimum(inv, p):
     ## What it checks
     The minimum TLS version each service accepts is at least `min_tls_version`:
 
-    - Azure Cache for Redis `minimumTlsVersion` (`1.0`, `1.1`, `1.2`). Not set fails: caches
-      created before the setting existed accept TLS 1.0; set it explicitly.
+    - Azure Cache for Redis `minimumTlsVersion` (`1.0`, `1.1`, `1.2`).
     - Azure Managed Redis / Redis Enterprise clusters `minimumTlsVersion`; not set is the
       default, 1.2.
     - Cosmos DB accounts `minimalTlsVersion` (`Tls`, `Tls11`, `Tls12`). Not set gives ERROR:
       API versions before 2022-11-15 do not report it, so the body cannot tell.
-    - Storage accounts `minimumTlsVersion` (`TLS1_0` ... `TLS1_3`). Not set fails: Azure
-      Storage then accepts TLS 1.0.
+    - Storage accounts `minimumTlsVersion` (`TLS1_0` ... `TLS1_3`).
+
+    Azure has since raised the floor under two of these: Azure Cache for Redis refuses TLS 1.0
+    and 1.1 from 2024-11-01, Azure Storage from 2026-02-03. The rule judges as of the audit's
+    data (the snapshot's `collectedAt`):
+
+    - not set, before the floor date: FAIL (the service then accepted TLS 1.0);
+    - not set, from the floor date on: PASS, the platform's TLS 1.2 decides it (unless
+      `min_tls_version` asks for more);
+    - set below `min_tls_version`: FAIL in every case. Before the floor date a client or an
+      attacker forcing a downgrade can use the old version; after it the service refuses it
+      anyway, but the setting still says otherwise to Azure Policy, to reviewers and to any
+      cloud where the floor is not yet in force, and fixing it costs one command. The message
+      says which of the two it is.
 
     Checked against the GET bodies of `Microsoft.Cache/redis` 2024-11-01,
     `Microsoft.Cache/redisEnterprise` 2025-07-01, `Microsoft.DocumentDB/databaseAccounts`
@@ -238,14 +258,17 @@ def tls_minimum(inv, p):
             f"parameter min_tls_version {p.min_tls_version!r} is not a TLS version: use 1.2 or 1.3"
         )
         return
+    as_of = (inv.as_of or dt.datetime.now(dt.UTC)).date()
     checks = [
-        (REDIS, "properties.minimumTlsVersion", "fail", "older caches default to TLS 1.0"),
+        (REDIS, "properties.minimumTlsVersion", "fail", "Azure Cache for Redis"),
         (REDIS_ENTERPRISE, "properties.minimumTlsVersion", "default", ""),
         (COSMOS, "properties.minimalTlsVersion", "error", ""),
-        (STORAGE, "properties.minimumTlsVersion", "fail", "Azure Storage then accepts TLS 1.0"),
+        (STORAGE, "properties.minimumTlsVersion", "fail", "Azure Storage"),
     ]
-    for type_, path, when_unset, why in checks:
+    for type_, path, when_unset, service in checks:
         setting = path.rsplit(".", 1)[-1]
+        floor_since = _PLATFORM_FLOOR.get(type_)
+        floor = _FLOOR_VERSION if floor_since is not None and as_of >= floor_since else None
         for res in inv.of_type(type_):
             value = res.get(path)
             evidence = res.evidence(path)
@@ -258,15 +281,29 @@ def tls_minimum(inv, p):
                         "it): collect with a newer API version",
                         evidence=evidence,
                     )
+                elif floor is not None and floor >= wanted:
+                    yield res.ok(
+                        f"{setting} not set: {service} has refused TLS before 1.2 since "
+                        f"{floor_since}",
+                        evidence=evidence,
+                    )
                 else:
                     yield res.fail(
-                        f"{setting} is not set ({why}): set {_shown(wanted)} explicitly",
+                        f"{setting} is not set ({service} then accepted TLS 1.0 until "
+                        f"{floor_since}): set {_shown(wanted)} explicitly",
                         evidence=evidence,
                     )
                 continue
             version = tls_version(value)
             if version is None:
                 yield res.error(f"{setting} {value!r} is not a TLS version", evidence=evidence)
+            elif version < wanted and floor is not None and floor >= wanted:
+                yield res.fail(
+                    f"{setting} {value} says {_shown(version)} is accepted; {service} has "
+                    f"refused TLS before 1.2 since {floor_since}, but the setting still tells "
+                    f"Azure Policy and reviewers otherwise: set {_shown(wanted)}",
+                    evidence=evidence,
+                )
             elif version < wanted:
                 yield res.fail(
                     f"{setting} {value} accepts {_shown(version)}: a client or an attacker "

@@ -5,6 +5,7 @@ Fixtures stay small and readable; the demo inventories are the only big ones.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from typing import Any
@@ -84,14 +85,17 @@ def run(
     resources: list[dict[str, Any]],
     params: dict[str, Any] | None = None,
     coverage: list[dict[str, Any]] | None = None,
+    as_of: str | None = None,
 ) -> list[Finding]:
-    """The findings of one built-in rule on these resources."""
+    """The findings of one built-in rule on these resources (as of an ISO date, or now)."""
     rule = registry().get(rule_id)
     inv = Inventory(
         resources,
         coverage=[CoverageRecord.from_json(c) for c in coverage] if coverage is not None else None,
         scope={"subscriptions": [SUB]},
     )
+    if as_of is not None:
+        inv.as_of = dt.datetime.fromisoformat(as_of).replace(tzinfo=dt.UTC)
     settings = AuditSettings(params={rule_id: params} if params else {})
     return run_rule(rule, inv, settings)
 

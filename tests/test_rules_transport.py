@@ -162,14 +162,51 @@ def test_tls_1_2_everywhere_passes():
     ],
 )
 def test_minimum_below_1_2_fails_in_each_providers_spelling(resource, name, shown):
-    finding = by_name(run("PC-TLS-002", [resource]))[name]
+    finding = by_name(run("PC-TLS-002", [resource], as_of="2024-06-01"))[name]
     assert finding.status.value == "FAIL"
     assert f"accepts {shown}" in finding.message
 
 
-def test_unset_minimum_fails_where_the_service_then_accepts_tls_1_0():
-    findings = run("PC-TLS-002", [redis(minimumTlsVersion=None), storage(minimumTlsVersion=None)])
+def test_unset_minimum_fails_while_the_service_still_accepted_tls_1_0():
+    findings = run(
+        "PC-TLS-002",
+        [redis(minimumTlsVersion=None), storage(minimumTlsVersion=None)],
+        as_of="2024-06-01",
+    )
     assert statuses(findings) == {"redis1": "FAIL", "st1": "FAIL"}
+    assert "accepted TLS 1.0 until 2024-11-01" in by_name(findings)["redis1"].message
+
+
+def test_unset_minimum_follows_each_services_own_floor_date():
+    findings = run(
+        "PC-TLS-002",
+        [redis(minimumTlsVersion=None), storage(minimumTlsVersion=None)],
+        as_of="2025-06-01",
+    )
+    assert statuses(findings) == {"redis1": "PASS", "st1": "FAIL"}
+    assert "since 2024-11-01" in by_name(findings)["redis1"].message
+
+
+def test_unset_minimum_passes_once_the_platform_refuses_old_tls():
+    findings = run("PC-TLS-002", [redis(minimumTlsVersion=None), storage(minimumTlsVersion=None)])
+    assert statuses(findings) == {"redis1": "PASS", "st1": "PASS"}
+
+
+def test_unset_minimum_fails_when_the_team_wants_more_than_the_platform_floor():
+    findings = run("PC-TLS-002", [storage(minimumTlsVersion=None)], {"min_tls_version": "1.3"})
+    assert statuses(findings) == {"st1": "FAIL"}
+
+
+def test_old_setting_after_the_floor_still_fails_without_claiming_a_downgrade():
+    finding = by_name(run("PC-TLS-002", [storage(minimumTlsVersion="TLS1_0")]))["st1"]
+    assert finding.status.value == "FAIL"
+    assert "refused TLS before 1.2 since 2026-02-03" in finding.message
+    assert "downgrade" not in finding.message
+
+
+def test_old_setting_before_the_floor_is_a_downgrade_path():
+    findings = run("PC-TLS-002", [storage(minimumTlsVersion="TLS1_0")], as_of="2025-12-31")
+    assert "attacker forcing a downgrade" in by_name(findings)["st1"].message
 
 
 def test_unset_minimum_on_managed_redis_is_the_1_2_default():
