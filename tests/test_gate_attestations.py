@@ -90,3 +90,16 @@ def test_an_unknown_rule_id_suggests_the_closest_ids(capsys):
     assert code == 2 and "PC-KV-002" in err
     code, _, err = run_cli(capsys, "audit", "--demo", "--skip", "PC-NTE-*")
     assert code == 2 and "PC-NET-" in err
+
+
+def test_sarif_carries_each_line_the_gate_requires_an_attestation_for(capsys):
+    code, out, _ = run_cli(capsys, "audit", "--demo", "hardened", "-f", "sarif")
+    results = json.loads(out)["runs"][0]["results"]
+    assert code == 0 and not [r for r in results if r["properties"]["status"] == "MANUAL"]
+    code, out, _ = run_cli(
+        capsys, "audit", "--demo", "hardened", "--require-attestations", "-f", "sarif"
+    )
+    results = json.loads(out)["runs"][0]["results"]
+    manual = [r for r in results if r["properties"]["status"] == "MANUAL"]
+    assert code == 1 and len(manual) == 12  # as many as the gate fails on
+    assert all(r["level"] == "error" and "attestations:" in r["message"]["text"] for r in manual)

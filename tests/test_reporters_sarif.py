@@ -134,3 +134,30 @@ def test_findings_with_a_subject_get_their_own_location_and_fingerprint(validato
         f.finding_id for f in report.findings
     }
     assert not list(validator.iter_errors(doc))
+
+
+def test_unattested_manual_lines_are_error_results_when_the_gate_requires_attestations(validator):
+    doc = json.loads(render(sample_report(require_attestations=True), "sarif"))
+    results = doc["runs"][0]["results"]
+    manual = [r for r in results if r["properties"]["status"] == "MANUAL"]
+    assert sorted(r["ruleId"] for r in manual) == ["PC-OPS-001", "PC-OPS-004"]
+    # PC-OPS-004 is a medium rule (level warning), but an unattested line fails the gate.
+    assert {r["level"] for r in manual} == {"error"}
+    ops4 = next(r for r in manual if r["ruleId"] == "PC-OPS-004")
+    text = ops4["message"]["text"]
+    assert "'Production environment validated'" in text
+    assert "end-to-end validation sign-off" in text
+    assert "attestations:" in text and "rule: PC-OPS-004" in text
+    assert ops4["properties"]["attestationRequired"] is True
+    assert ops4["properties"]["checklist"] == "Production environment validated"
+    run = doc["runs"][0]
+    assert run["invocations"][0]["properties"]["requireAttestations"] is True
+    # Every line the gate fails on is a result, as JUnit makes each a failed test.
+    report = sample_report(require_attestations=True)
+    assert len(results) == len(report.blocking())
+    assert not list(validator.iter_errors(doc))
+
+
+def test_manual_lines_are_left_out_while_the_gate_does_not_require_attestations():
+    results = sarif()["runs"][0]["results"]
+    assert not [r for r in results if r["properties"]["status"] == "MANUAL"]

@@ -15,6 +15,13 @@ a subject (PC-MON-002 makes one per signal on an Application Insights component)
 subject as a last path segment after `~` (`.../components/appi/~/latency`), so each finding has
 a location of its own. `partialFingerprints` and `correlationGuid` derive from the finding's
 `findingId` (rule, resource and subject): one alert per finding, stable across runs.
+
+When the gate requires attestations (`--require-attestations`, `gate.require_attestations`),
+every MANUAL finding (a checklist line nobody attested) fails the gate, so it is a result too:
+level `error`, whatever the rule's severity, its message naming the checklist line and how to
+attest it (an entry under `attestations:` in prodcheck.yaml), as JUnit makes it a `<failure>`
+and the terminal counts it in the gate's reasons. Without that flag MANUAL lines do not gate and
+are left out.
 """
 
 from __future__ import annotations
@@ -174,11 +181,39 @@ def _result(f: Finding, rule_index: int | None) -> dict[str, Any]:
     return result
 
 
+def _unattested(f: Finding, info: RuleInfo | None, rule_index: int | None) -> dict[str, Any]:
+    """A MANUAL line the gate requires an attestation for: an error result saying how to attest."""
+    result = _result(f, rule_index)
+    line = info.checklist if info and info.checklist else f.rule_id
+    how = (
+        f"attest it in prodcheck.yaml under attestations: (rule: {f.rule_id}, by, date, "
+        "evidence, valid_days; see docs/configuration.md#attestations)"
+    )
+    name = f.resource_name or f.resource_id or "scope"
+    result["level"] = "error"
+    result["message"] = {
+        "text": f"{name}: checklist line '{line}' has no valid attestation and the gate "
+        f"requires one — {f.message}; {how}"
+    }
+    result["properties"]["checklist"] = line
+    result["properties"]["attestationRequired"] = True
+    result["properties"]["howToAttest"] = how
+    return result
+
+
 def to_sarif(report: Report, include_waived: bool = False) -> dict[str, Any]:
     rules = sorted(report.rules, key=lambda i: i.id)
     index = {info.id: i for i, info in enumerate(rules)}
     reported = REPORTED if include_waived else (Status.FAIL, Status.ERROR)
-    results = [_result(f, index.get(f.rule_id)) for f in report.findings if f.status in reported]
+    results = []
+    for f in report.findings:
+        position = index.get(f.rule_id)
+        if f.status in reported:
+            results.append(_result(f, position))
+        elif f.status == Status.MANUAL and report.require_attestations:
+            results.append(
+                _unattested(f, rules[position] if position is not None else None, position)
+            )
     blocking = report.blocking()
     return {
         "$schema": SCHEMA_URI,
@@ -201,6 +236,7 @@ def to_sarif(report: Report, include_waived: bool = False) -> dict[str, Any]:
                             "gatePassed": not blocking,
                             "failOn": report.fail_on.value,
                             "blocking": len(blocking),
+                            "requireAttestations": report.require_attestations,
                             "readiness": report.readiness,
                             "source": report.source,
                             "generatedAt": report.generated_at,
