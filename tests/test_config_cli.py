@@ -121,6 +121,11 @@ def test_an_attestation_turns_a_manual_line_into_pass(workdir, capsys):
         ("rules:\n  skip: [PC-NOPE-001]\n", "prodcheck.yaml:2: unknown rule 'PC-NOPE-001'"),
         ("waivers:\n  - rule: PC-KV-002\n    resource: x\n", "prodcheck.yaml:2: waiver #1 has no"),
         ("gate: [\n", "prodcheck.yaml:2: not valid YAML"),
+        ("scope:\n  timeout: 0\n", "prodcheck.yaml:2: scope.timeout must be a number of seconds"),
+        ("scope:\n  timeout: .inf\n", "prodcheck.yaml:2: scope.timeout must be a number"),
+        ("scope:\n  deadline: soon\n", "prodcheck.yaml:2: scope.deadline must be a number"),
+        ("scope:\n  deadline: 700000.0\n", "scope.deadline must be a number of seconds above 0"),
+        ("scope:\n  deadline: [60]\n", "prodcheck.yaml:2: scope.deadline must be a number"),
     ],
 )
 def test_configuration_errors_exit_2_with_one_line(workdir, capsys, text, expected):
@@ -196,3 +201,36 @@ def test_the_file_scope_is_ignored_for_snapshots(workdir, capsys, captured_colle
     code, _, err = audit(capsys)
     assert code == 1 and "error" not in err
     assert captured_collection == []
+
+
+BOUNDS = """
+scope:
+  subscriptions: [00000000-1111-2222-3333-444444444444]
+  timeout: 12.5
+  deadline: 600
+rules:
+  select: [PC-KV-002]
+"""
+
+
+def test_collection_bounds_from_the_file_drive_a_live_audit(workdir, capsys, captured_collection):
+    (workdir / "prodcheck.yaml").write_text(BOUNDS)
+    run_cli(capsys, "audit", "--quiet")
+    ((options, _),) = captured_collection
+    assert (options.timeout, options.deadline) == (12.5, 600.0)
+
+
+def test_timeout_and_deadline_flags_replace_the_file_keys(workdir, capsys, captured_collection):
+    (workdir / "prodcheck.yaml").write_text(BOUNDS)
+    run_cli(capsys, "audit", "--quiet", "--timeout", "3", "--deadline", "90")
+    ((options, _),) = captured_collection
+    assert (options.timeout, options.deadline) == (3.0, 90.0)
+
+
+def test_without_file_keys_or_flags_the_collection_bounds_are_the_defaults(
+    workdir, capsys, captured_collection
+):
+    (workdir / "prodcheck.yaml").write_text(SCOPE)
+    run_cli(capsys, "audit", "--quiet")
+    ((options, _),) = captured_collection
+    assert (options.timeout, options.deadline) == (60.0, 3600.0)

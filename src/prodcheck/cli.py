@@ -212,22 +212,26 @@ SubscriptionConcurrencyOpt = Annotated[
     ),
 ]
 TimeoutOpt = Annotated[
-    float,
+    float | None,
     typer.Option(
         "--timeout",
         metavar="SECONDS",
         min=0.001,
-        help="Seconds each request waits for a connection and for each read of the answer.",
+        max=86400,
+        help="Seconds each request waits for a connection and for each read of the answer "
+        "(default: the configuration's scope.timeout, else 60).",
         rich_help_panel=SCOPE,
     ),
 ]
 DeadlineOpt = Annotated[
-    float,
+    float | None,
     typer.Option(
         "--deadline",
         metavar="SECONDS",
         min=0.001,
-        help="Seconds the whole collection may take; reads still open then are reported as failed.",
+        max=604800,
+        help="Seconds the whole collection may take; reads still open then are reported as "
+        "failed (default: the configuration's scope.deadline, else 3600).",
         rich_help_panel=SCOPE,
     ),
 ]
@@ -329,6 +333,53 @@ def _collect_options(
         all_subscriptions=all_subscriptions,
         exclude_subscriptions=list(exclude_subscription or []),
         management_group=management_group,
+        subscription_concurrency=subscription_concurrency,
+    )
+
+
+def _live_options(
+    cfg: Any,
+    subscription: list[str] | None,
+    all_subscriptions: bool,
+    exclude_subscription: list[str] | None,
+    management_group: str | None,
+    resource_group: list[str] | None,
+    tag: list[str] | None,
+    auth: str,
+    tenant: str | None,
+    cloud: str,
+    arm_endpoint: str | None,
+    token_scope: str | None,
+    concurrency: int,
+    quiet: bool,
+    timeout: float | None,
+    deadline: float | None,
+    subscription_concurrency: int | None = None,
+) -> Any:
+    """The collection options of a live run (`audit` and `snapshot` alike): each flag given on
+    the command line, else the configuration's `scope` key, else the default."""
+    # A subscription scope on the command line replaces the file's whole subscription scope.
+    if not (subscription or all_subscriptions or management_group is not None):
+        subscription = cfg.subscriptions or None
+        all_subscriptions = cfg.all_subscriptions
+        management_group = cfg.management_group
+        exclude_subscription = exclude_subscription or cfg.exclude_subscriptions or None
+    return _collect_options(
+        subscription,
+        resource_group or cfg.resource_groups or None,
+        tag or [f"{k}={v}" for k, v in cfg.tags.items()] or None,
+        auth,
+        tenant,
+        cloud,
+        arm_endpoint,
+        token_scope,
+        concurrency,
+        quiet,
+        timeout if timeout is not None else (cfg.timeout or 60.0),
+        deadline if deadline is not None else (cfg.deadline or 3600.0),
+        all_subscriptions,
+        exclude_subscription,
+        management_group,
         subscription_concurrency=subscription_concurrency,
     )
 
@@ -498,8 +549,8 @@ def audit(
     token_scope: ScopeOpt = None,
     concurrency: ConcurrencyOpt = 8,
     subscription_concurrency: SubscriptionConcurrencyOpt = None,
-    timeout: TimeoutOpt = 60.0,
-    deadline: DeadlineOpt = 3600.0,
+    timeout: TimeoutOpt = None,
+    deadline: DeadlineOpt = None,
     quiet: QuietOpt = False,
     rule: RuleOpt = None,
     skip: SkipOpt = None,
@@ -623,16 +674,14 @@ def audit(
 
             snap = on_snapshot(snap, load_snapshot(with_snapshot))
     else:
-        # A subscription scope on the command line replaces the file's whole subscription scope.
-        if not (subscription or all_subscriptions or management_group is not None):
-            subscription = cfg.subscriptions or None
-            all_subscriptions = cfg.all_subscriptions
-            management_group = cfg.management_group
-            exclude_subscription = exclude_subscription or cfg.exclude_subscriptions or None
-        options = _collect_options(
+        options = _live_options(
+            cfg,
             subscription,
-            resource_group or cfg.resource_groups or None,
-            tag or [f"{k}={v}" for k, v in cfg.tags.items()] or None,
+            all_subscriptions,
+            exclude_subscription,
+            management_group,
+            resource_group,
+            tag,
             auth,
             tenant,
             cloud,
@@ -642,10 +691,7 @@ def audit(
             quiet,
             timeout,
             deadline,
-            all_subscriptions,
-            exclude_subscription,
-            management_group,
-            subscription_concurrency=subscription_concurrency,
+            subscription_concurrency,
         )
         snap = api.collect_for(options, selected)
     from prodcheck.engine import audit as run_audit
@@ -695,8 +741,8 @@ def snapshot_cmd(
     token_scope: ScopeOpt = None,
     concurrency: ConcurrencyOpt = 8,
     subscription_concurrency: SubscriptionConcurrencyOpt = None,
-    timeout: TimeoutOpt = 60.0,
-    deadline: DeadlineOpt = 3600.0,
+    timeout: TimeoutOpt = None,
+    deadline: DeadlineOpt = None,
     quiet: QuietOpt = False,
     rule: RuleOpt = None,
     skip: SkipOpt = None,
@@ -717,8 +763,8 @@ def snapshot_cmd(
         token_scope,
         concurrency,
         quiet,
-        timeout,
-        deadline,
+        60.0 if timeout is None else timeout,
+        3600.0 if deadline is None else deadline,
         all_subscriptions,
         exclude_subscription,
         management_group,

@@ -108,6 +108,9 @@ class Config:
     management_group: str | None = None
     exclude_subscriptions: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    # scope.timeout / scope.deadline: the live collection's bounds in seconds (None: the defaults).
+    timeout: float | None = None
+    deadline: float | None = None
     select: list[str] = field(default_factory=list)
     skip: list[str] = field(default_factory=list)
     rules_dirs: list[Path] = field(default_factory=list)
@@ -246,7 +249,12 @@ _SCOPE = (
     "all_subscriptions",
     "management_group",
     "exclude_subscriptions",
+    "timeout",
+    "deadline",
 )
+# The largest bounds a live collection accepts, in seconds: a day per request, a week in all.
+MAX_TIMEOUT = 86400.0
+MAX_DEADLINE = 604800.0
 _RULES = ("select", "skip", "dirs", "params", "severity", "timeout")
 _GATE = ("fail_on", "require_attestations")
 _WAIVER_REQUIRED = ("rule", "resource", "reason", "owner", "expires")
@@ -481,6 +489,25 @@ class _Parser:
                     stack.append((key_node, depth + 1))
                     stack.append((value_node, depth + 1))
 
+    def seconds(self, node: yaml.Node, where: str, most: float, example: str) -> float:
+        """A positive, finite number of seconds of at most `most`, else a one-line error."""
+        seconds = -1.0
+        if isinstance(node, yaml.ScalarNode) and node.tag in (_INT, _FLOAT):
+            with contextlib.suppress(ValueError):
+                seconds = float(str(node.value).replace("_", ""))
+        if not 0 < seconds <= most:
+            raise self.error(
+                node,
+                f"{where} must be a number of seconds above 0 (at most {most:g}), "
+                f"not {self.shown(node)}: {example}",
+            )
+        return seconds
+
+    def shown(self, node: yaml.Node) -> str:
+        if isinstance(node, yaml.ScalarNode) and node.tag in (_STR, _INT, _FLOAT):
+            return repr(str(node.value)[:40])
+        return self.kind(node)
+
     def plain(self, node: yaml.Node) -> Any:
         """A node as JSON would hold it, for the schema: dates (and what YAML cannot read as the
         type it guessed) stay the text they were written as."""
@@ -541,6 +568,20 @@ class _Parser:
                 fields["exclude_subscriptions"][1],
                 "scope.exclude_subscriptions",
                 "exclude_subscriptions: [00000000-0000-...]",
+            )
+        if "timeout" in fields:
+            c.timeout = self.seconds(
+                fields["timeout"][1],
+                "scope.timeout",
+                MAX_TIMEOUT,
+                "timeout: 60 (how long each request to Azure waits for a connection and a read)",
+            )
+        if "deadline" in fields:
+            c.deadline = self.seconds(
+                fields["deadline"][1],
+                "scope.deadline",
+                MAX_DEADLINE,
+                "deadline: 3600 (how long the whole collection may take)",
             )
         if "tags" in fields:
             tags_node = fields["tags"][1]
