@@ -234,3 +234,53 @@ def test_without_file_keys_or_flags_the_collection_bounds_are_the_defaults(
     run_cli(capsys, "audit", "--quiet")
     ((options, _),) = captured_collection
     assert (options.timeout, options.deadline) == (60.0, 3600.0)
+
+
+def test_snapshot_reads_the_file_scope_bounds_and_rules_as_audit_does(
+    workdir, capsys, captured_collection
+):
+    (workdir / "prodcheck.yaml").write_text(
+        SCOPE.replace(
+            "  tags: {environment: prod}\n", "  tags: {environment: prod}\n  timeout: 9\n"
+        )
+    )
+    code, _, err = run_cli(capsys, "snapshot", "-o", "snap-out.json", "--quiet")
+    assert code == 0, err
+    run_cli(capsys, "audit", "--quiet")
+    (snap, snap_rules), (live, live_rules) = captured_collection
+    assert snap.subscriptions == live.subscriptions == ["00000000-1111-2222-3333-444444444444"]
+    assert snap.resource_groups == live.resource_groups == ["rg-app"]
+    assert snap.tags == live.tags == {"environment": "prod"}
+    assert snap.timeout == live.timeout == 9.0
+    assert snap_rules == live_rules == {"rules": ["PC-KV-002"]}
+    assert json.loads((workdir / "snap-out.json").read_text())["format"] == "prodcheck.snapshot/v1"
+
+
+def test_snapshot_flags_replace_the_file_keys(workdir, capsys, captured_collection):
+    (workdir / "prodcheck.yaml").write_text(BOUNDS)
+    other = "99999999-1111-2222-3333-444444444444"
+    run_cli(capsys, "snapshot", "-o", "s.json", "-q", "--subscription", other, "--deadline", "30")
+    ((options, kwargs),) = captured_collection
+    assert options.subscriptions == [other]
+    assert (options.timeout, options.deadline) == (12.5, 30.0)
+    run_cli(capsys, "snapshot", "-o", "s.json", "-q", "--rule", "PC-NET-001")
+    assert captured_collection[1][1] == {"rules": ["PC-NET-001"]}
+
+
+def test_snapshot_with_a_bad_configuration_is_one_line_and_exit_2(
+    workdir, capsys, captured_collection
+):
+    (workdir / "prodcheck.yaml").write_text("scope:\n  timeout: -5\n")
+    code, out, err = run_cli(capsys, "snapshot", "-o", "s.json", "-q")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "prodcheck.yaml:2: scope.timeout must be a number of seconds" in err
+    assert captured_collection == []  # nothing is asked of Azure
+    assert not (workdir / "s.json").exists()
+
+
+def test_snapshot_refuses_to_write_over_its_configuration(workdir, capsys, captured_collection):
+    (workdir / "prodcheck.yaml").write_text(SCOPE)
+    before = (workdir / "prodcheck.yaml").read_text()
+    code, _, err = run_cli(capsys, "snapshot", "-o", "prodcheck.yaml", "-q")
+    assert code == 2 and "refusing to write" in err
+    assert (workdir / "prodcheck.yaml").read_text() == before

@@ -384,6 +384,18 @@ def _live_options(
     )
 
 
+def _selected_rules(
+    cfg: Any, rule: list[str] | None, skip: list[str] | None, rules_dir: list[Path] | None
+) -> list[Any]:
+    """The rules a run selects: `--rule`/`--skip` else the configuration's `rules.select` and
+    `rules.skip`, among the built-in rules and those of `--rules-dir` and `rules.dirs`."""
+    from prodcheck.registry import Registry
+
+    registry = Registry.load(list(rules_dir or []) + cfg.rules_dirs)
+    cfg.check_rules(registry)
+    return registry.select(list(rule or cfg.select), list(skip or cfg.skip))
+
+
 def _write_atomically(path: Path, text: str, protected: list[Path]) -> None:
     """Write `text` to `path` without ever leaving a half-written file or touching an input."""
     target = path.resolve()
@@ -650,10 +662,7 @@ def audit(
             "above 0 (at most 86400), like --rule-timeout 60"
         )
     settings = cfg.settings(Severity.parse(fail_on) if fail_on else None, rule_timeout)
-    registry = api.Registry.load(list(rules_dir or []) + cfg.rules_dirs)
-    cfg.check_rules(registry)
-    include, exclude = list(rule or cfg.select), list(skip or cfg.skip)
-    selected = registry.select(include, exclude)
+    selected = _selected_rules(cfg, rule, skip, rules_dir)
     from prodcheck.engine import check_selection
 
     check_selection(selected)
@@ -747,13 +756,22 @@ def snapshot_cmd(
     rule: RuleOpt = None,
     skip: SkipOpt = None,
     rules_dir: RulesDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Collect what the selected rules need from Azure into a snapshot file, to audit offline."""
     from prodcheck import api
+    from prodcheck.config import find_config, load_config
     from prodcheck.outbound import snapshot_text
 
-    options = _collect_options(
+    # The same defaults as `audit`: prodcheck.yaml's scope and rule selection, flags first.
+    cfg = load_config(config if config is not None else find_config())
+    selected = _selected_rules(cfg, rule, skip, rules_dir)
+    options = _live_options(
+        cfg,
         subscription,
+        all_subscriptions,
+        exclude_subscription,
+        management_group,
         resource_group,
         tag,
         auth,
@@ -763,16 +781,13 @@ def snapshot_cmd(
         token_scope,
         concurrency,
         quiet,
-        60.0 if timeout is None else timeout,
-        3600.0 if deadline is None else deadline,
-        all_subscriptions,
-        exclude_subscription,
-        management_group,
-        subscription_concurrency=subscription_concurrency,
+        timeout,
+        deadline,
+        subscription_concurrency,
     )
-    registry = api.Registry.load(list(rules_dir or []))
-    snap = api.collect(options, rules=rule or [], skip=skip or [], registry=registry)
-    _write_atomically(output, snapshot_text(snap.to_json()), [])
+    snap = api.collect_for(options, selected)
+    protected = [cfg.path] if cfg.path is not None else []
+    _write_atomically(output, snapshot_text(snap.to_json()), protected)
     failed = sum(1 for c in snap.coverage or [] if c.failed)
     note = f", {failed} collection(s) failed (see coverage)" if failed else ""
     typer.echo(f"wrote {len(snap.resources)} resources to {output}{note}", err=True)
