@@ -83,6 +83,15 @@ def test_json_report_escapes_misleading_characters_and_reads_back_the_same():
     assert TROJAN in names  # lossless: the JSON escape reads back as the very same string
 
 
+def test_report_to_json_through_the_python_api_shows_misleading_characters():
+    doc = hostile_report().to_json()
+    text = json.dumps(doc, ensure_ascii=False)
+    assert raw_misleading(text) == []
+    names = {f["resourceName"] for f in doc["findings"]}
+    assert neutralise(TROJAN) in names and "\\u202e" in neutralise(TROJAN)
+    assert any("\\u202e" in c["errorCode"] for c in doc["coverageGaps"])
+
+
 def test_terminal_report_cannot_forge_the_gate_line(capsys, tmp_path):
     path = tmp_path / "snap.json"
     path.write_text(json.dumps(snapshot([arm("Microsoft.KeyVault/vaults", TROJAN)])))

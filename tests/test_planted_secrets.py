@@ -11,6 +11,7 @@ planted value may appear in anything written.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import random
 import string
@@ -372,6 +373,57 @@ def test_report_and_diff_of_a_saved_report_with_secrets_write_none(tmp_path, cap
         _, out, err = run_cli(capsys, "diff", str(saved), str(saved), "-f", fmt)
         outputs.append(out + err)
     assert planted_in("".join(outputs)) == []
+
+
+# ---- the Python API ------------------------------------------------------------------------
+
+
+def test_the_python_api_returns_a_report_without_planted_values():
+    report = api.audit_snapshot(planted_snapshot())
+    # Every string the report object holds: messages, evidence, names, remediations, coverage.
+    assert planted_in(repr(report)) == []
+    doc = report.to_json()
+    assert planted_in(json.dumps(doc, ensure_ascii=False)) == []
+    # The evidence that explains a finding stays.
+    messages = " ".join(f["message"] for f in doc["findings"])
+    assert "DB_PASSWORD" in messages
+
+
+def test_report_to_json_masks_a_report_that_holds_secrets_in_clear():
+    # A report made by the engine directly, or edited by its caller: its text in clear.
+    from prodcheck.engine import audit
+    from prodcheck.snapshot import parse_snapshot
+
+    selected = api.select_rules()
+    report = audit(parse_snapshot(planted_snapshot(), "planted"), selected)
+    assert planted_in(repr(report)) != []  # the engine's own report is unmasked
+    report.findings[0] = dataclasses.replace(
+        report.findings[0],
+        message=" / ".join(FORMS.values()),
+        evidence={"env": [{"name": "DB_PASSWORD", "value": ENV_PASSWORD}]},
+        resource_name=NAME_TOKEN,
+    )
+    report.notices.append({"kind": "custom", "message": f"Password={PASSWORD_BARE}"})
+    doc = report.to_json()
+    assert planted_in(json.dumps(doc, ensure_ascii=False)) == []
+    assert REDACTED in doc["findings"][0]["message"]
+
+
+def test_a_snapshot_to_json_through_the_python_api_masks_planted_values():
+    from prodcheck.snapshot import parse_snapshot
+
+    snap = parse_snapshot(planted_snapshot(), "planted")
+    assert planted_in(json.dumps(snap.to_json(), ensure_ascii=False)) == []
+
+
+def test_live_collection_through_the_python_api_returns_no_planted_value(fake_arm, make_options):
+    fake_arm.serve(snapshot(planted_resources()))
+    options = make_options(subscriptions=[SUB])
+    snap = api.collect(options, rules=["PC-*"])
+    assert planted_in(json.dumps(snap.to_json(), ensure_ascii=False)) == []
+    report = api.audit_live(options)
+    assert planted_in(repr(report)) == []
+    assert planted_in(json.dumps(report.to_json(), ensure_ascii=False)) == []
 
 
 def test_an_error_line_quoting_a_secret_masks_it(capsys):

@@ -5,6 +5,12 @@
     assert report.gate_passed, [f.message for f in report.blocking()]
 
 The CLI is a thin layer over these functions.
+
+What they return is as safe as what the command line writes: every string of a `Report` they
+return (messages, evidence, names, remediations) has its credentials masked, as in every
+report format, and `Report.to_json()` also writes misleading characters (bidirectional
+overrides, control characters) as visible escapes; a collected `Snapshot` was masked at
+collection and `Snapshot.to_json()` masks it again (see `prodcheck.outbound`).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prodcheck.engine import AuditSettings, audit, check_selection
+from prodcheck.outbound import clean
 from prodcheck.registry import Registry
 from prodcheck.report import Report
 from prodcheck.rule import Rule
@@ -75,7 +82,16 @@ def audit_snapshot(
 ) -> Report:
     """Audit a snapshot (a `Snapshot`, parsed JSON, or a file path)."""
     selected = select_rules(rules, skip, rules_dirs, registry)
-    return audit(_as_snapshot(snapshot), selected, settings)
+    return _masked(audit(_as_snapshot(snapshot), selected, settings))
+
+
+def _masked(report: Report) -> Report:
+    """`report` with every credential in its text masked, as the reporters show it.
+
+    Misleading characters stay as they are (the report is data: a JSON report keeps them as
+    escapes that read back the same); `Report.to_json()` and the reporters make them visible.
+    """
+    return clean(report, visible=False)
 
 
 def collect_for(options: CollectOptions, rules: Sequence[Rule]) -> Snapshot:
@@ -112,4 +128,4 @@ def audit_live(
     """Collect from Azure with `options` (credential, scope, endpoint) and audit the result."""
     selected = select_rules(rules, skip, rules_dirs, registry)
     check_selection(selected)  # before asking Azure for anything
-    return audit(collect_for(options, selected), selected, settings)
+    return _masked(audit(collect_for(options, selected), selected, settings))

@@ -787,7 +787,7 @@ def snapshot_cmd(
     )
     snap = api.collect_for(options, selected)
     protected = [cfg.path] if cfg.path is not None else []
-    _write_atomically(output, snapshot_text(snap.to_json()), protected)
+    _write_atomically(output, snapshot_text(snap.unmasked_json()), protected)
     failed = sum(1 for c in snap.coverage or [] if c.failed)
     note = f", {failed} collection(s) failed (see coverage)" if failed else ""
     typer.echo(f"wrote {len(snap.resources)} resources to {output}{note}", err=True)

@@ -15,6 +15,7 @@ from prodcheck import __version__
 from prodcheck.checklist import order_of
 from prodcheck.inventory import CoverageRecord
 from prodcheck.model import Finding, Severity, Status, worst_status
+from prodcheck.outbound import clean
 
 REPORT_FORMAT = "prodcheck.report/v1"
 
@@ -268,7 +269,22 @@ class Report:
     # ---- JSON ----------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        """The `prodcheck.report/v1` document; deterministic except for `generatedAt`."""
+        """The `prodcheck.report/v1` document, as safe to show or write as every other output.
+
+        Deterministic except for `generatedAt`. Like every exit of prodcheck (see
+        `prodcheck.outbound`), each string in it has its credentials masked and its misleading
+        characters (bidirectional overrides, line separators, control characters but the tab
+        and line feed) written as visible escapes (`\\u202e`), whatever the rules or the input
+        put in the report.
+        """
+        return clean(self.unmasked_json(), visible=True)
+
+    def unmasked_json(self) -> dict[str, Any]:
+        """The document of `to_json` with its text as the report holds it, unmasked.
+
+        Only for writers that mask on their own: the JSON reporter renders a report that
+        `prodcheck.reporters.render` has cleaned already, and masks its text again.
+        """
         blocking = self.blocking()
         return {
             "format": REPORT_FORMAT,

@@ -110,6 +110,17 @@ class Snapshot:
         return Inventory(resources, coverage=self.coverage + self.problems, scope=self.scope)
 
     def to_json(self) -> dict[str, Any]:
+        """The `prodcheck.snapshot/v1` document, every credential in it masked.
+
+        A snapshot is data prodcheck audits again: misleading characters stay as they are (the
+        snapshot file writes them as JSON escapes, which read back the same).
+        """
+        from prodcheck.outbound import clean_snapshot
+
+        return clean_snapshot(self.unmasked_json())
+
+    def unmasked_json(self) -> dict[str, Any]:
+        """The document of `to_json` unmasked: only for writers that mask it themselves."""
         doc: dict[str, Any] = {"format": FORMAT}
         if self.collected_at:
             doc["collectedAt"] = self.collected_at

@@ -13,4 +13,7 @@ from prodcheck.reporters import RenderOptions
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    return json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # `render` cleaned the report and masks this text again (prodcheck.outbound); the JSON
+    # report keeps misleading characters as JSON escapes, which read back as the same string.
+    doc = report.unmasked_json()
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
