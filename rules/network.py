@@ -8,6 +8,7 @@ or Private Link, which DNS zones a private endpoint needs) live in `_private_lin
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 
 from prodcheck import Severity, rule
@@ -650,11 +651,12 @@ def _pool_addresses(gateway) -> list[tuple[str, str]]:
     return out
 
 
-def _gateways_by_backend(inv) -> tuple[dict[str, list[int]], dict[str, list[int]], list]:
+def _gateways_by_backend(inv) -> tuple[dict[str, list[int]], dict[str, list[int]], list, list[str]]:
     """Application Gateways by the DNS suffixes and the IP addresses of their backend pools.
 
     (positions by every proper suffix of a backend FQDN after a dot, positions by backend IP,
-    the gateways): `api.env.example` is filed under `env.example` and `example`.
+    the gateways, the virtual network of each gateway's subnet): `api.env.example` is filed under
+    `env.example` and `example`.
     """
     gateways = inv.of_type(APP_GATEWAY)
     by_suffix: dict[str, list[int]] = defaultdict(list)
@@ -667,18 +669,107 @@ def _gateways_by_backend(inv) -> tuple[dict[str, list[int]], dict[str, list[int]
                 by_suffix[name[dot + 1 :]].append(position)
                 dot = name.find(".", dot + 1)
             by_ip[ip].append(position)
-    return by_suffix, by_ip, gateways
+    return by_suffix, by_ip, gateways, [_gateway_vnet(g) for g in gateways]
 
 
-def _fronting_gateways(inv, env) -> list:
-    """The Application Gateways whose backend pools point at apps of `env`."""
+def _vnet_of(subnet_id: object) -> str:
+    """The (case-folded) id of the virtual network a subnet id lies in; "" when it names none."""
+    arm = ArmId.parse(str(subnet_id or ""))
+    if norm(arm.type) != "microsoft.network/virtualnetworks/subnets":
+        return ""
+    return norm(arm.parent)
+
+
+def _gateway_vnet(gateway) -> str:
+    """The virtual network of an Application Gateway's subnet (`gatewayIPConfigurations`)."""
+    for config in gateway.get("properties.gatewayIPConfigurations", []) or []:
+        if isinstance(config, dict):
+            vnet = _vnet_of(dig(config, "properties.subnet.id"))
+            if vnet:
+                return vnet
+    return ""
+
+
+def _peerings(inv) -> tuple[frozenset[str], dict[str, set[str]]]:
+    """(the virtual networks read, each network's Connected peers), ids case-folded.
+
+    A peering is `Connected` only once both networks hold it, so one side read is enough: a
+    network read without a Connected peering to another is not peered with it.
+    """
+    read: set[str] = set()
+    peers: dict[str, set[str]] = defaultdict(set)
+    for vnet in inv.of_type(VNET):
+        read.add(vnet.key)
+        for peering in vnet.get("properties.virtualNetworkPeerings", []) or []:
+            if not isinstance(peering, dict):
+                continue
+            if _lower(dig(peering, "properties.peeringState")) != "connected":
+                continue
+            remote = norm(str(dig(peering, "properties.remoteVirtualNetwork.id") or ""))
+            if remote:
+                peers[vnet.key].add(remote)
+                peers[remote].add(vnet.key)
+    return frozenset(read), peers
+
+
+def _reaches(inv, env_vnet: str, gateway_vnet: str) -> bool | None:
+    """Whether a gateway in `gateway_vnet` reaches private addresses of `env_vnet`: the same
+    network, or peered (Connected); None when that cannot be told (a network not named, or
+    neither network, with its peerings, in the inventory)."""
+    if not env_vnet or not gateway_vnet:
+        return None
+    if env_vnet == gateway_vnet:
+        return True
+    read, peers = inv.derived(_peerings, VNET)
+    if gateway_vnet in peers.get(env_vnet, ()):
+        return True
+    if env_vnet in read or gateway_vnet in read:
+        return False
+    return None
+
+
+def _private(address: str) -> bool:
+    """Whether `address` is not a public one (a private range, or not an address at all): the
+    same address can then belong to several virtual networks."""
+    try:
+        return not ipaddress.ip_address(address.strip()).is_global
+    except ValueError:
+        return True
+
+
+def _fronting_gateways(inv, env, *, across_peerings: bool = True) -> tuple[list, list]:
+    """(the Application Gateways whose backend pools point at apps of `env`, those that might).
+
+    A backend FQDN in the environment's default domain, or its public static IP, names the
+    environment wherever the gateway is. A private static IP names it only for a gateway in the
+    environment's virtual network or one peered with it (another network may use the same
+    addresses); when that cannot be told, the gateway is in the second list. Without
+    `across_peerings`, only gateways in the environment's own network are matched by a private
+    IP, and no peering is read.
+    """
     domain = _lower(env.get("properties.defaultDomain"))
     static_ip = str(env.get("properties.staticIp", "") or "")
-    by_suffix, by_ip, gateways = inv.derived(_gateways_by_backend, APP_GATEWAY)
+    by_suffix, by_ip, gateways, vnets = inv.derived(_gateways_by_backend, APP_GATEWAY)
     found = set(by_suffix.get(domain, ())) if domain else set()
-    if static_ip:
-        found.update(by_ip.get(static_ip, ()))
-    return [gateways[position] for position in sorted(found)]
+    unsure: set[int] = set()
+    candidates = by_ip.get(static_ip, ()) if static_ip else ()
+    if candidates and _private(static_ip):
+        env_vnet = _vnet_of(env.get("properties.vnetConfiguration.infrastructureSubnetId"))
+        for position in candidates:
+            if position in found:
+                continue
+            if not across_peerings:
+                if env_vnet and vnets[position] == env_vnet:
+                    found.add(position)
+                continue
+            reaches = _reaches(inv, env_vnet, vnets[position])
+            if reaches:
+                found.add(position)
+            elif reaches is None:
+                unsure.add(position)
+    else:
+        found.update(candidates)
+    return [gateways[p] for p in sorted(found)], [gateways[p] for p in sorted(unsure)]
 
 
 @rule(
@@ -686,7 +777,7 @@ def _fronting_gateways(inv, env) -> list:
     title="Container Apps environments run in a virtual network",
     checklist=CHECKLIST,
     severity=Severity.HIGH,
-    needs=[ENVIRONMENT, APP_GATEWAY],
+    needs=[ENVIRONMENT, APP_GATEWAY, VNET],
     rationale=(
         "An environment outside a virtual network cannot reach private endpoints, and one with a "
         "public load balancer lets clients go around the gateway and its WAF."
@@ -711,6 +802,15 @@ def environment_in_vnet(inv, p):
     or its static IP), it is also `vnetConfiguration.internal: true`, so that the gateway is the
     only way in.
 
+    A backend FQDN in the default domain, or the environment's public static IP, names the
+    environment wherever the gateway is. A private static IP (`10.0.0.4`) names it only for a
+    gateway whose subnet (`gatewayIPConfigurations[].properties.subnet.id`) lies in the
+    environment's virtual network or in one peered with it: a `virtualNetworkPeerings[]` entry
+    of either network with `peeringState: Connected` and that `remoteVirtualNetwork.id`.
+    Another, unpeered network may use the same addresses, and its gateway fronts something
+    else. When neither network is in the inventory, or the virtual networks could not be read,
+    an external environment with such a gateway is ERROR: which gateways front it is unknown.
+
     ## Example
     Fails:
     ```json
@@ -725,10 +825,14 @@ def environment_in_vnet(inv, p):
     for env in inv.of_type(ENVIRONMENT):
         subnet = env.get("properties.vnetConfiguration.infrastructureSubnetId")
         internal = env.get("properties.vnetConfiguration.internal") is True
-        gateways = _fronting_gateways(inv, env)
         evidence = env.evidence(
             "properties.vnetConfiguration.infrastructureSubnetId",
             "properties.vnetConfiguration.internal",
+        )
+        # Which gateways front it decides only an external environment in a virtual network:
+        # only then are peerings read.
+        gateways, unsure = _fronting_gateways(
+            inv, env, across_peerings=bool(subnet) and not internal
         )
         evidence["frontedBy"] = [g.name for g in gateways]
         if not subnet:
@@ -745,6 +849,16 @@ def environment_in_vnet(inv, p):
             )
         elif internal:
             yield env.ok("in a virtual network, internal only", evidence=evidence)
+        elif unsure:
+            evidence["staticIp"] = env.get("properties.staticIp")
+            evidence["mayBeFrontedBy"] = [g.name for g in unsure]
+            yield env.error(
+                f"in a virtual network but external, and {', '.join(g.name for g in unsure)} "
+                f"sends traffic to its private address {env.get('properties.staticIp')}: "
+                "cannot tell whether that gateway's virtual network is the environment's or "
+                "peered with it (neither network, with its peerings, is in the inventory)",
+                evidence=evidence,
+            )
         else:
             yield env.ok(
                 "in a virtual network (external: no Application Gateway fronts it)",

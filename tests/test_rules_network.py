@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builders import RG, SUB, arm, by_name, child_id, rid, run, statuses
+from builders import RG, SUB, arm, by_name, child_id, registry, rid, run, statuses
 
 KV = "Microsoft.KeyVault/vaults"
 AI = "Microsoft.CognitiveServices/accounts"
@@ -473,6 +473,168 @@ def test_external_environment_in_a_vnet_without_a_gateway_in_front_passes():
 
 def test_no_environment_is_not_applicable():
     assert statuses(run("PC-NET-005", [])) == {"scope": "NOT_APPLICABLE"}
+
+
+# PC-NET-005 matches a gateway to an environment by a private static IP only across one
+# virtual network or a Connected peering: another network may use the very same addresses.
+
+VNET = "Microsoft.Network/virtualNetworks"
+
+
+def vnet(name, *peers, state="Connected"):
+    peerings = [
+        {
+            "name": f"to-{peer}",
+            "id": child_id(rid(VNET, name), "virtualNetworkPeerings", f"to-{peer}"),
+            "properties": {
+                "peeringState": state,
+                "remoteVirtualNetwork": {"id": rid(VNET, peer)},
+                "allowVirtualNetworkAccess": True,
+            },
+        }
+        for peer in peers
+    ]
+    subnets = [{"name": "snet", "id": f"{rid(VNET, name)}/subnets/snet", "properties": {}}]
+    return arm(VNET, name, properties={"subnets": subnets, "virtualNetworkPeerings": peerings})
+
+
+def private_environment(network="vnet1", internal=False, static_ip="10.0.0.4"):
+    props = {
+        "defaultDomain": "blue-1.eastus.azurecontainerapps.io",
+        "staticIp": static_ip,
+        "vnetConfiguration": {
+            "infrastructureSubnetId": f"{rid(VNET, network)}/subnets/snet-cae",
+            "internal": internal,
+        },
+    }
+    return arm(ENV, "env1", properties=props)
+
+
+def gateway_at(ip, network, name="agw1"):
+    pool = {"name": "pool", "properties": {"backendAddresses": [{"ipAddress": ip}]}}
+    config = {"name": "gw", "properties": {"subnet": {"id": f"{rid(VNET, network)}/subnets/agw"}}}
+    return arm(
+        AGW,
+        name,
+        properties={
+            "sku": {"tier": "WAF_v2"},
+            "backendAddressPools": [pool],
+            "gatewayIPConfigurations": [config],
+        },
+    )
+
+
+def test_a_gateway_in_an_unpeered_network_with_the_same_private_address_does_not_front_it():
+    findings = run(
+        "PC-NET-005",
+        [private_environment(), gateway_at("10.0.0.4", "vnet2"), vnet("vnet1"), vnet("vnet2")],
+    )
+    assert statuses(findings) == {"env1": "PASS"}
+    assert by_name(findings)["env1"].evidence["frontedBy"] == []
+
+
+def test_a_gateway_in_the_environments_network_fronts_it_by_private_address():
+    findings = run("PC-NET-005", [private_environment(), gateway_at("10.0.0.4", "vnet1")])
+    assert statuses(findings) == {"env1": "FAIL"}
+    assert "agw1" in by_name(findings)["env1"].message
+
+
+def test_a_gateway_in_a_peered_network_fronts_it_by_private_address():
+    resources = [private_environment(), gateway_at("10.0.0.4", "hub"), vnet("vnet1", "hub")]
+    assert statuses(run("PC-NET-005", resources)) == {"env1": "FAIL"}
+    # One side's Connected peering is enough: the other network may be out of scope.
+    resources = [private_environment(), gateway_at("10.0.0.4", "hub"), vnet("hub", "vnet1")]
+    assert statuses(run("PC-NET-005", resources)) == {"env1": "FAIL"}
+
+
+def test_a_peering_that_is_not_connected_does_not_join_the_networks():
+    resources = [
+        private_environment(),
+        gateway_at("10.0.0.4", "hub"),
+        vnet("vnet1", "hub", state="Initiated"),
+    ]
+    assert statuses(run("PC-NET-005", resources)) == {"env1": "PASS"}
+
+
+def test_a_public_static_ip_names_the_environment_from_any_network():
+    resources = [
+        private_environment(static_ip="20.1.2.3"),
+        gateway_at("20.1.2.3", "elsewhere"),
+        vnet("vnet1"),
+        vnet("elsewhere"),
+    ]
+    assert statuses(run("PC-NET-005", resources)) == {"env1": "FAIL"}
+
+
+def test_networks_not_in_the_inventory_leave_the_match_unknown_and_the_verdict_error():
+    findings = run("PC-NET-005", [private_environment(), gateway_at("10.0.0.4", "vnet2")])
+    assert statuses(findings) == {"env1": "ERROR"}
+    assert "agw1" in by_name(findings)["env1"].message
+
+
+def test_networks_that_could_not_be_read_make_the_verdict_error_not_pass():
+    denied = {
+        "resourceType": VNET,
+        "scope": f"/subscriptions/{SUB}",
+        "status": "failed",
+        "statusCode": 403,
+        "errorCode": "AuthorizationFailed",
+        "message": "denied",
+    }
+    ok = [
+        {"resourceType": t, "scope": f"/subscriptions/{SUB}", "status": "ok", "count": 1}
+        for t in (ENV, AGW)
+    ]
+    resources = [private_environment(), gateway_at("10.0.0.4", "vnet2")]
+    findings = run("PC-NET-005", resources, coverage=[*ok, denied])
+    assert by_name(findings)["env1"].status.value == "ERROR"
+    assert all(f.status.value != "PASS" for f in findings)
+
+
+def test_an_internal_environment_needs_no_peering_to_pass():
+    denied = {
+        "resourceType": VNET,
+        "scope": f"/subscriptions/{SUB}",
+        "status": "failed",
+        "statusCode": 403,
+        "errorCode": "AuthorizationFailed",
+    }
+    ok = [
+        {"resourceType": t, "scope": f"/subscriptions/{SUB}", "status": "ok", "count": 1}
+        for t in (ENV, AGW)
+    ]
+    resources = [private_environment(internal=True), gateway_at("10.0.0.4", "vnet2")]
+    findings = run("PC-NET-005", resources, coverage=[*ok, denied])
+    assert by_name(findings)["env1"].status.value == "PASS"
+
+
+def test_the_peering_index_is_built_once_per_inventory(monkeypatch):
+    import importlib
+
+    network = importlib.import_module(registry().get("PC-NET-005").func.__module__)
+    built = []
+    real = network._peerings
+
+    def counting(inv):
+        built.append(inv)
+        return real(inv)
+
+    monkeypatch.setattr(network, "_peerings", counting)
+    envs = [
+        arm(
+            ENV,
+            f"env{n}",
+            properties={
+                "staticIp": f"10.0.0.{n}",
+                "vnetConfiguration": {"infrastructureSubnetId": f"{rid(VNET, 'vnet1')}/subnets/s"},
+            },
+        )
+        for n in range(1, 6)
+    ]
+    gateways = [gateway_at(f"10.0.0.{n}", "vnet2", name=f"agw{n}") for n in range(1, 6)]
+    findings = run("PC-NET-005", [*envs, *gateways, vnet("vnet1"), vnet("vnet2")])
+    assert {f.status.value for f in findings} == {"PASS"}
+    assert len(built) == 1
 
 
 # ---- PC-NET-006: no direct container access ------------------------------------------------------
