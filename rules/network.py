@@ -45,6 +45,7 @@ CONTAINER_APP = "Microsoft.App/containerApps"
 APP_GATEWAY = "Microsoft.Network/applicationGateways"
 PUBLIC_IP = "Microsoft.Network/publicIPAddresses"
 VNET = "Microsoft.Network/virtualNetworks"
+VNET_PEERING = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings"
 RULE_SET_CHILDREN = [SERVICE_BUS_RULES, EVENT_HUBS_RULES]
 
 _PNA = "properties.publicNetworkAccess"
@@ -682,7 +683,8 @@ def _vnet_of(subnet_id: object) -> str:
 
 def _gateway_vnet(gateway) -> str:
     """The virtual network of an Application Gateway's subnet (`gatewayIPConfigurations`)."""
-    for config in gateway.get("properties.gatewayIPConfigurations", []) or []:
+    configs = gateway.get("properties.gatewayIPConfigurations")
+    for config in configs if isinstance(configs, list) else []:
         if isinstance(config, dict):
             vnet = _vnet_of(dig(config, "properties.subnet.id"))
             if vnet:
@@ -691,24 +693,40 @@ def _gateway_vnet(gateway) -> str:
 
 
 def _peerings(inv) -> tuple[frozenset[str], dict[str, set[str]]]:
-    """(the virtual networks read, each network's Connected peers), ids case-folded.
+    """(the virtual networks whose peerings were read, each network's Connected peers), ids
+    case-folded.
 
     A peering is `Connected` only once both networks hold it, so one side read is enough: a
-    network read without a Connected peering to another is not peered with it.
+    network whose `virtualNetworkPeerings` were read without a Connected one to another is not
+    peered with it. A network without that list (a plan, another tool's inventory), or with one
+    that is not a list of objects, is not counted as read. Peerings given as resources of their
+    own (`virtualNetworks/virtualNetworkPeerings`) add their links too.
     """
     read: set[str] = set()
     peers: dict[str, set[str]] = defaultdict(set)
+
+    def link(vnet_key: str, state: object, remote_id: object) -> None:
+        remote = norm(str(remote_id or ""))
+        if _lower(state) == "connected" and remote:
+            peers[vnet_key].add(remote)
+            peers[remote].add(vnet_key)
+
     for vnet in inv.of_type(VNET):
-        read.add(vnet.key)
-        for peering in vnet.get("properties.virtualNetworkPeerings", []) or []:
-            if not isinstance(peering, dict):
-                continue
-            if _lower(dig(peering, "properties.peeringState")) != "connected":
-                continue
-            remote = norm(str(dig(peering, "properties.remoteVirtualNetwork.id") or ""))
-            if remote:
-                peers[vnet.key].add(remote)
-                peers[remote].add(vnet.key)
+        listed = vnet.get("properties.virtualNetworkPeerings")
+        if isinstance(listed, list) and all(isinstance(p, dict) for p in listed):
+            read.add(vnet.key)
+            for peering in listed:
+                link(
+                    vnet.key,
+                    dig(peering, "properties.peeringState"),
+                    dig(peering, "properties.remoteVirtualNetwork.id"),
+                )
+    for peering in inv.of_type(VNET_PEERING):
+        link(
+            norm(peering.parent_id),
+            peering.get("properties.peeringState"),
+            peering.get("properties.remoteVirtualNetwork.id"),
+        )
     return frozenset(read), peers
 
 
@@ -720,7 +738,7 @@ def _reaches(inv, env_vnet: str, gateway_vnet: str) -> bool | None:
         return None
     if env_vnet == gateway_vnet:
         return True
-    read, peers = inv.derived(_peerings, VNET)
+    read, peers = inv.derived(_peerings, VNET, VNET_PEERING)
     if gateway_vnet in peers.get(env_vnet, ()):
         return True
     if env_vnet in read or gateway_vnet in read:
@@ -808,8 +826,10 @@ def environment_in_vnet(inv, p):
     environment's virtual network or in one peered with it: a `virtualNetworkPeerings[]` entry
     of either network with `peeringState: Connected` and that `remoteVirtualNetwork.id`.
     Another, unpeered network may use the same addresses, and its gateway fronts something
-    else. When neither network is in the inventory, or the virtual networks could not be read,
-    an external environment with such a gateway is ERROR: which gateways front it is unknown.
+    else. Peerings given as resources of their own (`virtualNetworks/virtualNetworkPeerings`)
+    count too. When neither network is in the inventory with its list of peerings (a plan may
+    leave it out), or the virtual networks could not be read, an external environment with such
+    a gateway is ERROR: which gateways front it is unknown.
 
     ## Example
     Fails:

@@ -721,3 +721,26 @@ def test_app_whose_environment_is_missing_cannot_be_judged():
 
 def test_no_container_app_is_not_applicable():
     assert statuses(run("PC-NET-006", [environment()])) == {"scope": "NOT_APPLICABLE"}
+
+
+def test_a_network_without_its_peering_list_is_not_taken_as_unpeered():
+    bare = arm(VNET, "vnet2", properties={"subnets": []})  # a plan, or another tool's inventory
+    findings = run("PC-NET-005", [private_environment(), gateway_at("10.0.0.4", "vnet2"), bare])
+    assert statuses(findings) == {"env1": "ERROR"}
+    hostile = arm(VNET, "vnet2", properties={"virtualNetworkPeerings": ["to-vnet1"]})
+    findings = run("PC-NET-005", [private_environment(), gateway_at("10.0.0.4", "vnet2"), hostile])
+    assert statuses(findings) == {"env1": "ERROR"}
+
+
+def test_a_peering_given_as_a_resource_of_its_own_joins_the_networks():
+    peering = arm(
+        f"{VNET}/virtualNetworkPeerings",
+        "to-vnet1",
+        id=child_id(rid(VNET, "hub"), "virtualNetworkPeerings", "to-vnet1"),
+        properties={
+            "peeringState": "Connected",
+            "remoteVirtualNetwork": {"id": rid(VNET, "vnet1")},
+        },
+    )
+    resources = [private_environment(), gateway_at("10.0.0.4", "hub"), peering]
+    assert statuses(run("PC-NET-005", resources)) == {"env1": "FAIL"}
