@@ -252,13 +252,15 @@ def test_retry_after_parsing(headers, seconds):
 
 def test_collect_options_defaults_match_arm_limits():
     o = CollectOptions()
-    assert (o.rate_burst, o.rate_limit, o.concurrency, o.auth, o.cloud) == (
+    assert (o.rate_burst, o.rate_limit, o.caps(1), o.auth, o.cloud) == (
         250,
         25.0,
-        8,
+        (8, 8),
         "default",
         "public",
     )
+    # Several subscriptions: 8 each, at most 64 in all, none more than 8.
+    assert (o.caps(4), o.caps(50)) == ((32, 8), (64, 8))
 
 
 def test_cli_prints_one_line_and_exits_2_when_the_credential_fails(fake_az, monkeypatch, capsys):

@@ -189,13 +189,13 @@ ScopeOpt = Annotated[
     ),
 ]
 ConcurrencyOpt = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--concurrency",
         metavar="N",
         min=1,
         max=64,
-        help="Parallel requests to Azure.",
+        help="Parallel requests to Azure (default: 8 per subscription read, at most 64).",
         rich_help_panel=SCOPE,
     ),
 ]
@@ -206,8 +206,8 @@ SubscriptionConcurrencyOpt = Annotated[
         metavar="N",
         min=1,
         max=64,
-        help="Parallel requests to any one subscription (default: all of --concurrency for one "
-        "subscription, half of it for several).",
+        help="Parallel requests to any one subscription (default: 8, and at most half of "
+        "--concurrency when several subscriptions are read).",
         rich_help_panel=SCOPE,
     ),
 ]
@@ -300,7 +300,7 @@ def _collect_options(
     cloud: str,
     arm_endpoint: str | None,
     token_scope: str | None,
-    concurrency: int,
+    concurrency: int | None,
     quiet: bool,
     timeout: float = 60.0,
     deadline: float = 3600.0,
@@ -559,7 +559,7 @@ def audit(
     cloud: CloudOpt = "public",
     arm_endpoint: EndpointOpt = None,
     token_scope: ScopeOpt = None,
-    concurrency: ConcurrencyOpt = 8,
+    concurrency: ConcurrencyOpt = None,
     subscription_concurrency: SubscriptionConcurrencyOpt = None,
     timeout: TimeoutOpt = None,
     deadline: DeadlineOpt = None,
@@ -748,7 +748,7 @@ def snapshot_cmd(
     cloud: CloudOpt = "public",
     arm_endpoint: EndpointOpt = None,
     token_scope: ScopeOpt = None,
-    concurrency: ConcurrencyOpt = 8,
+    concurrency: ConcurrencyOpt = None,
     subscription_concurrency: SubscriptionConcurrencyOpt = None,
     timeout: TimeoutOpt = None,
     deadline: DeadlineOpt = None,

@@ -125,6 +125,24 @@ class Finding:
         """A stable, opaque identity: the same finding gets the same id in every audit."""
         return finding_id_of(*self.key)
 
+    @property
+    def subscription_id(self) -> str:
+        """The subscription the finding is in (see `subscription_of`)."""
+        return subscription_of(self.resource_id)
+
+
+_IN_SUBSCRIPTION = re.compile(
+    r"^/subscriptions/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:/|$)",
+    re.IGNORECASE,
+)
+
+
+def subscription_of(resource_id: str) -> str:
+    """The subscription id (lower case) an ARM id or scope lies in; "" when it lies in none, or
+    spans several (a tenant-wide scope, a tag's workload unit)."""
+    match = _IN_SUBSCRIPTION.match(resource_id.strip())
+    return match.group(1).lower() if match else ""
+
 
 def finding_id_of(rule_id: str, resource_id: str, subject: str = "") -> str:
     """The id of the finding of `rule_id` on `resource_id` about `subject` (see `Finding.key`)."""

@@ -14,7 +14,7 @@ from typing import Any
 from prodcheck import __version__
 from prodcheck.checklist import order_of
 from prodcheck.inventory import CoverageRecord
-from prodcheck.model import Finding, Severity, Status, worst_status
+from prodcheck.model import Finding, Severity, Status, subscription_of, worst_status
 from prodcheck.outbound import clean
 
 REPORT_FORMAT = "prodcheck.report/v1"
@@ -91,6 +91,7 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
         "resourceName": f.resource_name,
         "resourceType": f.resource_type,
         "resourceGroup": f.resource_group,
+        "subscriptionId": f.subscription_id,
         "status": f.status.value,
         "severity": f.severity.value,
         "message": f.message,
@@ -135,6 +136,7 @@ def _coverage_json(c: CoverageRecord) -> dict[str, Any]:
     return {
         "resourceType": c.resource_type,
         "scope": c.scope,
+        "subscriptionId": subscription_of(c.scope),
         "status": c.status,
         "statusCode": c.status_code,
         "errorCode": c.error_code,
@@ -336,12 +338,22 @@ class Report:
             input_kind=doc.get("inputKind", "snapshot"),
             collected_at=doc.get("collectedAt"),
             generated_at=doc.get("generatedAt", ""),
-            coverage_gaps=[CoverageRecord.from_json(c) for c in doc.get("coverageGaps", [])],
+            coverage_gaps=[
+                CoverageRecord.from_json(_as_record(c)) for c in doc.get("coverageGaps", [])
+            ],
             tool_version=doc.get("tool", {}).get("version", ""),
             baseline=gate.get("baseline"),
             require_attestations=bool(gate.get("requireAttestations", False)),
             notices=list(doc.get("notices", [])),
         )
+
+
+def _as_record(gap: Any) -> Any:
+    """A report's coverage gap as a snapshot coverage record: `subscriptionId` is derived from
+    the scope, so it is dropped (reports written before it existed have none)."""
+    if isinstance(gap, dict) and "subscriptionId" in gap:
+        return {k: v for k, v in gap.items() if k != "subscriptionId"}
+    return gap
 
 
 def _status_before(f: Finding) -> Status:

@@ -56,7 +56,7 @@ from prodcheck.collect.bounds import (
     show_origin,
 )
 from prodcheck.collect.limiter import RateLimiter, retry_after_seconds
-from prodcheck.collect.options import Cloud, CollectOptions
+from prodcheck.collect.options import MAX_CONCURRENCY, Cloud, CollectOptions
 
 # client key -> (module, class). The catalog names clients by these keys.
 SDK_CLIENTS: dict[str, tuple[str, str]] = {
@@ -221,7 +221,7 @@ def _session(options: CollectOptions) -> Any:
     # Retries belong to azure-core's RetryPolicy; the adapter must not retry on its own.
     adapter = HTTPAdapter(
         pool_connections=4,
-        pool_maxsize=max(10, options.concurrency + 2),
+        pool_maxsize=max(10, (options.concurrency or MAX_CONCURRENCY) + 2),
         max_retries=Retry(total=False, redirect=False, raise_on_status=False),
     )
     session.mount("https://", adapter)

@@ -4,7 +4,7 @@ The plan is the closure of the needed types (a child type brings its parent chai
 top-level list (per subscription, or per resource group when the scope names groups) is one task;
 each resource that arrives schedules its child collections and, when asked for, its diagnostic
 settings, so children are read while their parents are still being listed. A bounded thread pool
-(`concurrency`) runs the tasks; every HTTP attempt goes through the per-subscription limiter.
+(`concurrency`, and `subscription_concurrency` in any one subscription) runs the tasks; every HTTP attempt goes through the per-subscription limiter.
 
 Nothing that goes wrong while reading stops the collection: it becomes a `failed` coverage record
 (status, ARM error code, message, the RBAC action that would have allowed the read), and the
@@ -317,16 +317,6 @@ def _task_subscription(args: tuple[Any, ...]) -> str:
 # --------------------------------------------------------------------------- the run
 
 
-def subscription_cap(options: CollectOptions, subscriptions: int) -> int:
-    """Requests in flight at once in one subscription: `subscription_concurrency` if given,
-    else all of `concurrency` for one subscription and half of it for several."""
-    if options.subscription_concurrency is not None:
-        return max(1, min(options.subscription_concurrency, options.concurrency))
-    if subscriptions <= 1:
-        return max(1, options.concurrency)
-    return max(1, options.concurrency // 2)
-
-
 class Run:
     def __init__(
         self,
@@ -355,7 +345,7 @@ class Run:
         # The scheduler (see `_next_task`): a queue per subscription, tallest task first; the
         # requests in flight per subscription; when each was last served (for turns).
         self.limiter = limiter
-        self.cap = subscription_cap(options, len(subscriptions))
+        workers, self.cap = options.caps(len(subscriptions))
         self._sched = threading.Condition(threading.Lock())
         self._queues: dict[str, list[tuple[int, int, Any, tuple[Any, ...]]]] = {}
         self._in_flight: dict[str, int] = {}
@@ -364,7 +354,7 @@ class Run:
         self._closing = False
         self._workers = [
             threading.Thread(target=self._work, name=f"prodcheck-collect-{i}", daemon=True)
-            for i in range(max(1, options.concurrency))
+            for i in range(workers)
         ]
         self.resources: dict[str, dict[str, Any]] = {}
         self.coverage: list[dict[str, Any]] = []
@@ -929,8 +919,12 @@ def _validate(options: CollectOptions) -> None:
     for g in options.resource_groups:
         if not _GROUP.match(g):
             raise UserError(f"{g!r} is not a resource group name (letters, digits, - _ . ( ))")
-    if options.concurrency < 1:
-        raise UserError(f"concurrency must be at least 1, not {options.concurrency}")
+    for name, cap in (
+        ("concurrency", options.concurrency),
+        ("subscription_concurrency", options.subscription_concurrency),
+    ):
+        if cap is not None and cap < 1:
+            raise UserError(f"{name} must be at least 1, not {cap}")
     if options.retry_total < 0 or not options.timeout > 0:
         raise UserError("retries must be 0 or more and the timeout more than 0 seconds")
     if options.deadline is not None and not options.deadline > 0:

@@ -9,6 +9,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+# Default requests in flight per subscription read, and at most in all (see `caps`).
+PER_SUBSCRIPTION = 8
+MAX_CONCURRENCY = 64
+
 AUTH_MODES = ("default", "cli", "env", "managed-identity", "workload-identity")
 
 
@@ -78,10 +82,10 @@ class CollectOptions:
     # CA bundle path, or False to skip verification; None keeps the HTTP stack's own settings
     # (REQUESTS_CA_BUNDLE and the system store).
     connection_verify: str | bool | None = None
-    # Requests in flight at once, across all subscriptions.
-    concurrency: int = 8
-    # Requests in flight at once in any one subscription; None: all of `concurrency` for one
-    # subscription, half of it for several.
+    # Requests in flight at once, across all subscriptions; None: 8 per subscription read, at
+    # most 64 (see `caps`).
+    concurrency: int | None = None
+    # Requests in flight at once in any one subscription; None: see `caps`.
     subscription_concurrency: int | None = None
     # No progress display on stderr.
     quiet: bool = False
@@ -104,6 +108,24 @@ class CollectOptions:
     rate_burst: int = 250
     # Show the progress display even when stderr is not a terminal (None: only on a terminal).
     progress: bool | None = None
+
+    def caps(self, subscriptions: int) -> tuple[int, int]:
+        """The requests in flight at once (across all subscriptions, in any one of them) when
+        reading `subscriptions` subscriptions.
+
+        By default 8 per subscription, at most 64 in all, and each subscription at most 8 (and
+        at most half of the whole when there are several), so that every subscription can run at
+        ARM's pace while none can hold every worker.
+        """
+        total = self.concurrency
+        if total is None:
+            total = min(MAX_CONCURRENCY, PER_SUBSCRIPTION * max(1, subscriptions))
+        total = max(1, total)
+        if self.subscription_concurrency is not None:
+            return total, max(1, min(self.subscription_concurrency, total))
+        if subscriptions <= 1:
+            return total, total
+        return total, max(1, min(PER_SUBSCRIPTION, total // 2))
 
     def resolved_cloud(self) -> Cloud:
         """The cloud with the custom endpoint and scope applied."""

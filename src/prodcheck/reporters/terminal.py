@@ -82,6 +82,44 @@ def _fix_lines(info: RuleInfo, found: list[Finding]) -> list[Text]:
     return lines
 
 
+NO_SUBSCRIPTION = "(no single subscription)"
+
+
+def _by_subscription(report: Report) -> list[Text]:
+    """One line per subscription (findings by status, blocking ones, readiness), when the
+    findings lie in more than one; findings spanning several (a tag's unit) go on a line of
+    their own."""
+    found: dict[str, list[Finding]] = {}
+    for f in report.findings:
+        found.setdefault(f.subscription_id, []).append(f)
+    if len([s for s in found if s]) < 2:
+        return []
+    blocking: dict[str, int] = {}
+    for f in report.blocking():
+        blocking[f.subscription_id] = blocking.get(f.subscription_id, 0) + 1
+    width = max(len(s or NO_SUBSCRIPTION) for s in found)
+    lines = []
+    for sub in sorted(found, key=lambda s: (not s, s)):
+        findings = found[sub]
+        statuses = [f.status for f in findings]
+        worst = worst_status(statuses)
+        line = Text("  ")
+        mark, style = STATUS_STYLE[worst]
+        line.append(f"{mark} ", style=style)
+        line.append(f"{safe(sub or NO_SUBSCRIPTION):<{width}}  ", style="bold")
+        for i, status in enumerate(s for s in Status if s in statuses):
+            if i:
+                line.append(" · ")
+            line.append(f"{statuses.count(status)} {status.value}", style=STATUS_STYLE[status][1])
+        readiness = Report.readiness_of(findings)
+        line.append(f"   readiness {readiness if readiness is not None else 'n/a'}%")
+        n = blocking.get(sub, 0)
+        if n:
+            line.append(f" · {n} blocking", style="bold red")
+        lines.append(line)
+    return lines
+
+
 def render(report: Report, options: RenderOptions) -> str:
     buffer = io.StringIO()
     console = Console(
@@ -154,6 +192,13 @@ def render(report: Report, options: RenderOptions) -> str:
         console.print(Text("Configuration notices", style="bold yellow"))
         for notice in report.notices:
             console.print(Text(f"  ~ {safe(notice.get('message', ''))}"))
+
+    by_subscription = _by_subscription(report)
+    if by_subscription:
+        console.print()
+        console.print(Text("By subscription", style="bold"))
+        for line in by_subscription:
+            console.print(line)
 
     console.print()
     counts = report.counts_by_status()

@@ -1,0 +1,237 @@
+"""The tenant benchmark: many synthetic subscriptions collected in parallel from the fake ARM.
+
+For each subscription count S, the runner builds S copies of the synthetic subscription of
+`--size` resources (benchmarks/generate.py, each copy under its own subscription id), serves all
+of them from one fake ARM (tests/fake_arm) with `--latency` added to every request, and runs one
+live collection of everything the rule pack reads across the S subscriptions, in a separate
+process that reports its wall time, CPU time and peak memory (max RSS). The client-side limiter
+keeps ARM's pacing per subscription (a burst of 250 reads refilled at 25 per second) unless
+`--no-arm-limits` is given.
+
+    .venv/bin/python benchmarks/tenant.py --subscriptions 1 4                   # 4 vs 1 at ARM pacing
+    .venv/bin/python benchmarks/tenant.py --subscriptions 50                    # the landing zone
+
+For each run it prints the requests per subscription, the slowest subscription's pacing floor
+((its requests - 250) / 25 s: what ARM allows one principal in one subscription), the wall time
+against that floor and against the one-subscription run when there is one, when the first and
+the last subscription were done, and the peak RSS.
+
+`--resource-graph` asks the collector to list top-level resources through Azure Resource Graph
+(the `resource_graph` collect option), for comparing requests and wall time with and without it;
+it fails with a clear message while the collector has no such option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests"), str(ROOT / "src")]
+
+from generate import SUBSCRIPTION, generate  # noqa: E402
+from run import PAGE_SIZE, needs  # noqa: E402
+
+BURST, RATE = 250, 25.0
+
+
+def subscription_ids(count: int) -> list[str]:
+    """`count` distinct, deterministic subscription GUIDs."""
+    return [f"{i + 1:08x}-7e57-4a11-8b5c-{i + 1:012x}" for i in range(count)]
+
+
+def estate(count: int, size: int) -> list[dict[str, Any]]:
+    """`count` copies of the `size`-resource synthetic subscription, one per subscription id."""
+    text = json.dumps(generate(size)["resources"])
+    resources: list[dict[str, Any]] = []
+    for sub in subscription_ids(count):
+        resources += json.loads(text.replace(SUBSCRIPTION, sub))
+    return resources
+
+
+def collect_options_for(args: argparse.Namespace, subscriptions: list[str]) -> Any:
+    from prodcheck.collect.options import CollectOptions
+
+    class Token:
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            from azure.core.credentials import AccessToken
+
+            return AccessToken("bench", int(time.time()) + 3600)
+
+    extra: dict[str, Any] = {}
+    if args.resource_graph:
+        names = {f.name for f in dataclasses.fields(CollectOptions)}
+        if "resource_graph" not in names:
+            raise SystemExit("--resource-graph: this collector has no Resource Graph listing")
+        extra["resource_graph"] = True
+    return CollectOptions(
+        subscriptions=subscriptions,
+        credential=Token(),
+        arm_endpoint=args.endpoint,
+        connection_verify=args.ca,
+        concurrency=args.concurrency,
+        subscription_concurrency=args.subscription_concurrency,
+        quiet=True,
+        rate_limit=0.0 if args.no_arm_limits else RATE,
+        rate_burst=BURST,
+        deadline=None,
+        **extra,
+    )
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Run one collection (in its own process, for clean peak-memory and CPU figures)."""
+    import importlib
+    import resource
+
+    from prodcheck.collect.clients import SDK_CLIENTS
+    from prodcheck.collect.engine import collect
+
+    wanted = json.loads(Path(args.needs_file).read_text())
+    options = collect_options_for(args, subscription_ids(args.count))
+    for module, _ in SDK_CLIENTS.values():  # paid once per process, before the first request
+        importlib.import_module(module)
+    cpu0 = time.process_time()
+    started = time.monotonic()
+    snapshot, stats = collect(options, wanted)
+    wall = time.monotonic() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "started": started,
+                "wall": wall,
+                "cpu": time.process_time() - cpu0,
+                "resources": len(snapshot["resources"]),
+                "failed": sum(1 for c in snapshot["coverage"] if c["status"] != "ok"),
+                "throttled": stats["throttled"],
+                "peakMB": usage.ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def run_count(
+    count: int, args: argparse.Namespace, needs_file: Path, workdir: Path
+) -> dict[str, Any]:
+    import trustme
+    from fake_arm.server import FakeArm
+
+    with FakeArm(trustme.CA(), page_size=PAGE_SIZE, latency=args.latency) as fake:
+        fake.serve(estate(count, args.size))
+        command = [sys.executable, __file__, "--worker", "--count", str(count)]
+        command += ["--endpoint", fake.base_url, "--ca", fake.ca_path(workdir)]
+        command += ["--needs-file", str(needs_file)]
+        if args.concurrency:
+            command += ["--concurrency", str(args.concurrency)]
+        if args.subscription_concurrency:
+            command += ["--subscription-concurrency", str(args.subscription_concurrency)]
+        command += ["--no-arm-limits"] if args.no_arm_limits else []
+        command += ["--resource-graph"] if args.resource_graph else []
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path[:3]))
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"worker failed for {count} subscriptions:\n{done.stderr}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        per_sub: dict[str, int] = {}
+        finished: dict[str, float] = {}
+        for r in fake.requests:
+            if r.subscription:
+                per_sub[r.subscription] = per_sub.get(r.subscription, 0) + 1
+                finished[r.subscription] = max(finished.get(r.subscription, 0.0), r.at)
+        requests = len(fake.requests)
+        peak = max(fake.peak_in_flight.values(), default=0)
+    floors = [max(0.0, (n - BURST) / RATE) for n in per_sub.values()]
+    floor = 0.0 if args.no_arm_limits else max(floors, default=0.0)
+    done_at = sorted(t - result["started"] for t in finished.values())
+    return {
+        "subscriptions": count,
+        "resources": result["resources"],
+        "requests": requests,
+        "perSubscription": max(per_sub.values(), default=0),
+        "floor": floor,
+        "wall": result["wall"],
+        "cpu": result["cpu"],
+        "firstDone": done_at[0] if done_at else 0.0,
+        "lastDone": done_at[-1] if done_at else 0.0,
+        "peakInFlightPerSubscription": peak,
+        "failed": result["failed"],
+        "throttled": result["throttled"],
+        "peakMB": result["peakMB"],
+    }
+
+
+def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    limiter = "lifted" if args.no_arm_limits else f"ARM pacing (burst {BURST}, {RATE:g}/s)"
+    one = next((r["wall"] for r in rows if r["subscriptions"] == 1), None)
+    lines = [
+        f"{args.size} resources per subscription, latency {args.latency * 1000:.0f} ms, "
+        f"concurrency {args.concurrency or 'default'}, per subscription "
+        f"{args.subscription_concurrency or 'default'}, limiter {limiter}"
+        + (", Resource Graph listing" if args.resource_graph else ""),
+        "",
+        "| subscriptions | resources | requests | per subscription | slowest floor (s) "
+        "| wall (s) | wall / floor | wall / one subscription | first / last done (s) "
+        "| collector CPU (s) | failed reads | peak RSS (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        vs_floor = f"{r['wall'] / r['floor']:.2f}" if r["floor"] else "-"
+        vs_one = f"{r['wall'] / one:.2f}" if one else "-"
+        lines.append(
+            f"| {r['subscriptions']} | {r['resources']:,} | {r['requests']:,} | "
+            f"{r['perSubscription']:,} | {r['floor']:.1f} | {r['wall']:.1f} | {vs_floor} | "
+            f"{vs_one} | {r['firstDone']:.1f} / {r['lastDone']:.1f} | {r['cpu']:.1f} | "
+            f"{r['failed']} | {r['peakMB']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="prodcheck tenant collection benchmark")
+    parser.add_argument("--subscriptions", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--size", type=int, default=1000, help="resources per subscription")
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds added per request")
+    parser.add_argument("--concurrency", type=int, default=None, help="default: the collector's")
+    parser.add_argument("--subscription-concurrency", type=int, default=None)
+    parser.add_argument("--no-arm-limits", action="store_true", help="lift the client's pacing")
+    parser.add_argument(
+        "--resource-graph", action="store_true", help="list through Azure Resource Graph"
+    )
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    parser.add_argument("--ca", help=argparse.SUPPRESS)
+    parser.add_argument("--needs-file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        needs_file = Path(tmp) / "needs.json"
+        needs_file.write_text(json.dumps(needs()))
+        for count in args.subscriptions:
+            row = run_count(count, args, needs_file, Path(tmp))
+            rows.append(row)
+            print(
+                f"{count} subscriptions: {row['requests']} requests, {row['wall']:.1f} s "
+                f"(floor {row['floor']:.1f} s), {row['peakMB']:.0f} MB",
+                file=sys.stderr,
+            )
+    print(table(rows, args))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
