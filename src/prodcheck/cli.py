@@ -235,6 +235,16 @@ DeadlineOpt = Annotated[
         rich_help_panel=SCOPE,
     ),
 ]
+ScopeUnitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scope-unit",
+        metavar="UNIT",
+        help="What scope-level rules (a WAF gateway, a Key Vault, a budget exists) judge one at "
+        "a time: subscription (default), resource-group, or tag:KEY (each value of the tag).",
+        rich_help_panel=SELECTION,
+    ),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -567,6 +577,7 @@ def audit(
     rule: RuleOpt = None,
     skip: SkipOpt = None,
     rules_dir: RulesDirOpt = None,
+    scope_unit: ScopeUnitOpt = None,
     rule_timeout: Annotated[
         float | None,
         typer.Option(
@@ -661,7 +672,15 @@ def audit(
             f"--rule-timeout {rule_timeout:g} is not a time a rule may run: give seconds "
             "above 0 (at most 86400), like --rule-timeout 60"
         )
-    settings = cfg.settings(Severity.parse(fail_on) if fail_on else None, rule_timeout)
+    unit = None
+    if scope_unit is not None:
+        from prodcheck.units import parse_unit
+
+        try:
+            unit = parse_unit(scope_unit)
+        except ValueError as exc:
+            raise UserError(f"--scope-unit: {exc}") from None
+    settings = cfg.settings(Severity.parse(fail_on) if fail_on else None, rule_timeout, unit)
     selected = _selected_rules(cfg, rule, skip, rules_dir)
     from prodcheck.engine import check_selection
 

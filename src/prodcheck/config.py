@@ -111,6 +111,8 @@ class Config:
     # scope.timeout / scope.deadline: the live collection's bounds in seconds (None: the defaults).
     timeout: float | None = None
     deadline: float | None = None
+    # scope.unit: what scope-level rules judge one at a time (prodcheck.units); None: default.
+    unit: str | None = None
     select: list[str] = field(default_factory=list)
     skip: list[str] = field(default_factory=list)
     rules_dirs: list[Path] = field(default_factory=list)
@@ -167,9 +169,13 @@ class Config:
                 _check_number(values[name], default, f"{where}: parameter {name!r} of {rule_id}")
 
     def settings(
-        self, fail_on: Severity | None = None, rule_timeout: float | None = None
+        self,
+        fail_on: Severity | None = None,
+        rule_timeout: float | None = None,
+        unit: str | None = None,
     ) -> AuditSettings:
-        """The engine's settings: `fail_on` and `rule_timeout` from the command line win."""
+        """The engine's settings: `fail_on`, `rule_timeout` and `unit` from the command line
+        win."""
         from prodcheck.engine import AuditSettings
 
         settings = AuditSettings(
@@ -177,6 +183,8 @@ class Config:
             params={k: dict(v) for k, v in self.params.items()},
             severity=dict(self.severity),
         )
+        if unit or self.unit:
+            settings.unit = str(unit or self.unit)
         timeout = rule_timeout if rule_timeout is not None else self.rule_timeout
         if timeout is not None:
             settings.rule_timeout = timeout
@@ -251,6 +259,7 @@ _SCOPE = (
     "exclude_subscriptions",
     "timeout",
     "deadline",
+    "unit",
 )
 # The largest bounds a live collection accepts, in seconds: a day per request, a week in all.
 MAX_TIMEOUT = 86400.0
@@ -583,6 +592,16 @@ class _Parser:
                 MAX_DEADLINE,
                 "deadline: 3600 (how long the whole collection may take)",
             )
+        if "unit" in fields:
+            from prodcheck.units import parse_unit
+
+            unit_node = fields["unit"][1]
+            if not (isinstance(unit_node, yaml.ScalarNode) and unit_node.tag == _NULL):
+                text = self.string(unit_node, "scope.unit", "unit: resource-group")
+                try:
+                    c.unit = parse_unit(text)
+                except ValueError as exc:
+                    raise self.error(unit_node, f"scope.unit: {exc}") from None
         if "tags" in fields:
             tags_node = fields["tags"][1]
             if isinstance(tags_node, yaml.ScalarNode) and tags_node.tag == _NULL:

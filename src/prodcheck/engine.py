@@ -18,6 +18,7 @@ from functools import partial
 from itertools import chain
 from typing import Any
 
+from prodcheck import units
 from prodcheck.arm import ArmId, norm
 from prodcheck.checklist import order_of
 from prodcheck.errors import UserError
@@ -55,6 +56,9 @@ class AuditSettings:
     severity: Mapping[str, Severity] = field(default_factory=dict)
     # Seconds one rule may run before it is stopped and reported as ERROR (None: no limit).
     rule_timeout: float | None = DEFAULT_RULE_TIMEOUT
+    # What scope-level rules judge one at a time (prodcheck.units): subscription,
+    # resource-group or tag:<key>.
+    unit: str = units.DEFAULT
 
 
 def _remediation(template: str, verdict: Verdict) -> str:
@@ -427,7 +431,11 @@ def _unreadable_record(rule: Rule, resource: Resource, exc: BaseException) -> Co
 
 
 def run_rule(
-    rule: Rule, inventory: Inventory, settings: AuditSettings | None = None
+    rule: Rule,
+    inventory: Inventory,
+    settings: AuditSettings | None = None,
+    *,
+    part: str = "all",
 ) -> list[Finding]:
     """All findings of one rule, with coverage gaps applied.
 
@@ -435,6 +443,11 @@ def run_rule(
     resource and every verdict that read it are ERROR, the others stand. A rule that raises
     for another reason, or runs out of time, keeps the verdicts it made and adds an ERROR
     saying so.
+
+    `part` is for a scope-level rule judged per workload unit (see `run_per_unit`):
+    "resources" keeps only the verdicts about resources (the whole inventory), "scope" only
+    those about the inventory's scope (a unit's view), without the coverage gaps' own findings,
+    which the whole inventory's run reports.
     """
     settings = settings or AuditSettings()
     severity = settings.severity.get(rule.id, rule.severity)
@@ -465,10 +478,19 @@ def run_rule(
             )
         )
     verdicts = run.verdicts
+    yielded = bool(verdicts)
+    if part != "all":
+        about_scope = part == "scope"
+        verdicts = [(v, r) for v, r in verdicts if (v.target_type == "scope") == about_scope]
+        run.unknown = [
+            u
+            for (v, _), u in zip(run.verdicts, run.unknown, strict=False)
+            if (v.target_type == "scope") == about_scope
+        ]
     if inventory.has_unknowns:
         marked = _mark_unknowns([(v, u) for (v, _), u in zip(verdicts, run.unknown, strict=True)])
         verdicts = [(v, reads) for v, (_, reads) in zip(marked, verdicts, strict=True)]
-    if not verdicts and not broken:
+    if not yielded and not broken and part != "resources":
         kinds = ", ".join(rule.needs) or "resources"
         nothing = inventory.scope.not_applicable(f"nothing to check: no {kinds} in scope")
         verdicts = [(nothing, frozenset(run.every))]
@@ -495,9 +517,40 @@ def run_rule(
                     tainting.append(reason)
         findings.append(finding)
     findings += broken
-    findings += [_gap_finding(rule, severity, g) for g in tainting]
+    if part != "scope":
+        findings += [_gap_finding(rule, severity, g) for g in tainting]
     # A rule yielding the very same verdict twice for one target reports it once; verdicts
     # that differ in status or message all stay.
+    unique: dict[tuple[str, str, str, Status, str], Finding] = {}
+    for f in findings:
+        unique.setdefault((f.rule_id, norm(f.resource_id), f.subject, f.status, f.message), f)
+    return with_unique_subjects(list(unique.values()))
+
+
+def is_scope_level(rule: Rule) -> bool:
+    """Whether `rule` may judge the audited scope as a whole ("a Key Vault is in scope"): it
+    says so (`scope_level`), or its function reads `inv.scope`."""
+    if rule.scope_level is not None:
+        return rule.scope_level
+    code = getattr(rule.func, "__code__", None)
+    return code is not None and "scope" in code.co_names
+
+
+def run_per_unit(
+    rule: Rule, inventory: Inventory, views: Sequence[Inventory], settings: AuditSettings
+) -> list[Finding]:
+    """A rule's findings when scope-level verdicts are made per workload unit.
+
+    Verdicts about resources come from one run over the whole inventory, as for every rule
+    (a resource's verdict may rest on resources of other units); verdicts about the scope from
+    one run per unit over the unit's view, whose scope is the unit. A rule over an audit that
+    is one unit (`views` empty) runs as it always did.
+    """
+    if not views or not is_scope_level(rule):
+        return run_rule(rule, inventory, settings)
+    findings = run_rule(rule, inventory, settings, part="resources")
+    for view in views:
+        findings += run_rule(rule, view, settings, part="scope")
     unique: dict[tuple[str, str, str, Status, str], Finding] = {}
     for f in findings:
         unique.setdefault((f.rule_id, norm(f.resource_id), f.subject, f.status, f.message), f)
@@ -586,8 +639,14 @@ def audit(
     inventory.as_of = _as_of(snapshot.collected_at) or _as_of(planned_at) or now
     infos = {r.id: rule_info(r, settings) for r in rules}
     findings: list[Finding] = []
+    views: list[Inventory] | None = None  # the workload units, made when a rule needs them
     for r in rules:
-        findings.extend(run_rule(r, inventory, settings))
+        if is_scope_level(r):
+            if views is None:
+                views = units.split(inventory, settings.unit) or []
+            findings.extend(run_per_unit(r, inventory, views, settings))
+        else:
+            findings.extend(run_rule(r, inventory, settings))
     if all(f.status is Status.MANUAL for f in findings):
         raise UserError(
             f"no automated rule was evaluated: the {len(rules)} rule(s) selected only ask for "
@@ -596,11 +655,15 @@ def audit(
         )
     gaps = [c for c in inventory.coverage or [] if c.failed]
     generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    scope = _report_scope(snapshot, inventory, rules)
+    if views:
+        scope["unit"] = settings.unit
+        scope["units"] = [{"id": v.scope.id, "label": v.scope.name} for v in views]
     return Report(
         findings=sort_findings(findings, infos),
         rules=sorted(infos.values(), key=lambda i: i.id),
         fail_on=settings.fail_on,
-        scope=_report_scope(snapshot, inventory, rules),
+        scope=scope,
         source=snapshot.source,
         input_kind=snapshot.input_kind,
         collected_at=snapshot.collected_at,

@@ -167,6 +167,9 @@ class Rule:
     # Where the rule came from: "builtin", a directory path, or "plugin:<distribution>".
     origin: str = "builtin"
     source_file: str = ""
+    # Whether verdicts about the audited scope ("a WAF gateway exists") are made per workload
+    # unit (prodcheck.units); None: when the function reads `inv.scope`.
+    scope_level: bool | None = None
 
     def resolve_params(self, overrides: Mapping[str, Any] | None = None) -> Params:
         """Defaults with `overrides` applied; an unknown name or a wrong type is a UserError."""
@@ -220,8 +223,13 @@ def rule(
     rationale: str = "",
     remediation: str = "",
     links: Iterable[str] = (),
+    scope_level: bool | None = None,
 ) -> Callable[[RuleFunction], RuleFunction]:
-    """Declare a rule. The decorated function stays callable as it was."""
+    """Declare a rule. The decorated function stays callable as it was.
+
+    `scope_level` says whether the rule judges the audited scope as a whole (one verdict per
+    workload unit, see prodcheck.units); by default, when the function reads `inv.scope`.
+    """
 
     if not RULE_ID.match(id):
         raise ValueError(f"rule id {id!r} must look like PC-NET-001 (upper case, dash-separated)")
@@ -242,6 +250,7 @@ def rule(
             links=tuple(links),
             doc=doc,
             source_file=inspect.getsourcefile(func) or "",
+            scope_level=scope_level,
         )
         func.__prodcheck_rule__ = meta  # type: ignore[attr-defined]
         return func
