@@ -396,3 +396,22 @@ def test_text_contrast_meets_wcag_aa_in_both_colour_schemes(open_page, hostile_h
     p.expand_all()
     p.open_findings()
     assert p.page.evaluate(CONTRAST_JS) == []
+
+
+def test_the_subscription_filter_shows_one_subscriptions_findings(open_page, tmp_path):
+    from test_tenant_reports import SUB2, two_subscriptions
+
+    from prodcheck.api import audit_snapshot
+
+    report = audit_snapshot(two_subscriptions(), rules=["PC-KV-*"])
+    path = tmp_path / "tenant-report.html"
+    path.write_text(render(report, "html"), encoding="utf-8")
+    p = open_page(path)
+    total = p.shown()
+    assert total == len(report.findings)
+    wanted = sum(1 for f in report.findings if f.subscription_id == SUB2)
+    p.page.get_by_label("Subscription").select_option(SUB2)
+    assert 0 < p.shown(wanted) == wanted < total
+    p.expand_all()
+    shown = p.page.locator("#checklist details.finding:visible").count()
+    assert shown == wanted

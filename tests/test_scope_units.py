@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 from builders import SUB, arm, run_cli
 
@@ -12,6 +13,7 @@ from prodcheck import units
 from prodcheck.api import audit_snapshot
 from prodcheck.engine import AuditSettings
 from prodcheck.model import Status
+from prodcheck.paths import schemas_dir
 from prodcheck.snapshot import FORMAT
 
 SUB2 = "0b7d9e2c-5a1f-4e3b-8c6d-9f0a1b2c3d4e"
@@ -75,6 +77,8 @@ def test_each_subscription_needs_its_own_key_vault_by_default():
         f"/subscriptions/{SUB2}": Status.FAIL,
     }
     assert report.scope["unit"] == "subscription"
+    schema = json.loads((schemas_dir() / "report-v1.schema.json").read_text())
+    jsonschema.validate(json.loads(json.dumps(report.to_json())), schema)
     assert [u["id"] for u in report.scope["units"]] == [
         f"/subscriptions/{SUB}",
         f"/subscriptions/{SUB2}",

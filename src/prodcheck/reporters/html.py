@@ -30,7 +30,6 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from prodcheck.arm import ArmId
 from prodcheck.model import (
     STATUS_PRECEDENCE,
     Finding,
@@ -193,7 +192,7 @@ def _data(report: Report, blocking_ids: set[str]) -> dict[str, Any]:
                     text(f.resource_name or f.resource_id or "scope"),
                     text(f.resource_type),
                     text(f.resource_group),
-                    text(ArmId.parse(f.resource_id).subscription),
+                    text(f.subscription_id),
                 ]
             )
         rem = -1
@@ -306,7 +305,7 @@ def context(report: Report) -> dict[str, Any]:
                 )
             for f in row.findings:
                 groups.add(text(f.resource_group) or NO_GROUP)
-                sub = ArmId.parse(f.resource_id).subscription
+                sub = f.subscription_id
                 if sub:
                     subscriptions_seen.add(sub)
             section_findings.extend(row.findings)
