@@ -360,7 +360,7 @@ def _live_options(
     cloud: str,
     arm_endpoint: str | None,
     token_scope: str | None,
-    concurrency: int,
+    concurrency: int | None,
     quiet: bool,
     timeout: float | None,
     deadline: float | None,
