@@ -340,7 +340,8 @@ def test_snapshot_collects_every_type_the_catalog_knows(fake_arm, make_options):
         parent = resource("/".join(parts[:2]), "p-" + parts[1].lower()[:20])
         item = parent
         for segment in parts[2:]:
-            item = child(item, segment, "c-" + segment.lower())
+            # a child without a list (a singleton) is read by its one name
+            item = child(item, segment, entry.singleton or "c-" + segment.lower())
         estate.append(item)
     # complete the parent chains
     by_id = {}

@@ -15,6 +15,11 @@ Each entry says how one ARM type is listed:
 `tagged=False` marks a type that cannot carry tags (role assignments, budgets): a tag filter
 (`--tag`) keeps it.
 
+`singleton="default"` marks a child that has no list, only one instance read by GET
+(`{parent id}/{child}/default`): a 404 means the parent has none, which is recorded as read.
+`when=...` limits a child type to the parents that can have it (SQL databases of a Cosmos DB
+account of the NoSQL API): for any other parent it is recorded as read, with none.
+
 `diagnostics=True` marks the types that can carry diagnostic settings: when a rule needs
 `Microsoft.Insights/diagnosticSettings`, they are read for every collected resource of such a type.
 
@@ -62,6 +67,10 @@ class Collector:
     tagged: bool = True
     # A list read once per location of the resources of this type that arrive (how "catalogue").
     follows: str = ""
+    # A child without a list: the one instance of this name, read by GET (404: none).
+    singleton: str = ""
+    # A child type only some parents can have: False for a parent (its ARM JSON) that cannot.
+    when: Callable[[Mapping[str, Any]], bool] | None = None
 
     @property
     def is_child(self) -> bool:
@@ -104,6 +113,8 @@ def rest(
     diagnostics: bool = False,
     query: Mapping[str, str] | None = None,
     tagged: bool = True,
+    singleton: str = "",
+    when: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> Collector:
     return Collector(
         type,
@@ -113,7 +124,27 @@ def rest(
         diagnostics=diagnostics,
         query=query or {},
         tagged=tagged,
+        singleton=singleton,
+        when=when,
     )
+
+
+# Cosmos DB accounts of the other APIs (MongoDB, Cassandra, Gremlin, Table) have no SQL databases.
+_OTHER_COSMOS_APIS = {"enablemongo", "enablecassandra", "enablegremlin", "enabletable"}
+
+
+def is_nosql_account(account: Mapping[str, Any]) -> bool:
+    """Whether a Cosmos DB account (its ARM JSON) serves the NoSQL API, so has SQL databases."""
+    if str(account.get("kind") or "GlobalDocumentDB").lower() == "mongodb":
+        return False
+    props = account.get("properties")
+    caps = props.get("capabilities") if isinstance(props, Mapping) else None
+    names = (
+        {str(c.get("name") or "").lower() for c in caps or () if isinstance(c, Mapping)}
+        if isinstance(caps, list)
+        else set()
+    )
+    return not names & _OTHER_COSMOS_APIS
 
 
 def generic(type: str) -> Collector:
@@ -384,6 +415,16 @@ _ENTRIES: list[Collector] = [
     # older versions omit it and the key-auth rule could not judge the cluster.
     rest("Microsoft.DocumentDB/mongoClusters", "Cosmos DB", "2025-04-01-preview", diagnostics=True),
     rest("Microsoft.DocumentDB/mongoClusters/firewallRules", "Cosmos DB", "2025-04-01-preview"),
+    # The containers' time to live (resource.defaultTtl): one list per account, one per database.
+    rest(
+        "Microsoft.DocumentDB/databaseAccounts/sqlDatabases",
+        "Cosmos DB",
+        "2024-11-15",
+        when=is_nosql_account,
+    ),
+    rest(
+        "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers", "Cosmos DB", "2024-11-15"
+    ),
     sdk(
         "Microsoft.CognitiveServices/accounts",
         "AI Services",
@@ -427,6 +468,13 @@ _ENTRIES: list[Collector] = [
     # the storage logs (StorageRead/Write/Delete) are diagnostic settings of the services
     rest(
         "Microsoft.Storage/storageAccounts/blobServices", "Storage", "2023-05-01", diagnostics=True
+    ),
+    # The blob lifecycle policy has no list: GET .../managementPolicies/default, 404 when none.
+    rest(
+        "Microsoft.Storage/storageAccounts/managementPolicies",
+        "Storage",
+        "2023-05-01",
+        singleton="default",
     ),
     rest("Microsoft.ServiceBus/namespaces", "Messaging", "2021-11-01", diagnostics=True),
     rest("Microsoft.ServiceBus/namespaces/networkRuleSets", "Messaging", "2021-11-01"),

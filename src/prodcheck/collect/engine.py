@@ -277,6 +277,27 @@ def rest_pages(
         )
 
 
+def rest_singleton(client: Any, path: str, api_version: str) -> Iterator[dict[str, Any]]:
+    """GET the one child of a parent that has no list (a storage account's `managementPolicies/
+    default`): the resource, or nothing when ARM answers 404 (the parent has none)."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.core.exceptions import ARMErrorFormat
+
+    response = _send(client, HttpRequest("GET", path, params={"api-version": api_version}))
+    if response.status_code == 404:
+        return
+    if response.status_code != 200:
+        raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise MalformedResponse(f"GET {path} is not JSON: {one_line(str(exc))}") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
+        raise MalformedResponse(f"GET {path} returned no resource id")
+    yield body
+
+
 def _tags_match(resource: dict[str, Any], wanted: dict[str, str]) -> bool:
     if not wanted:
         return True
@@ -700,6 +721,9 @@ class Run:
             return
         if not self._claim(collector.type, parent.id):
             return
+        if collector.when is not None and not collector.when(parent_item):
+            self._ok(collector, parent.id, 0)  # a parent that cannot have this child type
+            return
         count = 0
         try:
             for item in self._child_items(collector, parent):
@@ -749,6 +773,11 @@ class Run:
         api_version = collector.api_version or self.api_version_for(
             collector.type, parent.subscription
         )
+        if collector.singleton:
+            path = f"{url_path(parent.id)}/{last_segment(collector.type)}/{collector.singleton}"
+            client = self.clients.get("resources", parent.subscription)
+            yield from rest_singleton(client, path, api_version)
+            return
         yield from rest_pages(
             self.clients.get("resources", parent.subscription),
             url_path(parent.id) + "/" + last_segment(collector.type),
