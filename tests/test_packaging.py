@@ -37,6 +37,7 @@ def test_wheel_contains_rules_templates_demos_and_schemas(wheel):
     assert {f"prodcheck/{t}" for t in templates} <= names
     assert "prodcheck/demos/flat.json" in names
     assert "prodcheck/demos/hardened.json" in names
+    assert "prodcheck/demos/flat-plan/containers.tf" in names  # the plan demo's sources
     assert "prodcheck/schemas/snapshot-v1.schema.json" in names
     assert "prodcheck/schemas/report-v1.schema.json" in names
     entry_points = [n for n in names if n.endswith("entry_points.txt")]

@@ -549,6 +549,15 @@ def audit(
             rich_help_panel="Input",
         ),
     ] = None,
+    terraform_source: Annotated[
+        Path | None,
+        typer.Option(
+            "--terraform-source",
+            metavar="DIR",
+            help="With --terraform-plan: the directory of the root module's .tf files, to place findings at the line that declares each resource (default: the plan file's directory if it holds .tf files, else the current directory).",
+            rich_help_panel="Input",
+        ),
+    ] = None,
     with_snapshot: Annotated[
         Path | None,
         typer.Option(
@@ -656,6 +665,8 @@ def audit(
         raise UserError(
             "give one of --snapshot, --demo, --what-if or --terraform-plan, not several"
         )
+    if terraform_source is not None and plan_kind != "terraform-plan":
+        raise UserError("--terraform-source goes with a Terraform plan: add --terraform-plan FILE")
     if with_snapshot is not None and plan is None:
         raise UserError(
             "--with-snapshot goes with a plan: add --what-if FILE or --terraform-plan FILE"
@@ -696,7 +707,12 @@ def audit(
     elif plan is not None:
         from prodcheck.plans import load_plan
 
-        snap = load_plan(plan, plan_kind, [t for r in selected for t in r.needs])
+        snap = load_plan(
+            plan,
+            plan_kind,
+            [t for r in selected for t in r.needs],
+            terraform_source if terraform_source is not None else cfg.terraform_source,
+        )
         if with_snapshot is not None:
             from prodcheck.plans import on_snapshot
 

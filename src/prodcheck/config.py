@@ -113,6 +113,9 @@ class Config:
     deadline: float | None = None
     # scope.unit: what scope-level rules judge one at a time (prodcheck.units); None: default.
     unit: str | None = None
+    # scope.terraform_source: the directory of a Terraform plan's .tf files (relative paths
+    # are relative to the file's directory).
+    terraform_source: Path | None = None
     select: list[str] = field(default_factory=list)
     skip: list[str] = field(default_factory=list)
     rules_dirs: list[Path] = field(default_factory=list)
@@ -260,6 +263,7 @@ _SCOPE = (
     "timeout",
     "deadline",
     "unit",
+    "terraform_source",
 )
 # The largest bounds a live collection accepts, in seconds: a day per request, a week in all.
 MAX_TIMEOUT = 86400.0
@@ -602,6 +606,11 @@ class _Parser:
                     c.unit = parse_unit(text)
                 except ValueError as exc:
                     raise self.error(unit_node, f"scope.unit: {exc}") from None
+        if "terraform_source" in fields:
+            text = self.string(
+                fields["terraform_source"][1], "scope.terraform_source", "terraform_source: infra"
+            )
+            c.terraform_source = self.path.parent / text
         if "tags" in fields:
             tags_node = fields["tags"][1]
             if isinstance(tags_node, yaml.ScalarNode) and tags_node.tag == _NULL:

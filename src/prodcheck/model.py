@@ -110,6 +110,10 @@ class Finding:
     # Set when a waiver or attestation changed the status: who decided, why, until when.
     note: dict[str, Any] = field(default_factory=dict)
     subject: str = ""
+    # Where the resource is declared in code, when the input was a plan whose sources were
+    # found: a relative file path (`infra/main.tf`) and the line of its block; else "" and 0.
+    source_file: str = ""
+    source_line: int = 0
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -100,6 +100,8 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
     }
     if f.note:
         out["note"] = f.note
+    if f.source_file:
+        out["source"] = {"file": f.source_file, "line": f.source_line}
     return out
 
 
@@ -117,7 +119,18 @@ def finding_from_json(d: dict[str, Any]) -> Finding:
         remediation=d.get("remediation", ""),
         note=dict(d.get("note", {})),
         subject=str(d.get("subject") or ""),
+        **_source_from_json(d.get("source")),
     )
+
+
+def _source_from_json(value: Any) -> dict[str, Any]:
+    """A finding's `source` (file and line), when it is well formed; nothing otherwise."""
+    if not isinstance(value, dict) or not isinstance(value.get("file"), str):
+        return {}
+    line = value.get("line")
+    if not value["file"] or isinstance(line, bool) or not isinstance(line, int) or line < 1:
+        return {}
+    return {"source_file": value["file"], "source_line": line}
 
 
 def gated_matcher(gated: list[Any]) -> Callable[[Finding], bool]:

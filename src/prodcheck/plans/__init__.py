@@ -15,6 +15,8 @@ See docs/shift-left.md.
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -83,17 +85,27 @@ def plan_coverage(
     return records
 
 
-def load_plan(path: str | Path, kind: str, needs: Iterable[str] = ()) -> Snapshot:
-    """Read a what-if result (`kind` "what-if") or Terraform plan ("terraform-plan") file."""
+def load_plan(
+    path: str | Path,
+    kind: str,
+    needs: Iterable[str] = (),
+    terraform_source: str | Path | None = None,
+) -> Snapshot:
+    """Read a what-if result (`kind` "what-if") or Terraform plan ("terraform-plan") file.
+
+    A Terraform plan's resources are located in the `.tf` files under `terraform_source`
+    (see `terraform_source_dir` for the default)."""
     try:
-        return _load(path, kind, needs)
+        return _load(path, kind, needs, terraform_source)
     except RecursionError:
         raise UserError(
             f"{path} is nested too deeply to be a {kind} file: pass the file the tool wrote"
         ) from None
 
 
-def _load(path: str | Path, kind: str, needs: Iterable[str]) -> Snapshot:
+def _load(
+    path: str | Path, kind: str, needs: Iterable[str], terraform_source: str | Path | None
+) -> Snapshot:
     from prodcheck.jsonfile import read_json
 
     if kind == "what-if":
@@ -114,9 +126,35 @@ def _load(path: str | Path, kind: str, needs: Iterable[str]) -> Snapshot:
             "Terraform plan",
             "save it again with 'terraform show -json plan.tfplan > plan.json'",
         )
-        parse = parse_terraform_plan
+        return parse_terraform_plan(
+            data, source, needs, terraform_source_dir(path, terraform_source)
+        )
     snapshot: Snapshot = parse(data, source, needs)
     return snapshot
+
+
+def terraform_source_dir(plan: str | Path, given: str | Path | None) -> Path:
+    """Where a plan's `.tf` files are: `given` (`--terraform-source`, or the configuration's
+    `scope.terraform_source`), else the plan file's directory when it holds `.tf` files, else
+    the current directory."""
+    if given is not None:
+        directory = Path(given)
+        if not directory.is_dir():
+            raise UserError(
+                f"Terraform source {given} is not a directory: give --terraform-source (or "
+                "scope.terraform_source) the directory of the root module's .tf files, where "
+                "terraform plan ran"
+            )
+        return directory
+    if str(plan) != "-":
+        here = Path(plan).parent
+        try:
+            entries = itertools.islice(os.scandir(here), 100_000)
+            if any(e.name.endswith(".tf") for e in entries):
+                return here
+        except OSError:
+            pass
+    return Path(".")
 
 
 def on_snapshot(planned: Snapshot, deployed: Snapshot) -> Snapshot:
@@ -161,26 +199,36 @@ def on_snapshot(planned: Snapshot, deployed: Snapshot) -> Snapshot:
 
 def load_plan_demo(name: str, needs: Iterable[str] = ()) -> Snapshot:
     """A built-in demo plan: `flat-plan` (the accelerator's first `terraform plan`) or
-    `hardened-plan` (the plan that hardens it)."""
+    `hardened-plan` (the plan that hardens it). A demo whose `.tf` files ship with it
+    (`demos/<name>/`) locates its resources there, file names relative to that directory."""
+    from prodcheck.jsonfile import read_json
     from prodcheck.paths import demos_dir
+    from prodcheck.plans.terraform import parse_terraform_plan
 
-    snapshot = load_plan(demos_dir() / f"{name}.json", "terraform-plan", needs)
-    snapshot.source = f"demo:{name}"
-    return snapshot
+    folder = demos_dir()
+    data, _ = read_json(folder / f"{name}.json", "Terraform plan", "reinstall prodcheck")
+    sources = folder / name if (folder / name).is_dir() else None
+    return parse_terraform_plan(data, f"demo:{name}", needs, sources, source_prefix="")
 
 
 def name_by_address(report: Report, snapshot: Snapshot) -> None:
-    """Name the findings on planned resources by their Terraform address, as the code does."""
-    addresses = {
-        norm(str(r.get("id"))): r[ADDRESS_KEY]
-        for r in snapshot.resources
-        if isinstance(r.get(ADDRESS_KEY), str)
-    }
-    if addresses:
+    """Name the findings on planned resources by their Terraform address, as the code does,
+    and place them at the `.tf` line of the resource's block where it was found."""
+    from prodcheck.plans.tfsource import SOURCE_KEY
+
+    planned: dict[str, dict[str, Any]] = {}
+    for r in snapshot.resources:
+        if not isinstance(r.get(ADDRESS_KEY), str):
+            continue
+        changes: dict[str, Any] = {"resource_name": r[ADDRESS_KEY]}
+        where = r.get(SOURCE_KEY)
+        if isinstance(where, dict) and isinstance(where.get("file"), str):
+            changes["source_file"] = where["file"]
+            changes["source_line"] = int(where.get("line") or 1)
+        planned[norm(str(r.get("id")))] = changes
+    if planned:
         report.findings = [
-            replace(f, resource_name=addresses[norm(f.resource_id)])
-            if norm(f.resource_id) in addresses
-            else f
+            replace(f, **planned[norm(f.resource_id)]) if norm(f.resource_id) in planned else f
             for f in report.findings
         ]
 

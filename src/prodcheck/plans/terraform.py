@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from os import PathLike
 from typing import Any
 
 from prodcheck.arm import catalogue_item_name
@@ -229,8 +230,17 @@ class Plan:
         return same[0] if len(same) == 1 else None
 
 
-def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> Snapshot:
-    """A snapshot of the resources a Terraform plan leaves in place, as ARM resources."""
+def parse_terraform_plan(
+    data: Any,
+    source: str,
+    needs: Iterable[str] = (),
+    source_dir: str | PathLike[str] | None = None,
+    source_prefix: str | None = None,
+) -> Snapshot:
+    """A snapshot of the resources a Terraform plan leaves in place, as ARM resources.
+
+    With `source_dir`, each resource declared in a `.tf` file found there carries its file and
+    line (`x-prodcheck-source`, see `prodcheck.plans.tfsource`)."""
     from prodcheck.plans.azurerm import Converter
 
     if not isinstance(data, dict):
@@ -345,6 +355,10 @@ def parse_terraform_plan(data: Any, source: str, needs: Iterable[str] = ()) -> S
         "unmapped": dict(sorted(converter.unmapped.items())),
         "unknownValues": sum(len(r.get(UNKNOWN_KEY, [])) for r in resources),
     }
+    if source_dir is not None:
+        scope["plan"]["sources"] = _locate(
+            resources, instances, data.get("configuration"), source_dir, source_prefix
+        )
     if isinstance(data.get("timestamp"), str):
         # when the plan, and the data sources it read, were made: dates are judged as of it
         scope["plan"]["timestamp"] = data["timestamp"]
@@ -393,6 +407,33 @@ def _reads(tf_type: str, after: Any) -> list[tuple[str, dict[str, Any]]]:
             out.append((key, {**body, "body": item}))
         return out
     return []
+
+
+def _locate(
+    resources: list[dict[str, Any]],
+    instances: list[Instance],
+    configuration: Any,
+    source_dir: str | PathLike[str],
+    prefix: str | None,
+) -> dict[str, Any]:
+    """Give each resource the file and line of its block; a summary of what was found."""
+    from prodcheck.plans import ADDRESS_KEY
+    from prodcheck.plans.tfsource import SOURCE_KEY, find_sources
+
+    found = find_sources(source_dir, configuration, prefix=prefix)
+    config_of = {i.address: i.config_address for i in instances}
+    located = 0
+    for r in resources:
+        address = r.get(ADDRESS_KEY)
+        if not isinstance(address, str):
+            continue
+        # `....private_dns_zone_group`, `....default_database`: a part of the instance's block
+        config = config_of.get(address) or config_of.get(address.rsplit(".", 1)[0])
+        where = found.locate(config) if config else None
+        if where is not None:
+            r[SOURCE_KEY] = {"file": where.file, "line": where.line}
+            located += 1
+    return found.summary(located, len(resources))
 
 
 def _rescope(gap: CoverageRecord, sid: str) -> CoverageRecord:

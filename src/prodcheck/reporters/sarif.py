@@ -13,7 +13,10 @@ location (the ARM id); because GitHub code scanning also requires a physical loc
 ARM id doubles as a relative artifact URI (`subscriptions/.../providers/...`). A finding with
 a subject (PC-MON-002 makes one per signal on an Application Insights component) gets the
 subject as a last path segment after `~` (`.../components/appi/~/latency`), so each finding has
-a location of its own. `partialFingerprints` and `correlationGuid` derive from the finding's
+a location of its own. A finding of a Terraform plan whose `.tf` sources were found points
+at the line of the resource's block instead (`infra/main.tf`, relative to `%SRCROOT%`, the
+repository's root), with the Terraform address as a further logical location, so code
+scanning annotates the code. `partialFingerprints` and `correlationGuid` derive from the finding's
 `findingId` (rule, resource and subject): one alert per finding, stable across runs.
 
 When the gate requires attestations (`--require-attestations`, `gate.require_attestations`),
@@ -55,6 +58,8 @@ SECURITY_SEVERITY = {
     Severity.INFO: "1.0",
 }
 REPORTED = (Status.FAIL, Status.ERROR, Status.WAIVED)
+# The base of the relative `.tf` file paths of a plan's findings: the repository's root.
+SOURCE_ROOT = "%SRCROOT%"
 
 
 # Namespace of the correlation GUIDs: uuid5(namespace, findingId) is stable across runs.
@@ -125,27 +130,51 @@ def _message(f: Finding) -> str:
     return f"{name}: {f.message}"
 
 
+def source_uri(path: str) -> str:
+    """A relative URI reference for a source file path (`infra/main.tf`), encoded."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return quote("/".join(parts), safe="/-_.~") or "main.tf"
+
+
+def _location(f: Finding) -> dict[str, Any]:
+    """Where the finding is: the `.tf` line declaring the resource when a plan's sources gave
+    it (with the Terraform address as a logical location), else the ARM id as a path."""
+    arm = {
+        "name": f.resource_name or f.resource_id,
+        "fullyQualifiedName": f.resource_id,
+        "kind": "resource",
+    }
+    if f.source_file:
+        return {
+            "physicalLocation": {
+                "artifactLocation": {"uri": source_uri(f.source_file), "uriBaseId": SOURCE_ROOT},
+                "region": {"startLine": max(1, f.source_line)},
+            },
+            "logicalLocations": [
+                {
+                    "name": f.resource_name,
+                    "fullyQualifiedName": f.resource_name,
+                    "kind": "resource",
+                },
+                {**arm, "name": f.resource_id.rsplit("/", 1)[-1] or f.resource_id},
+            ],
+        }
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": artifact_uri(f.resource_id, f.subject)},
+            "region": {"startLine": 1},
+        },
+        "logicalLocations": [arm],
+    }
+
+
 def _result(f: Finding, rule_index: int | None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
         "kind": "fail",
         "level": LEVEL[f.severity],
         "message": {"text": _message(f)},
-        "locations": [
-            {
-                "physicalLocation": {
-                    "artifactLocation": {"uri": artifact_uri(f.resource_id, f.subject)},
-                    "region": {"startLine": 1},
-                },
-                "logicalLocations": [
-                    {
-                        "name": f.resource_name or f.resource_id,
-                        "fullyQualifiedName": f.resource_id,
-                        "kind": "resource",
-                    }
-                ],
-            }
-        ],
+        "locations": [_location(f)],
         "partialFingerprints": {"prodcheckFinding/v2": fingerprint(f)},
         "correlationGuid": str(uuid.uuid5(_GUID_NAMESPACE, f.finding_id)),
         "properties": {
@@ -215,11 +244,21 @@ def to_sarif(report: Report, include_waived: bool = False) -> dict[str, Any]:
                 _unattested(f, rules[position] if position is not None else None, position)
             )
     blocking = report.blocking()
+    run: dict[str, Any] = {}
+    if any(f.source_file for f in report.findings if f.status in reported):
+        run["originalUriBaseIds"] = {
+            SOURCE_ROOT: {
+                "description": {
+                    "text": "The root of the repository that holds the Terraform configuration"
+                }
+            }
+        }
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [
             {
+                **run,
                 "tool": {
                     "driver": {
                         "name": "prodcheck",
