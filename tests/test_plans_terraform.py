@@ -476,7 +476,11 @@ def test_an_unknown_part_of_an_azapi_body_is_unknown_at_its_arm_path():
         ]
     )
     snap = parse_terraform_plan(data, "plan.json")
-    assert snap.resources[0]["x-prodcheck-unknown"] == ["properties.disableLocalAuth"]
+    # and what Azure assigns a new resource, never in its configured body: its host name
+    assert snap.resources[0]["x-prodcheck-unknown"] == [
+        "properties.disableLocalAuth",
+        "properties.hostName",
+    ]
 
 
 # ---- azurerm mappings ----------------------------------------------------------------------------

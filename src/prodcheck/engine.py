@@ -281,20 +281,24 @@ def _to_finding(rule: Rule, severity: Severity, verdict: Verdict) -> Finding:
 KNOWN_AFTER_DEPLOYMENT = "known after deployment"
 
 
-def _mark_unknowns(pending: list[tuple[Verdict, list[tuple[str, str, str]]]]) -> list[Verdict]:
+def _mark_unknowns(
+    pending: list[tuple[Verdict, list[tuple[str, str, str]]]],
+    trailing: Sequence[tuple[str, str, str]] = (),
+) -> list[Verdict]:
     """Each verdict that read a value known only after deployment, made ERROR.
 
     A verdict rests on what the rule read since the verdict before it, and on every read of its
     own target's unknown values during the whole run (a rule that reads everything first and
-    yields afterwards still has its verdicts caught by target).
+    yields afterwards still has its verdicts caught by target), `trailing` reads after its last
+    verdict included.
     """
     by_target: dict[str, list[tuple[str, str, str]]] = {}
-    for _, read in pending:
+    for read in [r for _, r in pending] + [list(trailing)]:
         for entry in read:
             by_target.setdefault(entry[0], []).append(entry)
     out = []
     for verdict, read in pending:
-        if not isinstance(verdict, Verdict) or verdict.status in (Status.ERROR, Status.MANUAL):
+        if not isinstance(verdict, Verdict) or verdict.status == Status.MANUAL:
             out.append(verdict)
             continue
         rested = list(dict.fromkeys(read + by_target.get(norm(verdict.target_id), [])))
@@ -334,6 +338,9 @@ class _Run:
     shared: frozenset[Read] = frozenset()
     # Every read of the run, for the verdict the engine gives a rule that made none.
     every: set[Read] = field(default_factory=set)
+    # Reads of values known only after deployment after the last verdict: what the rule read
+    # and then said nothing about.
+    trailing: list[tuple[str, str, str]] = field(default_factory=list)
     error: BaseException | None = None
     timed_out: bool = False
 
@@ -376,6 +383,8 @@ def _drive(rule: Rule, inventory: Inventory, params: Params, run: _Run) -> None:
         run.error = exc
     finally:
         run.every |= inventory.take_reads()
+        run.trailing = list(inventory.unknown_reads)
+        inventory.unknown_reads.clear()
 
 
 def _culprits(exc: BaseException, inventory: Inventory) -> list[Resource]:
@@ -488,9 +497,20 @@ def run_rule(
             if (v.target_type == "scope") == about_scope
         ]
     if inventory.has_unknowns:
-        marked = _mark_unknowns([(v, u) for (v, _), u in zip(verdicts, run.unknown, strict=True)])
+        marked = _mark_unknowns(
+            [(v, u) for (v, _), u in zip(verdicts, run.unknown, strict=True)], run.trailing
+        )
         verdicts = [(v, reads) for v, (_, reads) in zip(marked, verdicts, strict=True)]
-    if not yielded and not broken and part != "resources":
+        # The rule read values known only after deployment and said nothing about their
+        # resources: what it would have said rests on them (a verdict for the scope).
+        judged = {norm(v.target_id) for v, _ in run.verdicts}
+        unjudged = [entry for entry in run.trailing if entry[0] not in judged]
+        if unjudged and not broken and part != "resources":
+            silent = inventory.scope.not_applicable(
+                "no verdict on the resources whose values it read"
+            )
+            verdicts.append((_mark_unknowns([(silent, unjudged)])[0], frozenset(run.every)))
+    if not yielded and not verdicts and not broken and part != "resources":
         kinds = ", ".join(rule.needs) or "resources"
         nothing = inventory.scope.not_applicable(f"nothing to check: no {kinds} in scope")
         verdicts = [(nothing, frozenset(run.every))]

@@ -16,6 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from prodcheck.arm import ArmId, norm
@@ -555,6 +556,9 @@ class Inventory:
                 self._children[norm(resource.parent_id)].append(resource)
         self._links: dict[str, list[PrivateEndpointLink]] | None = None
         self._alerts: dict[str, _AlertIndex] = {}
+        # On a plan, the unknowns each shared index read while it was built: every answer from
+        # the index rests on them, not only the one that built it.
+        self._index_reads: dict[str, list[tuple[str, str, str]]] = {}
         self._derived: dict[Callable[[Inventory], Any], Any] = {}
         # Reads of values known only after deployment: (resource key, name, path), in order.
         self.unknown_reads: list[tuple[str, str, str]] = []
@@ -693,7 +697,9 @@ class Inventory:
         self.note_read(_PE_TYPE)
         self._note_own(resource)
         if self._links is None:
-            self._links = self._index_private_endpoints()
+            self._links = self._indexed("private endpoints", self._index_private_endpoints)
+        else:
+            self.unknown_reads.extend(self._index_reads.get("private endpoints", ()))
         links: dict[str, PrivateEndpointLink] = {}
         for link in self._links.get(resource.key, []):
             links.setdefault(norm(link.endpoint_id), link)
@@ -723,6 +729,13 @@ class Inventory:
         """(target id, connection state, group ids) for each connection of a private endpoint."""
         self._note_own(endpoint)
         return _connections(endpoint)
+
+    def _indexed(self, name: str, build: Callable[[], _T]) -> _T:
+        """`build()`, remembering the unknowns it read under `name` (see `_index_reads`)."""
+        before = len(self.unknown_reads)
+        value = build()
+        self._index_reads[name] = self.unknown_reads[before:]
+        return value
 
     def _index_private_endpoints(self) -> dict[str, list[PrivateEndpointLink]]:
         index: dict[str, list[PrivateEndpointLink]] = defaultdict(list)
@@ -771,7 +784,11 @@ class Inventory:
         for key in keys:
             index = self._alerts.get(key)
             if index is None:
-                index = self._alerts[key] = _AlertIndex(self._by_type.get(key, []))
+                index = self._alerts[key] = self._indexed(
+                    f"alerts {key}", partial(_AlertIndex, self._by_type.get(key, []))
+                )
+            else:
+                self.unknown_reads.extend(self._index_reads.get(f"alerts {key}", ()))
             found.extend(index.alerts[i] for i in sorted(positions(index)))
         if len(keys) > 1:
             found.sort(key=lambda r: r.key)  # the order of `of_type` over several types
@@ -828,7 +845,8 @@ class Inventory:
 def _connections(endpoint: Resource) -> list[tuple[str, str, tuple[str, ...]]]:
     out = []
     for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
-        for conn in dig(endpoint.raw, f"properties.{key}", []) or []:
+        # through `get`: on a plan, a connection known only after deployment is noted
+        for conn in endpoint.get(f"properties.{key}", []) or []:
             target = str(dig(conn, "properties.privateLinkServiceId", ""))
             state = str(dig(conn, "properties.privateLinkServiceConnectionState.status", ""))
             if not state and key == "privateLinkServiceConnections":

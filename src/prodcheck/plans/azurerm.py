@@ -145,6 +145,10 @@ def _identity(b: Body) -> None:
     # Known for an identity that exists (a no-op or an update), "known after apply" otherwise.
     if isinstance(first.get("principal_id"), str) and first["principal_id"]:
         identity["principalId"] = first["principal_id"]
+    elif "systemassigned" in str(identity["type"]).replace(" ", "").lower() and not b.known(
+        "identity[0].principal_id"
+    ):
+        b.unknown.append("identity.principalId")
     ids = first.get("identity_ids")
     if isinstance(ids, list) and ids:
         users: dict[str, Any] = {}
@@ -1333,6 +1337,12 @@ class Converter:
             b = Body(self, inst, raw)
             _identity(b)
             unknown += b.unknown
+        if inst.is_unknown("id"):
+            # What Azure assigns when it creates the resource (its ids, host names, addresses)
+            # is in azapi's `output`, known after apply, never in the configured body.
+            for path in SERVER_VALUES.get(arm_type.lower(), ()):
+                if _absent(raw, path):
+                    unknown.append(path)
         if unknown:
             raw[UNKNOWN_KEY] = list(dict.fromkeys(unknown))
         return raw
@@ -1357,6 +1367,51 @@ class Converter:
             unknown = list(target.get(UNKNOWN_KEY, []))
             unknown += _unknown_in_body(patch) or ["properties"]
             target[UNKNOWN_KEY] = list(dict.fromkeys(unknown))
+
+
+# Read-only properties Azure fills in that rules read (an identity's ids, the host names and
+# addresses a service gets): absent from a planned azapi body, they are known after apply.
+SERVER_VALUES: dict[str, tuple[str, ...]] = {
+    "microsoft.managedidentity/userassignedidentities": (
+        "properties.principalId",
+        "properties.clientId",
+        "properties.tenantId",
+    ),
+    "microsoft.appconfiguration/configurationstores": ("properties.endpoint",),
+    "microsoft.keyvault/vaults": ("properties.vaultUri",),
+    "microsoft.containerregistry/registries": ("properties.loginServer",),
+    "microsoft.cognitiveservices/accounts": ("properties.endpoint", "properties.endpoints"),
+    "microsoft.app/managedenvironments": ("properties.defaultDomain", "properties.staticIp"),
+    "microsoft.app/containerapps": (
+        "properties.latestRevisionFqdn",
+        "properties.configuration.ingress.fqdn",
+        "properties.outboundIpAddresses",
+    ),
+    "microsoft.insights/components": (
+        "properties.ConnectionString",
+        "properties.InstrumentationKey",
+    ),
+    "microsoft.operationalinsights/workspaces": ("properties.customerId",),
+    "microsoft.apimanagement/service": (
+        "properties.gatewayUrl",
+        "properties.privateIPAddresses",
+        "properties.publicIPAddresses",
+    ),
+    "microsoft.storage/storageaccounts": ("properties.primaryEndpoints",),
+    "microsoft.servicebus/namespaces": ("properties.serviceBusEndpoint",),
+    "microsoft.cache/redisenterprise": ("properties.hostName",),
+    "microsoft.communication/communicationservices": ("properties.hostName",),
+    "microsoft.network/publicipaddresses": ("properties.ipAddress",),
+}
+
+
+def _absent(raw: dict[str, Any], path: str) -> bool:
+    node: Any = raw
+    for step in path.split("."):
+        if not isinstance(node, dict) or step not in node:
+            return True
+        node = node[step]
+    return node is None
 
 
 def _unknown_in_body(inst: Instance) -> list[str]:
