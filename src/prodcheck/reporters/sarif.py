@@ -245,7 +245,11 @@ def to_sarif(report: Report, include_waived: bool = False) -> dict[str, Any]:
             )
     blocking = report.blocking()
     run: dict[str, Any] = {}
-    if any(f.source_file for f in report.findings if f.status in reported):
+    if any(
+        loc["physicalLocation"]["artifactLocation"].get("uriBaseId") == SOURCE_ROOT
+        for r in results
+        for loc in r["locations"]
+    ):
         run["originalUriBaseIds"] = {
             SOURCE_ROOT: {
                 "description": {
