@@ -71,6 +71,10 @@ def key_vault_serves_workload(inv, p):
     delete, purge protection and access model are unknown): ERROR, not PASS. A `keyVaultUrl`
     that is not an `https://` Key Vault secret URL fails.
 
+    Checked against the `Microsoft.KeyVault/vaults` GET bodies of API versions 2019-09-01 and
+    2026-05-15 (`vaultUri` without a trailing slash; the 2026-02-01 list has one) and the
+    `Microsoft.App/containerApps` bodies of 2025-07-01.
+
     ## Example
     Passes, with the vault `kv-prod` in scope:
     ```json
@@ -155,6 +159,11 @@ def vault_is_recoverable(inv, p):
     on (`enablePurgeProtection: true`), and Azure RBAC authorization
     (`enableRbacAuthorization: true`) instead of access policies. Network exposure is checked
     by the private-endpoint rules.
+
+    Checked against the `Microsoft.KeyVault/vaults` GET bodies of API versions 2019-09-01,
+    2026-02-01 and 2026-05-15: a vault created without them has no `enablePurgeProtection`,
+    `enableRbacAuthorization` or `softDeleteRetentionInDays` in its body (`enableSoftDelete` is
+    there in some bodies, not in others), and access policies beside them; `null` is not set.
 
     ## Example
     Fails:

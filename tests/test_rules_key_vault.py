@@ -130,3 +130,74 @@ def test_access_policy_vault_fails():
 
 def test_no_vault_is_not_applicable_for_recoverability():
     assert statuses(run("PC-KV-002", [])) == {"scope": "NOT_APPLICABLE"}
+
+
+# ---- shapes of the Key Vault GET bodies ------------------------------------------------------
+
+
+def spec_vault(name: str = "sample-vault", **props) -> dict:
+    """A vault as GET returns it in 2019-09-01 and 2026-05-15: access policies, the switches left
+    out, `vaultUri` without a trailing slash (2026-02-01 lists it with one)."""
+    properties = {
+        "sku": {"family": "A", "name": "standard"},
+        "tenantId": "00000000-0000-0000-0000-000000000000",
+        "accessPolicies": [
+            {
+                "tenantId": "00000000-0000-0000-0000-000000000000",
+                "objectId": "00000000-0000-0000-0000-000000000000",
+                "permissions": {"secrets": ["get", "list"]},
+            }
+        ],
+        "enabledForDeployment": True,
+        "vaultUri": f"https://{name}.vault.azure.net",
+        "provisioningState": "Succeeded",
+    }
+    properties.update(props)
+    return arm(VAULT, name, properties=properties, tags={})
+
+
+def test_vault_with_every_switch_left_out_fails_on_purge_protection_and_rbac_only():
+    findings = run("PC-KV-002", [spec_vault()])
+    message = by_name(findings)["sample-vault"].message
+    assert statuses(findings) == {"sample-vault": "FAIL"}
+    assert "purge protection is off" in message
+    assert "RBAC authorization is not set" in message
+    # Soft delete is on unless ARM says false, and the retention left out is the default 90 days.
+    assert "soft delete" not in message
+
+
+def test_vault_of_a_newer_api_version_with_public_access_and_switches_on_passes():
+    findings = run(
+        "PC-KV-002",
+        [
+            spec_vault(
+                publicNetworkAccess="Enabled",
+                enableSoftDelete=True,
+                enablePurgeProtection=True,
+                enableRbacAuthorization=True,
+                accessPolicies=[],
+            )
+        ],
+    )
+    assert statuses(findings) == {"sample-vault": "PASS"}
+
+
+def test_rbac_authorization_null_is_not_set():
+    vault_ = spec_vault(enablePurgeProtection=True, enableRbacAuthorization=None)
+    findings = run("PC-KV-002", [vault_])
+    assert statuses(findings) == {"sample-vault": "FAIL"}
+    assert "RBAC authorization is not set" in findings[0].message
+
+
+def test_vault_uri_with_or_without_trailing_slash_matches_the_reference():
+    with_slash = spec_vault("kv-a", vaultUri="https://kv-a.vault.azure.net/")
+    findings = run(
+        "PC-KV-001",
+        [
+            spec_vault(),
+            with_slash,
+            app_with_secret("https://sample-vault.vault.azure.net/secrets/signing-key", "api"),
+            app_with_secret("https://kv-a.vault.azure.net/secrets/signing-key", "worker"),
+        ],
+    )
+    assert statuses(findings) == {"scope": "PASS", "api": "PASS", "worker": "PASS"}
