@@ -75,6 +75,11 @@ def apps_use_managed_identity(inv, p):
     app has), not with a username and a password secret (`passwordSecretRef`). An app with no
     registry entry pulls public images and passes on the identity alone.
 
+    Checked against the `Microsoft.App/containerApps` GET bodies of API version 2025-07-01
+    (`identity.type` written `SystemAssigned,UserAssigned` without a space, user-assigned
+    identity ids keyed with `resourcegroups` in lower case: ids are compared
+    case-insensitively).
+
     ## Example
     Fails:
     ```json
@@ -378,6 +383,13 @@ def key_auth_is_off(inv, p):
     (2025-05-01). Without them the data came from an older api-version and the setting cannot
     be told: ERROR.
 
+    Checked against the GET bodies of `Microsoft.CognitiveServices/accounts` 2017-04-18 and
+    2025-09-01 (neither carries `disableLocalAuth` for an account created without it),
+    `Microsoft.Cache/redis` 2024-11-01 (the type spelled `Microsoft.Cache/Redis`, no
+    `disableAccessKeyAuthentication`), `Microsoft.Insights/components` 2020-02-02 (no
+    `DisableLocalAuth`, `tags` an empty string) and `Microsoft.ContainerRegistry/registries`
+    2023-07-01 (`adminUserEnabled` always present). A switch set to `null` is not set.
+
     ## Example
     Fails:
     ```json
@@ -440,6 +452,9 @@ def no_credentials_in_plain_env(inv, p):
     matched; the value is never shown. An Application Insights connection string is an
     identifier, not a credential: PC-ID-005 reports it. An app whose record has no containers
     (its configuration was not read) is ERROR, not PASS.
+
+    Checked against the `Microsoft.App/containerApps` GET bodies of API version 2025-07-01
+    (containers and init containers without `env`).
 
     ## Example
     Fails:
@@ -513,6 +528,9 @@ def secrets_are_key_vault_references(inv, p):
     and an `identity` that is one of the app's own identities (`system`, or a user-assigned
     identity the app has). A secret without `keyVaultUrl` is held in the app itself: FAIL. An
     app without secrets has nothing to check (NOT_APPLICABLE).
+
+    Checked against the `Microsoft.App/containerApps` GET bodies of API version 2025-07-01: an
+    app without secrets has no `secrets` key; identity ids are compared case-insensitively.
 
     ## Example
     Fails:
@@ -594,6 +612,9 @@ def app_insights_connection_string_not_plain(inv, p):
     No container app sets an Application Insights connection string
     (`InstrumentationKey=...`) as a literal environment variable value. It is reported here, at
     low severity, and not by PC-ID-003, because it does not grant access to data.
+
+    Checked against the `Microsoft.App/containerApps` GET bodies of API version 2025-07-01 and
+    the `ConnectionString` of `Microsoft.Insights/components` 2020-02-02.
 
     ## Example
     Fails:

@@ -364,3 +364,107 @@ def test_an_app_whose_containers_were_not_read_is_error_not_pass():
     [finding] = run("PC-ID-003", [app])
     assert finding.status.value == "ERROR"
     assert "could not be checked" in finding.message
+
+
+# ---- shapes of the GET bodies ------------------------------------------------------------------
+
+
+def test_app_with_both_identity_kinds_as_the_2025_07_body_writes_them_pulls_with_either():
+    # `SystemAssigned,UserAssigned` without a space; the identity id keyed with `resourcegroups`.
+    keyed = UAI.replace("resourceGroups", "resourcegroups")
+    identity = {
+        "type": "SystemAssigned,UserAssigned",
+        "principalId": "24adfa4f-dedf-8dc0-ca29-b6d1a69ab319",
+        "userAssignedIdentities": {keyed: {"principalId": "74ad", "clientId": "14ad"}},
+    }
+    findings = run(
+        "PC-ID-001",
+        [
+            container_app(
+                "by-id",
+                identity=identity,
+                registries=[{"server": "cr.azurecr.io", "identity": UAI}],
+            ),
+            container_app(
+                "by-system",
+                identity=identity,
+                registries=[{"server": "cr.azurecr.io", "identity": "system"}],
+            ),
+        ],
+    )
+    assert statuses(findings) == {"by-id": "PASS", "by-system": "PASS"}
+
+
+def test_bodies_that_leave_the_key_switch_out_are_judged_on_the_service_default():
+    # Cognitive Services 2017-04-18 and 2025-09-01, Redis 2024-11-01 (type spelled
+    # `Microsoft.Cache/Redis`), App Insights 2020-02-02 (tags as an empty string): none carries
+    # the switch, and each accepts keys; ACR 2023-07-01 returns `adminUserEnabled: false`.
+    cognitive = arm(
+        "Microsoft.CognitiveServices/accounts",
+        "cog",
+        kind="Emotion",
+        sku={"name": "F0"},
+        properties={
+            "endpoint": "https://westus.api.cognitive.microsoft.com/emotion/v1.0",
+            "provisioningState": "Succeeded",
+        },
+    )
+    redis = arm(
+        "Microsoft.Cache/Redis",
+        "cache1",
+        properties={"enableNonSslPort": True, "publicNetworkAccess": "Enabled", "port": 6379},
+    )
+    insights = arm(
+        "Microsoft.Insights/components",
+        "ai",
+        kind="web",
+        tags="",
+        properties={"ApplicationId": "ai", "IngestionMode": "LogAnalytics"},
+    )
+    registry = arm(
+        "Microsoft.ContainerRegistry/registries",
+        "cr",
+        properties={"adminUserEnabled": False, "status": None, "publicNetworkAccess": "Enabled"},
+    )
+    findings = run("PC-ID-002", [cognitive, redis, insights, registry])
+    assert statuses(findings) == {"cog": "FAIL", "cache1": "FAIL", "ai": "FAIL", "cr": "PASS"}
+    assert "accepted by default" in by_name(findings)["cache1"].message
+
+
+def test_switch_set_to_null_is_not_set():
+    storage = arm(
+        "Microsoft.Storage/storageAccounts", "st", properties={"allowSharedKeyAccess": None}
+    )
+    findings = run("PC-ID-002", [storage])
+    assert statuses(findings) == {"st": "FAIL"}
+
+
+def test_containers_without_env_as_the_2025_07_body_has_them_hold_no_credential():
+    app = arm(
+        APP,
+        "testcontainerapp0",
+        identity={"type": "SystemAssigned"},
+        properties={
+            "configuration": {"ingress": {"external": True, "targetPort": 3000}},
+            "template": {
+                "containers": [{"image": "repo/app:v4", "name": "app", "resources": {"cpu": 0.5}}],
+                "initContainers": [
+                    {"image": "repo/init:v4", "name": "init", "command": ["/bin/sh"]}
+                ],
+            },
+        },
+    )
+    findings = run("PC-ID-003", [app])
+    assert statuses(findings) == {"testcontainerapp0": "PASS"}
+    assert "0 plain environment variable" in findings[0].message
+    # The body has no `secrets` at all: nothing for PC-ID-004 to judge.
+    assert statuses(run("PC-ID-004", [app])) == {"testcontainerapp0": "NOT_APPLICABLE"}
+
+
+def test_key_vault_reference_naming_the_identity_in_another_case_is_the_apps_identity():
+    identity = {"type": "UserAssigned", "userAssignedIdentities": {UAI.lower(): {}}}
+    app = container_app(
+        identity=identity,
+        secrets=[{"name": "signing-key", "keyVaultUrl": KV_URL, "identity": UAI}],
+    )
+    assert statuses(run("PC-ID-004", [app])) == {"api": "PASS"}
