@@ -205,6 +205,14 @@ def key_vault_references_readable(inv, p):
     assignment whose role definition was not read, a vault outside the audited scope, and
     role assignments that could not be read (`Microsoft.Authorization/roleAssignments/read`).
 
+    Checked against the `Microsoft.Authorization/roleAssignments` list bodies of API versions
+    2015-07-01 (no `principalType`, `resourcegroups` in lower case in `scope`) and 2022-04-01
+    (the collector's; `roleDefinitionId` also in its tenant-level form
+    `/providers/Microsoft.Authorization/roleDefinitions/<guid>`, `condition` absent or `null`
+    when there is none), the `roleDefinitions` bodies of 2015-07-01 (no `dataActions`: such a
+    definition grants no data action) and 2022-04-01, the `Microsoft.KeyVault/vaults` bodies of
+    2019-09-01 and 2026-05-15, and the `Microsoft.App/containerApps` bodies of 2025-07-01.
+
     ## Example
     Fails: the app's identity holds Key Vault Reader on the vault, whose definition has
     `"dataActions": ["Microsoft.KeyVault/vaults/secrets/readMetadata/action"]` only.
@@ -271,6 +279,11 @@ def registry_pull_allowed(inv, p):
     repository permissions). Registries reached with a password are PC-ID-001's; a registry
     outside the audited scope cannot be verified (ERROR). One finding per registry entry
     (subject: the registry's server).
+
+    Checked against the `Microsoft.Authorization/roleAssignments` and `roleDefinitions` bodies
+    of API versions 2015-07-01 and 2022-04-01, the `Microsoft.ContainerRegistry/registries`
+    bodies of 2023-07-01 (`loginServer` in mixed case, compared case-insensitively) and the
+    `Microsoft.App/containerApps` bodies of 2025-07-01.
 
     ## Example
     Passes: an assignment at `/subscriptions/…/registries/cr1` (or its group) of a role with
@@ -622,6 +635,13 @@ def keyless_services_reachable(inv, p):
     Endpoints kept in App Configuration or in secrets are not visible and are not checked.
     One finding per (caller, service); subject: variable → service.
 
+    Checked against the `Microsoft.Authorization/roleAssignments` and `roleDefinitions` bodies
+    of API versions 2015-07-01 and 2022-04-01, the host fields of
+    `Microsoft.CognitiveServices/accounts` 2025-09-01 (`endpoint`), `Microsoft.Cache/redis`
+    2024-11-01 (`hostName`) and `Microsoft.KeyVault/vaults` 2026-05-15 (`vaultUri`), and the
+    `Microsoft.App/containerApps` bodies of 2025-07-01 (user-assigned identities with their
+    `principalId` and `clientId`).
+
     ## Example
     Fails: `AZURE_SPEECH_ENDPOINT=https://ai1.cognitiveservices.azure.com/` on an AI Services
     account with `disableLocalAuth: true`, and no role assignment for the app's identity there.
@@ -727,6 +747,10 @@ def workload_least_privilege(inv, p):
     Roles at a single resource are the data roles the other rules ask for. A broad assignment
     with a `condition` cannot be evaluated here (ERROR); so can an assignment whose role
     definition was not read. One finding per identity.
+
+    Checked against the `Microsoft.Authorization/roleAssignments` list bodies of API versions
+    2015-07-01 and 2022-04-01 (assignments at the subscription and at a resource group, scopes
+    in either case) and the `roleDefinitions` bodies of both versions.
 
     ## Example
     Fails: the app's identity is assigned Contributor

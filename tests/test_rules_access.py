@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from builders import SUB, arm, rid, role_assignment, role_definition, run
 
@@ -229,6 +231,28 @@ def test_a_conditional_assignment_cannot_be_verified():
     assert f.status.value == "ERROR" and "condition" in f.message
 
 
+def test_an_assignment_as_2015_07_01_lists_it_covers_the_resource_group_in_lower_case():
+    # No principalType, the scope's `resourcegroups` in lower case.
+    assignment = role_assignment(RG_ID, SECRETS_USER, PRINCIPAL)
+    del assignment["properties"]["principalType"]
+    assignment["properties"]["scope"] = RG_ID.replace("resourceGroups", "resourcegroups")
+    assert only(run("PC-RBAC-001", kv_case(SECRETS_USER, assignment))).status.value == "PASS"
+
+
+def test_a_definition_read_without_data_actions_grants_no_data_action():
+    # 2015-07-01 role definitions carry only `actions` and `notActions`.
+    old_shape = json.loads(json.dumps(SECRETS_USER))
+    old_shape["properties"]["permissions"] = [{"actions": [], "notActions": []}]
+    assignment = role_assignment(rid(VAULT, "kv1"), old_shape, PRINCIPAL)
+    assert only(run("PC-RBAC-001", kv_case(old_shape, assignment))).status.value == "FAIL"
+
+
+def test_a_condition_left_null_is_no_condition():
+    assignment = role_assignment(rid(VAULT, "kv1"), SECRETS_USER, PRINCIPAL)
+    assignment["properties"].update({"condition": None, "conditionVersion": None})
+    assert only(run("PC-RBAC-001", kv_case(SECRETS_USER, assignment))).status.value == "PASS"
+
+
 def test_an_assignment_whose_definition_was_not_read_cannot_be_verified():
     f = only(
         run("PC-RBAC-001", kv_case(role_assignment(rid(VAULT, "kv1"), SECRETS_USER, PRINCIPAL)))
@@ -295,6 +319,14 @@ def test_acr_pull_on_the_registry_allows_the_pull():
         )
     )
     assert f.status.value == "PASS"
+
+
+def test_a_login_server_in_mixed_case_as_the_2023_07_01_body_has_it_is_the_registry():
+    case = registry_case(ACR_PULL, role_assignment(rid(ACR, "cr1"), ACR_PULL, PRINCIPAL))
+    case[2]["properties"].update(
+        {"loginServer": "Cr1.azurecr.io", "status": None, "publicNetworkAccess": "Enabled"}
+    )
+    assert only(run("PC-RBAC-002", case)).status.value == "PASS"
 
 
 def test_no_pull_role_fails_naming_acr_pull():
@@ -418,6 +450,9 @@ def test_api_management_backends_are_called_with_its_identity():
     [
         (CONTRIBUTOR, RG_ID, "FAIL"),
         (CONTRIBUTOR, f"/subscriptions/{SUB}", "FAIL"),
+        # 2015-07-01 writes the scope's `resourcegroups` in lower case.
+        (CONTRIBUTOR, f"/subscriptions/{SUB}/resourcegroups/rg-app", "FAIL"),
+        (CONTRIBUTOR, f"/subscriptions/{SUB}/", "FAIL"),
         (UAA, RG_ID, "FAIL"),
         (CONTRIBUTOR, rid(VAULT, "kv1"), "PASS"),
         (ACR_PULL, RG_ID, "PASS"),
