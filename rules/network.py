@@ -47,6 +47,9 @@ PUBLIC_IP = "Microsoft.Network/publicIPAddresses"
 VNET = "Microsoft.Network/virtualNetworks"
 VNET_PEERING = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings"
 RULE_SET_CHILDREN = [SERVICE_BUS_RULES, EVENT_HUBS_RULES]
+# The 2021-11-01 examples spell the rule set in the singular (type `.../Namespaces/NetworkRuleSet`,
+# id `.../networkruleset/default`): read it under either spelling, never skip it as unknown.
+_RULE_SET_SPELLINGS = [*RULE_SET_CHILDREN, *(t.removesuffix("s") for t in RULE_SET_CHILDREN)]
 
 _PNA = "properties.publicNetworkAccess"
 
@@ -86,7 +89,7 @@ def _acl_ip_rules(inv, res, kind: str) -> tuple[str | None, list[str]]:
         return acl.get("defaultAction"), rules
     if kind == "ruleSetChild":
         for child in inv.children(res):
-            if child.is_type(*RULE_SET_CHILDREN):
+            if child.is_type(*_RULE_SET_SPELLINGS):
                 if _lower(child.get("properties.publicNetworkAccess")) == "disabled":
                     return "Deny", []
                 rules = [
@@ -347,6 +350,12 @@ def approved_private_endpoint(inv, p):
     service in `Internal` virtual network mode, passes: it is private by injection.
     NOT_APPLICABLE where the service or SKU has no Private Link (see PC-NET-001).
 
+    Checked against the `Microsoft.Network/privateEndpoints` GET bodies of API version
+    2024-05-01 (connections with their own `id`, an empty `manualPrivateLinkServiceConnections`)
+    and the services' own `privateEndpointConnections` in `Microsoft.Cache/redis` 2024-11-01
+    (the type spelled `Microsoft.Cache/Redis`) and `Microsoft.KeyVault/vaults` 2026-05-15 (a
+    connection whose endpoint id is empty names no endpoint and does not count).
+
     ## Example
     Fails (the only connection is still pending):
     ```json
@@ -449,6 +458,11 @@ def private_dns_wired(inv, p):
 
     Zone names are the public cloud's. NOT_APPLICABLE when no private endpoint serves those
     services.
+
+    Checked against the `Microsoft.Network/privateEndpoints` and
+    `privateEndpoints/privateDnsZoneGroups` GET bodies of API version 2024-05-01: a zone group's
+    body carries no `type` (a snapshot takes it from the id) and lists `recordSets` beside each
+    `privateDnsZoneId`.
 
     ## Example
     Fails (an AI Services endpoint registered only in the Cognitive Services zone: requests to
@@ -590,6 +604,13 @@ def no_open_firewall(inv, p):
     `128.0.0.0/1`. The Azure-services rule `0.0.0.0–0.0.0.0` is a single address and does not
     count. Services without an IP firewall are NOT_APPLICABLE; a service whose ACLs allow
     everything by default without any rule is PC-NET-001's finding, not this one's.
+
+    Checked against the `Microsoft.DocumentDB/mongoClusters/firewallRules` list of API version
+    2025-04-01-preview (typed with a leading slash, which a snapshot drops),
+    `Microsoft.Cache/redis/firewallRules` 2024-11-01 (named `<cache>/<rule>`), and the Service
+    Bus and Event Hubs `networkRuleSets` of 2021-11-01 (`ipMask` rules with `action`; the
+    examples spell the child `.../Namespaces/NetworkRuleSet` with an id ending
+    `/networkruleset/default`, and both spellings are read).
 
     ## Example
     Fails:
@@ -964,6 +985,10 @@ def no_direct_container_access(inv, p):
     Application Gateways' public and private frontend addresses and subnets, and API
     Management's public and private addresses and subnet. Apps without ingress, with internal
     ingress, or in an internal environment pass.
+
+    Checked against the `Microsoft.App/managedEnvironments` and `containerApps` GET bodies of
+    API version 2025-07-01 (a `vnetConfiguration` without `internal` is an external environment;
+    `ipSecurityRestrictions` with `ipAddressRange` and `action`).
 
     ## Example
     Fails:
