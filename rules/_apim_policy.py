@@ -249,7 +249,9 @@ class ApiPolicies:
 
 
 def _policy_text(resource) -> str:
-    return str(resource.get("properties.value", "") or "")
+    # `value` from API version 2019-01-01 on; 2017-03-01 and 2018-01-01 return `policyContent`.
+    text = resource.get("properties.value") or resource.get("properties.policyContent")
+    return str(text or "")
 
 
 def _first_policy(inv, parent, policy_type: str):

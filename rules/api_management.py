@@ -245,6 +245,10 @@ def apim_fronts_workload(inv, p):
     The audited scope has at least one API Management service, and each one exposes at least one
     API. None at all is a FAIL reported at the scope.
 
+    Checked against the `Microsoft.ApiManagement/service` and `service/apis` GET bodies of API
+    versions 2018-01-01 and 2024-05-01 (the collector's; APIs with `isCurrent` and
+    `apiRevision`).
+
     ## Example
     Fails: no `Microsoft.ApiManagement/service` in scope, or a service without APIs.
     Passes: a service with `Microsoft.ApiManagement/service/apis` children.
@@ -395,7 +399,8 @@ def every_api_rate_limited(inv, p):
     the inventory. The finding names where the limit comes from, or the paths that lack one.
 
     Checked against the API Management GET bodies of API version 2024-05-01 (policies with
-    `format: xml`, policy fragments, named values with `displayName`, `secret` and `keyVault`).
+    `format: xml`, policy fragments, named values with `displayName`, `secret` and `keyVault`),
+    and the policies of 2018-01-01 (the document in `policyContent`).
 
     ## Example
     Fails: the global policy limits, but the API's inbound section has no `<base />`:
@@ -505,6 +510,10 @@ def ai_apis_token_limited(inv, p):
     Cognitive Services account in scope, or the backend's `resourceId` is such an account.
     NOT_APPLICABLE for a service with no such API.
 
+    Checked against the API Management policy bodies of API versions 2018-01-01 (the document in
+    `policyContent`), 2019-01-01 and 2024-05-01 (in `value`, with `format: xml` and the
+    portal's leading comment), and the `service/apis` bodies of 2024-05-01.
+
     ## Example
     Fails: the API's backend is `https://myai.openai.azure.com/openai` and its inbound section only
     has `<base />` and a `rate-limit`.
@@ -564,6 +573,10 @@ def ai_apis_emit_token_metrics(inv, p):
     backend pool) points at a host ending in one of `ai_host_suffixes` or at the endpoint of a
     Cognitive Services account in scope, or the backend's `resourceId` is such an account.
     NOT_APPLICABLE for a service with no such API.
+
+    Checked against the API Management policy bodies of API versions 2018-01-01 (the document in
+    `policyContent`), 2019-01-01 and 2024-05-01 (in `value`, with `format: xml` and the
+    portal's leading comment), and the `service/apis` bodies of 2024-05-01.
 
     ## Example
     Fails: the inbound section has a token limit but no metric.
@@ -626,6 +639,10 @@ def ai_apis_cache(inv, p):
     backend pool) points at a host ending in one of `ai_host_suffixes` or at the endpoint of a
     Cognitive Services account in scope, or the backend's `resourceId` is such an account.
     NOT_APPLICABLE for a service with no such API.
+
+    Checked against the API Management policy bodies of API versions 2018-01-01 (the document in
+    `policyContent`), 2019-01-01 and 2024-05-01 (in `value`, with `format: xml` and the
+    portal's leading comment), and the `service/apis` bodies of 2024-05-01.
 
     ## Example
     Fails: no cache lookup in the effective inbound policy.
@@ -852,6 +869,11 @@ def apim_private_with_identity(inv, p):
     `publicNetworkAccess: Disabled` with an approved private endpoint. And it has a managed
     identity (`identity.type` system- or user-assigned), so that it calls Azure OpenAI without
     keys. A tier that cannot be private (Consumption, Basic v2) fails with that reason.
+
+    Checked against the `Microsoft.ApiManagement/service` GET bodies of API versions 2018-01-01
+    (neither `publicNetworkAccess` nor `identity`: public, no identity) and 2024-05-01 (identity
+    `SystemAssigned, UserAssigned` with a space, a `Pending` private endpoint connection that
+    does not count), and the `Microsoft.Network/privateEndpoints` bodies of 2024-05-01.
 
     ## Example
     Fails:
