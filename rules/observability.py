@@ -80,6 +80,11 @@ def app_insights_is_workspace_based(inv, p):
     (`properties.retentionInDays`). A workspace outside the audited scope cannot be verified and
     is reported as ERROR.
 
+    Checked against the `Microsoft.Insights/components` GET bodies of API version 2020-02-02
+    (PascalCase properties, `WorkspaceResourceId` written in lower case, `tags` an empty string)
+    and the `Microsoft.OperationalInsights/workspaces` bodies of 2023-09-01 (ids in lower case;
+    `retentionInDays`).
+
     ## Example
     Fails (classic component, no workspace):
     ```json
@@ -429,6 +434,11 @@ def services_send_logs(inv, p):
     counts when `appLogsConfiguration.destination` is `log-analytics` with a workspace
     `customerId`, or `azure-monitor` with such a diagnostic setting.
 
+    Checked against the diagnostic settings bodies of API versions 2017-05-01-preview (log
+    entries with `category` only) and 2021-05-01-preview (the collector's: `categoryGroup`, an
+    empty `workspaceId` beside storage and Event Hubs destinations, ids with `resourcegroups`
+    and `microsoft.insights` in lower case).
+
     ## Example
     Passes (a diagnostic setting, child of the vault):
     ```json
@@ -507,6 +517,10 @@ def dashboard_exists(inv, p):
     workbook (`Microsoft.Insights/workbooks`) or Azure Managed Grafana
     (`Microsoft.Dashboard/grafana`) exists in scope. One finding for the scope. Private
     workbooks and dashboards are not ARM resources and cannot be seen.
+
+    Checked against the GET bodies of `Microsoft.Insights/workbooks` 2022-04-01 (`kind: shared`,
+    `displayName`, an id in lower case) and `Microsoft.Portal/dashboards` 2020-09-01-preview (no
+    display name: the dashboard's name is shown).
 
     ## Example
     Passes:
