@@ -78,6 +78,10 @@ def no_policy_exemption_tags(inv, p):
     and load testing: the list under "Reads"), so that a live audit, which collects exactly
     those, and an offline one agree.
 
+    Checked against the GET bodies of `Microsoft.Insights/components` 2020-02-02 (`tags` an
+    empty string: no tags), `Microsoft.ServiceBus/namespaces` 2021-11-01 (`tags: {}`) and
+    `Microsoft.KeyVault/vaults` 2026-05-15; tag keys and values are compared case-insensitively.
+
     ## Example
     Fails:
     ```json
@@ -136,6 +140,9 @@ def managed_messaging_present(inv, p):
     A Service Bus namespace, Event Hubs namespace or SignalR service exists in scope. One
     finding for the scope, at severity info: the guide recommends it, it is reported, and it
     never fails the gate unless the gate is set to info.
+
+    Checked against the `Microsoft.ServiceBus/namespaces` list bodies of API version 2021-11-01
+    (typed `Microsoft.ServiceBus/Namespaces`; types are compared case-insensitively).
 
     ## Example
     Passes:
@@ -392,6 +399,11 @@ def backend_authenticates_callers(inv, p):
     requests refused (`globalValidation.unauthenticatedClientAction` is `Return401`,
     `Return403` or `RedirectToLoginPage`). Paths excluded from authentication are listed in
     the evidence. An app without ingress has nothing to check.
+
+    Checked against the `Microsoft.App/containerApps/authConfigs` GET bodies of API versions
+    2022-03-01 and 2025-07-01 (typed `Microsoft.App/containerapps/authconfigs` with an id ending
+    `/authconfigs/current`; a provider's `enabled` left out), and the `containerApps` and
+    `managedEnvironments` bodies of 2025-07-01.
 
     ## Example
     Fails: `"ingress": {"external": true}` in a public environment, and no auth config.
