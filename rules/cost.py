@@ -147,6 +147,11 @@ def apps_scale_down_off_peak(inv, p):
     replicas for the busy hours. Apps named in `excluded_apps` are not judged. Whether two
     replicas are enough for availability is PC-SCALE-001's question.
 
+    Checked against the `Microsoft.App/containerApps` GET bodies of API version 2025-07-01
+    (`scale` with `cooldownPeriod` and `pollingInterval`, rules of kinds `http`, `custom` and
+    `azureQueue`; a `custom` rule's `type` is compared case-insensitively) and an app without a
+    `scale` block (`minReplicas` absent: 0).
+
     ## Example
     Fails (five replicas day and night):
     ```json

@@ -93,6 +93,12 @@ def models_will_not_retire(inv, p):
     ERROR, not PASS. A live audit reads the catalogue of each region that holds an AI account
     (one list per region, permission `Microsoft.CognitiveServices/locations/models/read`).
 
+    Checked against the `Microsoft.CognitiveServices/accounts/deployments` GET bodies of API
+    versions 2024-10-01 and 2025-09-01 (no `versionUpgradeOption` for a deployment created
+    without one, `sku` at the top) and the `locations/models` list of 2024-10-01 (the
+    collector's: `deprecation` and `lifecycleStatus` inside `model`, the location written
+    `WestUS`; regions are compared without case or spaces).
+
     ## Example
     Fails (audited on 2026-11-26): the deployment runs `gpt-4o` `2024-08-06`, whose catalogue
     item has `"deprecation": {"inference": "2026-12-15T00:00:00Z"}` — 19 days away.

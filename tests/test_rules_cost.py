@@ -133,3 +133,53 @@ def test_the_flat_demo_has_no_budget_and_a_backend_held_at_five_replicas():
         "artagent-frontend-k3x9p2qa": "PASS",
         "artagent-backend-k3x9p2qa": "FAIL",
     }
+
+
+# ---- shapes of the Container Apps GET bodies ---------------------------------------------------
+
+
+def scaled_app(name: str, scale) -> dict:
+    return arm(
+        "Microsoft.App/containerApps",
+        name,
+        properties={
+            "template": {"containers": [{"name": "app", "image": "repo/app:v4"}], "scale": scale}
+        },
+    )
+
+
+def test_scale_blocks_as_the_2025_07_01_body_has_them():
+    example = {
+        "minReplicas": 1,
+        "maxReplicas": 5,
+        "cooldownPeriod": 350,
+        "pollingInterval": 35,
+        "rules": [
+            {"name": "httpscalingrule", "http": {"metadata": {"concurrentRequests": "50"}}},
+            {
+                "name": "servicebus",
+                "custom": {"type": "azure-servicebus", "metadata": {"messageCount": "5"}},
+            },
+            {"name": "azure-queue", "azureQueue": {"queueName": "queue1", "queueLength": 1}},
+        ],
+    }
+    held = {**example, "minReplicas": 5}
+    scheduled = {
+        **held,
+        "rules": [{"name": "day", "custom": {"type": "Cron", "metadata": {"start": "0 8 * * *"}}}],
+    }
+    findings = run(
+        "PC-COST-002",
+        [
+            scaled_app("example", example),
+            scaled_app("held", held),
+            scaled_app("scheduled", scheduled),
+            scaled_app("no-scale", None),
+        ],
+    )
+    assert statuses(findings) == {
+        "example": "PASS",
+        "held": "FAIL",
+        "scheduled": "PASS",
+        "no-scale": "PASS",
+    }

@@ -158,3 +158,33 @@ def test_a_plan_reads_the_catalogue_through_a_data_source():
     assert read["id"].lower() == catalogue_item()["id"].lower()
     assert read["model"] == item["model"]
     assert snap.scope["plan"]["timestamp"] == "2026-11-30T10:00:00Z"
+
+
+# ---- shapes of the GET bodies ------------------------------------------------------------------
+
+
+def test_deployment_without_upgrade_option_against_a_region_written_westus():
+    # A 2024-10-01 deployment body: sku at the top, no versionUpgradeOption; the catalogue listed
+    # for location `WestUS` as ListLocationModels (2024-10-01) returns it, for an account whose
+    # location reads `West US`.
+    acct = account(location="West US")
+    ada = arm(
+        f"{ACCOUNT}/deployments",
+        "deploymentName",
+        id=f"{acct['id']}/deployments/deploymentName",
+        location="",
+        sku={"name": "Standard", "capacity": 1},
+        properties={
+            "model": {"format": "OpenAI", "name": "ada", "version": "1"},
+            "provisioningState": "Succeeded",
+        },
+    )
+    item = catalogue_item("1", "2024-01-01T00:00:00Z", "Preview", name="ada", where="WestUS")
+    item["kind"] = "OpenAI"
+    item["model"]["deprecation"]["fineTune"] = "2024-01-01T00:00:00Z"
+    item["model"]["capabilities"] = {"fineTune": "true", "inference": "false"}
+    finding = verdict([acct, ada, item])
+    assert finding.status.value == "FAIL"
+    assert "was retired for inference on 2024-01-01" in finding.message
+    assert "Preview" in finding.message
+    assert finding.evidence["properties.versionUpgradeOption"] is None
