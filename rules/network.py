@@ -852,6 +852,12 @@ def environment_in_vnet(inv, p):
     leave it out), or the virtual networks could not be read, an external environment with such
     a gateway is ERROR: which gateways front it is unknown.
 
+    Checked against the `Microsoft.App/managedEnvironments` GET bodies of API version 2025-07-01
+    (a `vnetConfiguration` without `internal` is external) and the
+    `Microsoft.Network/applicationGateways` bodies of 2025-05-01 (backend addresses given as
+    plain strings, read as an FQDN or an address; the gateway's subnet in
+    `gatewayIPConfigurations`).
+
     ## Example
     Fails:
     ```json

@@ -279,3 +279,66 @@ def test_redis_firewall_rule_named_cache_slash_rule_is_a_named_range():
     }
     findings = run("PC-NET-004", [cache, rule])
     assert statuses(findings) == {"cache1": "PASS"}
+
+
+# ---- PC-NET-005 -----------------------------------------------------------------------------------
+
+
+def gateway_2025(pool_addresses: list, subnet: str) -> dict:
+    """An Application Gateway as the 2025-05-01 GET example writes it: backend addresses given
+    as plain strings, the gateway's subnet in `gatewayIPConfigurations`."""
+    gw_id = rid("Microsoft.Network/applicationGateways", "appgw")
+    return arm(
+        "Microsoft.Network/applicationGateways",
+        "appgw",
+        properties={
+            "sku": {"name": "WAF_v2", "tier": "WAF_v2", "capacity": 2},
+            "operationalState": "Running",
+            "gatewayIPConfigurations": [
+                {"name": "appgwipc", "properties": {"subnet": {"id": subnet}}}
+            ],
+            "backendAddressPools": [
+                {
+                    "name": "empty",
+                    "id": f"{gw_id}/backendAddressPools/empty",
+                    "properties": {"backendAddresses": []},
+                },
+                {
+                    "name": "apps",
+                    "id": f"{gw_id}/backendAddressPools/apps",
+                    "properties": {"backendAddresses": pool_addresses},
+                },
+            ],
+            "probes": [],
+        },
+    )
+
+
+def environment_2025(static_ip: str, subnet: str) -> dict:
+    return arm(
+        "Microsoft.App/managedEnvironments",
+        "jlaw-demo1",
+        properties={
+            "defaultDomain": "jlaw-demo1.k4apps.io",
+            "staticIp": static_ip,
+            "zoneRedundant": True,
+            "vnetConfiguration": {"infrastructureSubnetId": subnet},
+        },
+    )
+
+
+def test_external_environment_behind_a_gateway_naming_its_address_as_a_plain_string_fails():
+    vnet = rid("Microsoft.Network/virtualNetworks", "virtualNetwork1")
+    env = environment_2025("20.42.33.145", f"{vnet}/subnets/cae")
+    gateway = gateway_2025(["20.42.33.145", "10.0.0.2"], f"{vnet}/subnets/appgwsubnet")
+    findings = run("PC-NET-005", [env, gateway])
+    assert statuses(findings) == {"jlaw-demo1": "FAIL"}
+    assert "appgw" in findings[0].message
+
+
+def test_private_address_as_a_plain_string_in_the_same_network_is_the_environment():
+    vnet = rid("Microsoft.Network/virtualNetworks", "virtualNetwork1")
+    env = environment_2025("10.0.0.1", f"{vnet}/subnets/cae")
+    gateway = gateway_2025(["10.0.0.1", "10.0.0.2"], f"{vnet}/subnets/appgwsubnet")
+    findings = run("PC-NET-005", [env, gateway])
+    assert statuses(findings) == {"jlaw-demo1": "FAIL"}
