@@ -250,6 +250,15 @@ def public_network_access_disabled(inv, p):
     Free, Service Bus Basic, Event Hubs Basic, SignalR Free, and Azure Managed Redis or
     Communication Services records without the property (older API versions).
 
+    Checked against the GET bodies of `Microsoft.KeyVault/vaults` 2019-09-01 (no
+    `publicNetworkAccess`: enabled) and 2026-05-15 (the switch beside `networkAcls`),
+    `Microsoft.CognitiveServices/accounts` 2025-09-01 (no switch for an account created without
+    one), `Microsoft.Cache/redis` 2024-11-01, `Microsoft.ContainerRegistry/registries`
+    2023-07-01, `Microsoft.ApiManagement/service` 2018-01-01 (no switch) and 2024-05-01, and the
+    Service Bus and Event Hubs `networkRuleSets` of 2021-11-01 (spelt in the singular in the
+    examples; both spellings are read). Network security perimeter bodies are not covered by
+    this record.
+
     ## Example
     Fails:
     ```json

@@ -342,3 +342,73 @@ def test_private_address_as_a_plain_string_in_the_same_network_is_the_environmen
     gateway = gateway_2025(["10.0.0.1", "10.0.0.2"], f"{vnet}/subnets/appgwsubnet")
     findings = run("PC-NET-005", [env, gateway])
     assert statuses(findings) == {"jlaw-demo1": "FAIL"}
+
+
+# ---- PC-NET-001 across API versions ------------------------------------------------------------
+
+
+def test_public_access_switch_absent_in_older_bodies_counts_as_enabled():
+    resources = [
+        # Key Vault 2019-09-01 and Cognitive Services 2025-09-01: no switch, no ACLs.
+        arm(
+            "Microsoft.KeyVault/vaults",
+            "kv-2019",
+            properties={"vaultUri": "https://kv-2019.vault.azure.net", "accessPolicies": []},
+        ),
+        arm(
+            "Microsoft.CognitiveServices/accounts",
+            "cog",
+            kind="Emotion",
+            sku={"name": "F0"},
+            properties={"endpoint": "https://westus.api.cognitive.microsoft.com/emotion/v1.0"},
+        ),
+        # API Management 2018-01-01: neither publicNetworkAccess nor a virtual network.
+        arm(
+            "Microsoft.ApiManagement/service",
+            "apim-2018",
+            sku={"name": "Premium", "capacity": 1},
+            properties={"virtualNetworkType": "None"},
+        ),
+    ]
+    findings = run("PC-NET-001", resources)
+    assert statuses(findings) == {"kv-2019": "FAIL", "cog": "FAIL", "apim-2018": "FAIL"}
+    assert "not set (enabled)" in by_name(findings)["kv-2019"].message
+
+
+def test_public_access_switch_of_newer_bodies_is_read():
+    vault = arm(
+        "Microsoft.KeyVault/vaults",
+        "kv-2026",
+        properties={
+            "publicNetworkAccess": "Enabled",
+            "networkAcls": {
+                "bypass": "AzureServices",
+                "defaultAction": "Deny",
+                "ipRules": [],
+                "virtualNetworkRules": [],
+            },
+        },
+    )
+    redis = arm(
+        "Microsoft.Cache/Redis",
+        "cache1",
+        properties={
+            "sku": {"name": "Premium", "family": "P", "capacity": 3},
+            "publicNetworkAccess": "Enabled",
+        },
+    )
+    registry = arm(
+        "Microsoft.ContainerRegistry/registries",
+        "myRegistry",
+        sku={"name": "Standard", "tier": "Standard"},
+        properties={
+            "publicNetworkAccess": "Enabled",
+            "networkRuleSet": {"defaultAction": "Allow", "ipRules": []},
+        },
+    )
+    findings = run("PC-NET-001", [vault, redis, registry])
+    assert statuses(findings) == {
+        "kv-2026": "PASS",
+        "cache1": "FAIL",
+        "myRegistry": "NOT_APPLICABLE",
+    }
