@@ -67,6 +67,9 @@ def replicas_have_headroom(inv, p):
     absent means 0, scale to zero) and `maxReplicas` of at least `min_max_replicas` (default 20,
     the guide's value; absent means 10). Apps named in `excluded_apps` are not judged.
 
+    Checked against the `Microsoft.App/containerApps` GET bodies of API version 2025-07-01
+    (`scale` with `minReplicas`, `maxReplicas`, `cooldownPeriod` and `pollingInterval`).
+
     ## Example
     Fails:
     ```json
@@ -103,7 +106,17 @@ def replicas_have_headroom(inv, p):
 
 
 def _http_rule(rules):
-    return [r for r in rules if isinstance(r.get("http"), dict)]
+    found = []
+    for r in rules:
+        if isinstance(r.get("http"), dict):
+            found.append(r)
+        elif (
+            isinstance(r.get("custom"), dict) and str(r["custom"].get("type", "")).lower() == "http"
+        ):
+            # A template (and the 2025-07-01 request example) may write the HTTP rule as a custom
+            # rule of type http; ARM returns it as `http`.
+            found.append({"name": r.get("name"), "http": r["custom"]})
+    return found
 
 
 def _cpu_rules(rules):
@@ -157,6 +170,11 @@ def scale_rules_as_guide(inv, p):
 
     No rules at all is a FAIL, although the platform then adds a default HTTP rule: the app
     does not scale on CPU. Apps named in `excluded_apps` are not judged.
+
+    Checked against the `Microsoft.App/containerApps` GET bodies of API version 2025-07-01
+    (rules of kinds `http`, `custom` and `azureQueue`, metadata values as strings) and the
+    request of its create example, which writes the HTTP rule as a `custom` rule of type `http`
+    (read as the HTTP rule).
 
     ## Example
     Fails:
@@ -288,6 +306,11 @@ def zone_redundant_platform(inv, p):
     Standard or Premium (replicated; zones are reported), and every Redis Enterprise / Azure
     Managed Redis cluster has `highAvailability: Enabled` (Enterprise tiers always replicate).
     A cluster that reports neither its high-availability setting nor zones gives ERROR.
+
+    Checked against the GET bodies of `Microsoft.App/managedEnvironments` 2025-07-01,
+    `Microsoft.Cache/redis` 2024-11-01 (the SKU inside `properties`, `zonalAllocationPolicy` and
+    no zones listed) and `Microsoft.Cache/redisEnterprise` 2025-07-01 (no `highAvailability`: an
+    Enterprise SKU across zones).
 
     ## Example
     Fails:

@@ -171,3 +171,69 @@ def test_nothing_to_scale_is_not_applicable():
     vnet = arm("Microsoft.Network/virtualNetworks", "vnet")
     for rule_id in ("PC-SCALE-001", "PC-SCALE-002", "PC-SCALE-003"):
         assert statuses(run(rule_id, [vnet])) == {"scope": "NOT_APPLICABLE"}, rule_id
+
+
+# ---- shapes of the GET bodies ------------------------------------------------------------------
+
+
+def test_zone_redundancy_on_the_bodies_of_the_api_examples():
+    env = arm(
+        "Microsoft.App/managedEnvironments",
+        "jlaw-demo1",
+        properties={"zoneRedundant": True, "deploymentErrors": None, "staticIp": "20.42.33.145"},
+    )
+    # Redis 2024-11-01: the SKU inside `properties`, zones left to `zonalAllocationPolicy`.
+    redis = arm(
+        "Microsoft.Cache/Redis",
+        "cache1",
+        properties={
+            "sku": {"name": "Premium", "family": "P", "capacity": 3},
+            "replicasPerPrimary": 2,
+            "zonalAllocationPolicy": "Automatic",
+        },
+    )
+    # Redis Enterprise 2025-07-01: no highAvailability, an Enterprise SKU across three zones.
+    enterprise = arm(
+        "Microsoft.Cache/redisEnterprise",
+        "cache2",
+        kind="v1",
+        sku={"name": "EnterpriseFlash_F300", "capacity": 3},
+        zones=["1", "2", "3"],
+        properties={"minimumTlsVersion": "1.2", "publicNetworkAccess": "Disabled"},
+    )
+    managed = arm(
+        "Microsoft.Cache/redisEnterprise",
+        "amr",
+        sku={"name": "Balanced_B5"},
+        properties={"minimumTlsVersion": "1.2"},
+    )
+    findings = run("PC-SCALE-003", [env, redis, enterprise, managed])
+    assert statuses(findings) == {
+        "jlaw-demo1": "PASS",
+        "cache1": "PASS",
+        "cache2": "PASS",
+        "amr": "ERROR",
+    }
+
+
+def test_http_rule_written_as_a_custom_rule_of_type_http_is_the_http_rule():
+    # The 2025-07-01 request example writes it so; the response turns it into `http`.
+    rules = [
+        {
+            "name": "httpscalingrule",
+            "custom": {"type": "http", "metadata": {"concurrentRequests": "50"}},
+        },
+        {
+            "name": "cpu",
+            "custom": {"type": "cpu", "metadata": {"type": "Utilization", "value": "70"}},
+        },
+        {"name": "azure-queue", "azureQueue": {"queueName": "queue1", "queueLength": 1}},
+    ]
+    app = arm(
+        "Microsoft.App/containerApps",
+        "testcontainerapp0",
+        properties={"template": {"scale": {"minReplicas": 2, "maxReplicas": 20, "rules": rules}}},
+    )
+    findings = run("PC-SCALE-002", [app])
+    assert statuses(findings) == {"testcontainerapp0": "PASS"}
+    assert "HTTP at 50 concurrent requests" in findings[0].message
