@@ -66,6 +66,10 @@ def budget_with_notification(inv, p):
     Listed at a subscription, ARM returns the budgets set on the subscription; a budget set on a
     resource group is seen when the audit names that group (`--resource-group`).
 
+    Checked against the `Microsoft.Consumption/budgets` GET bodies of API version 2023-05-01 (an
+    id without its leading slash, no location or tags, notifications keyed by name with
+    `thresholdType`, `contactEmails` and `contactGroups`).
+
     ## Example
     Passes:
     ```json

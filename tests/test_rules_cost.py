@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builders import RG, SUB, arm, run, statuses
+from builders import RG, SUB, arm, run, snapshot, statuses
 
 from prodcheck.api import audit_snapshot
 from prodcheck.snapshot import load_demo
@@ -183,3 +183,34 @@ def test_scale_blocks_as_the_2025_07_01_body_has_them():
         "scheduled": "PASS",
         "no-scale": "PASS",
     }
+
+
+def test_budget_whose_id_lacks_the_leading_slash_as_the_2023_05_01_example_writes_it():
+    budget = {
+        "id": f"subscriptions/{SUB}/resourceGroups/{RG}/providers/{BUDGET}/TestBudget",
+        "name": "TestBudget",
+        "type": BUDGET,
+        "eTag": '"1d34d012214157f"',
+        "properties": {
+            "category": "Cost",
+            "amount": 100.65,
+            "timeGrain": "Monthly",
+            "currentSpend": {"amount": 80.89, "unit": "USD"},
+            "notifications": {
+                "Actual_GreaterThan_80_Percent": {
+                    "enabled": True,
+                    "operator": "GreaterThan",
+                    "threshold": 80,
+                    "contactEmails": ["ops@example.com"],
+                    "contactGroups": [
+                        f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/microsoft.insights/actionGroups/oncall"
+                    ],
+                    "thresholdType": "Actual",
+                }
+            },
+        },
+    }
+    report = audit_snapshot(snapshot([budget]), rules=["PC-COST-001"])
+    (finding,) = report.findings
+    assert finding.status.value == "PASS"
+    assert "TestBudget (100.65 Monthly)" in finding.message
