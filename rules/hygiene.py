@@ -264,6 +264,11 @@ def model_deployments_filtered(inv, p):
     gets the platform's default filter, `Microsoft.DefaultV2`, or `Microsoft.Default` for older
     deployments) is judged as that default: it passes.
 
+    Checked against the `Microsoft.CognitiveServices/accounts/deployments` GET bodies of API
+    versions 2024-10-01 and 2025-09-01 (no `raiPolicyName` in the examples) and the
+    `raiPolicies` body of 2024-10-01 (no `type`, taken from the id; `mode: Asynchronous_filter`;
+    category names in lower case or with spaces, compared by their letters).
+
     ## Example
     Fails (custom policy `relaxed` with `{"name": "violence", "source": "Completion",
     "enabled": true, "blocking": false}`):

@@ -107,3 +107,77 @@ def test_entra_provider_with_enabled_left_out_counts_as_enabled():
         }
     )
     assert statuses(run("PC-AUTH-001", [*public_app(), config])) == {"testcanadacentral": "PASS"}
+
+
+# ---- PC-AI-001 ------------------------------------------------------------------------------------
+
+
+def test_content_filter_as_the_2024_10_01_example_returns_it_is_judged():
+    # The raiPolicies body has no `type` (it is taken from the id), mode `Asynchronous_filter`,
+    # category names in lower case and one written with spaces.
+    account = arm(
+        "Microsoft.CognitiveServices/accounts", "accountName", kind="OpenAI", properties={}
+    )
+    policy_id = child_id(account["id"], "raiPolicies", "raiPolicyName")
+    filters = [
+        {
+            "name": "hate",
+            "blocking": False,
+            "enabled": False,
+            "severityThreshold": "High",
+            "source": "Prompt",
+        },
+        {
+            "name": "hate",
+            "blocking": True,
+            "enabled": True,
+            "severityThreshold": "Medium",
+            "source": "Completion",
+        },
+    ]
+    for name in ("sexual", "selfharm", "violence"):
+        for source in ("Prompt", "Completion"):
+            filters.append(
+                {
+                    "name": name,
+                    "blocking": True,
+                    "enabled": True,
+                    "severityThreshold": "Medium",
+                    "source": source,
+                }
+            )
+    filters.append(
+        {
+            "name": "Protected Material Text",
+            "blocking": True,
+            "source": "Completion",
+            "enabled": True,
+        }
+    )
+    policy = {
+        "name": "raiPolicyName",
+        "id": policy_id,
+        "properties": {
+            "basePolicyName": "Microsoft.Default",
+            "mode": "Asynchronous_filter",
+            "contentFilters": filters,
+        },
+    }
+    deployment = arm(
+        "Microsoft.CognitiveServices/accounts/deployments",
+        "deploymentName",
+        id=child_id(account["id"], "deployments", "deploymentName"),
+        sku={"name": "Standard", "capacity": 1},
+        properties={
+            "model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"},
+            "raiPolicyName": "raiPolicyName",
+            "provisioningState": "Succeeded",
+        },
+    )
+    findings = run("PC-AI-001", [account, policy, deployment])
+    message = by_name(findings)["deploymentName"].message
+    assert statuses(findings) == {"deploymentName": "FAIL"}
+    assert "Asynchronous_filter" in message
+    assert "hate on prompts filter is off" in message
+    # The other categories block at Medium on both sides: only hate is named.
+    assert "sexual" not in message and "violence" not in message
