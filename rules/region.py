@@ -110,6 +110,12 @@ def one_region_for_the_real_time_path(inv, p):
     Add pairs you have measured; remove it to require a single region. One finding for the
     scope, naming each hop that crosses regions.
 
+    Checked against the locations of the GET bodies of `Microsoft.App/managedEnvironments`
+    2025-07-01 (`North Central US`), `Microsoft.Cache/redis` 2024-11-01 (`East US`, typed
+    `Microsoft.Cache/Redis`), `Microsoft.Cache/redisEnterprise` 2025-07-01 (`West US`) and
+    `Microsoft.CognitiveServices/accounts` 2025-09-01 (`westus`): regions are compared without
+    case or spaces.
+
     ## Example
     Fails: the apps' environment in `eastus`, Redis in `westeurope`. Passes: everything in
     `eastus`, an AI account in `eastus2`, ACS with `"dataLocation": "United States"`.

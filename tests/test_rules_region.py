@@ -85,3 +85,18 @@ def test_communication_services_data_outside_the_geography_fails():
 def test_a_data_location_prodcheck_cannot_place_is_an_error():
     f = scope_finding(estate(data_location="Atlantis"))
     assert f.status.value == "ERROR"
+
+
+def test_regions_written_as_display_names_in_the_api_examples_are_compared():
+    # Environment 2025-07-01 in `North Central US`, Redis 2024-11-01 typed `Microsoft.Cache/Redis`
+    # in `East US`: two regions, whatever the spelling.
+    resources = [r for r in estate(ai_region="northcentralus") if r["name"] != "redis1"]
+    resources[0]["location"] = "North Central US"
+    resources.append(
+        arm("Microsoft.Cache/Redis", "cache1", location="East US", properties={"port": 6379})
+    )
+    f = scope_finding(resources)
+    assert f.status.value == "FAIL"
+    assert "cache1" in f.message and "northcentralus" in f.message
+    resources[-1]["location"] = "North Central US"
+    assert scope_finding(resources).status.value == "PASS"
