@@ -131,6 +131,9 @@ def waf_gateway_exists(inv, p):
     all is a FAIL reported at the scope. A `Standard_v2` gateway fails (no firewall), and the
     retired v1 SKUs (`Standard`, `WAF`) fail.
 
+    Checked against the `Microsoft.Network/applicationGateways` GET body of API version
+    2025-05-01 (a v1 `Standard_Medium` SKU of tier `Standard`).
+
     ## Example
     Fails: no `Microsoft.Network/applicationGateways` in scope, or
     ```json
@@ -700,6 +703,11 @@ def tls_at_gateway(inv, p):
       policy with `minProtocolVersion` `TLSv1_2` or newer. A gateway without `sslPolicy` passes
       only when its `defaultPredefinedSslPolicy` is an allowed one.
 
+    Checked against the `Microsoft.Network/applicationGateways` GET body of API version
+    2025-05-01 (a certificate uploaded with `publicCertData` and no Key Vault secret, an SSL
+    profile with a custom policy at TLS 1.1, a plain HTTP listener routed by path, no gateway
+    `sslPolicy`).
+
     ## Example
     Fails:
     ```json
@@ -812,6 +820,9 @@ def custom_health_probes(inv, p):
     probe (`properties.probe.id`) that exists in the gateway's `probes`. NOT_APPLICABLE for a
     gateway without backend HTTP settings.
 
+    Checked against the `Microsoft.Network/applicationGateways` GET body of API version
+    2025-05-01 (backend settings without `probe`, an empty `probes` list).
+
     ## Example
     Fails:
     ```json
@@ -887,6 +898,9 @@ def gateway_availability(inv, p):
     Every Application Gateway keeps at least `min_instances` instances (autoscale
     `autoscaleConfiguration.minCapacity`, or the fixed `sku.capacity` without autoscale) and is
     deployed across at least `min_zones` availability zones (`zones`).
+
+    Checked against the `Microsoft.Network/applicationGateways` GET body of API version
+    2025-05-01 (a fixed `sku.capacity` of 3 without autoscale, no `zones`).
 
     ## Example
     Fails:
