@@ -513,19 +513,30 @@ _PE_TYPE = "microsoft.network/privateendpoints"
 _DIAG_TYPE = "microsoft.insights/diagnosticsettings"
 
 
+def _raw_of(resource: dict[str, Any] | Resource) -> dict[str, Any]:
+    return resource.raw if isinstance(resource, Resource) else resource
+
+
 class Inventory:
     """The resources under audit, indexed for the questions rules ask."""
 
     def __init__(
         self,
-        resources: Iterable[dict[str, Any]],
+        resources: Iterable[dict[str, Any] | Resource],
         *,
         coverage: Iterable[CoverageRecord] | None = None,
         scope: dict[str, Any] | None = None,
         coverage_basis: str | None = None,
     ) -> None:
+        # A view of another inventory (a workload unit) passes that inventory's Resource objects,
+        # which are shared, except those with values known only after deployment: their reads
+        # are noted in the inventory that holds them, so each gets its own.
         self._resources: list[Resource] = sorted(
-            (Resource(r) for r in resources), key=lambda r: r.key
+            (
+                r if isinstance(r, Resource) and not r.unknown else Resource(_raw_of(r))
+                for r in resources
+            ),
+            key=lambda r: r.key,
         )
         self.coverage: list[CoverageRecord] | None = (
             list(coverage) if coverage is not None else None

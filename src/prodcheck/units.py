@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 from prodcheck.arm import ArmId, norm
-from prodcheck.inventory import CoverageRecord, Inventory, ScopeTarget
+from prodcheck.inventory import CoverageRecord, Inventory, Resource, ScopeTarget
 
 SUBSCRIPTION = "subscription"
 RESOURCE_GROUP = "resource-group"
@@ -68,7 +68,7 @@ class Unit:
     label: str
     key: tuple[str, ...]
     subscriptions: set[str] = field(default_factory=set)
-    members: list[dict[str, Any]] = field(default_factory=list)
+    members: list[Resource] = field(default_factory=list)
 
 
 def _top_id(key: str) -> str:
@@ -98,24 +98,23 @@ class Units:
         self.inventory = inventory
         self.unit = unit
         self.units: dict[tuple[str, ...], Unit] = {}
-        self._shared: dict[str, list[dict[str, Any]]] = {}  # subscription -> resources
-        self._everywhere: list[dict[str, Any]] = []
+        self._shared: dict[str, list[Resource]] = {}  # subscription -> resources
+        self._everywhere: list[Resource] = []
         self._of_resource: dict[str, tuple[str, ...] | None] = {}
         self._assign()
 
     # ---- which unit a resource is in
 
-    def _key_of(self, key: str, raw: dict[str, Any]) -> tuple[str, ...] | None:
+    def _key_of(self, resource: Resource) -> tuple[str, ...] | None:
         """The unit key of a resource, or None when it is shared (see the module's docstring)."""
-        arm = ArmId.parse(key)
-        sub, group = arm.subscription.lower(), arm.resource_group.lower()
+        sub, group = resource.arm.subscription.lower(), resource.resource_group.lower()
         if self.unit == SUBSCRIPTION:
             return (sub,) if sub else None
         if self.unit == RESOURCE_GROUP:
             return (sub, group) if sub and group else None
         wanted = self.unit[len(TAG) :].lower()
-        top = self.inventory.resource(_top_id(key))
-        value = _tag(top.raw if top is not None else raw, wanted)
+        top = self.inventory.resource(_top_id(resource.key))
+        value = _tag(top.raw if top is not None else resource.raw, wanted)
         if value is None and not group:
             return None
         return ("tag", value) if value is not None else ("untagged",)
@@ -155,17 +154,17 @@ class Units:
                 for g in groups:
                     self._unit((sub.lower(), g.lower()), f"/subscriptions/{sub}/resourceGroups/{g}")
         for resource in inv._resources:
-            key = self._key_of(resource.key, resource.raw)
+            key = self._key_of(resource)
             self._of_resource[resource.key] = key
             sub = resource.arm.subscription.lower()
             if key is None:
                 if sub:
-                    self._shared.setdefault(sub, []).append(resource.raw)
+                    self._shared.setdefault(sub, []).append(resource)
                 else:
-                    self._everywhere.append(resource.raw)
+                    self._everywhere.append(resource)
                 continue
             unit = self._unit(key, resource.id)
-            unit.members.append(resource.raw)
+            unit.members.append(resource)
             if sub:
                 unit.subscriptions.add(sub)
         if self.unit in (SUBSCRIPTION, RESOURCE_GROUP):
