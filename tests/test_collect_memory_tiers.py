@@ -1,5 +1,5 @@
 """The memory tiers through the fake ARM: Cosmos DB SQL databases and containers (lists), the blob
-lifecycle policy (one GET, 404 when none), and refused reads recorded as failed."""
+lifecycle policy (one GET, 404 when none), and refused reads making the verdicts that rest on them ERROR."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from tiers import (
     storage_account,
 )
 
+from prodcheck.api import audit_snapshot
 from prodcheck.collect import collect_snapshot
 
 pytest_plugins = ["fake_arm.fixtures"]
 
-NEEDS = [SQL_CONTAINER, MANAGEMENT_POLICY]
+NEEDS = [SQL_CONTAINER, MANAGEMENT_POLICY, "Microsoft.DocumentDB/mongoClusters"]
 
 
 def estate():
@@ -47,6 +48,13 @@ def collect(fake_arm, make_options, needs=NEEDS):
     resources = estate()
     fake_arm.serve(list(resources.values()))
     return resources, collect_snapshot(make_options(subscriptions=[SUB]), needs)
+
+
+def _warm(snap):
+    """PC-ARCH-002's finding on the warm tier."""
+    report = audit_snapshot(snap, rules=["PC-ARCH-002"])
+    (finding,) = [f for f in report.findings if not f.subject]
+    return finding
 
 
 def paths(fake_arm, suffix):
@@ -84,15 +92,21 @@ def test_the_lifecycle_policy_is_one_get_and_a_404_means_none(fake_arm, make_opt
         "count": 0,
     }
     assert not [c for c in snap["coverage"] if c["status"] == "failed"]
+    (cold,) = [f for f in audit_snapshot(snap, rules=["PC-ARCH-003"]).findings if not f.subject]
+    assert cold.status.value == "PASS"
+    assert "without a lifecycle policy: stlogs" in cold.message
 
 
-def test_a_refused_lifecycle_policy_is_a_failed_read_not_a_missing_policy(fake_arm, make_options):
+def test_a_refused_lifecycle_policy_is_an_error_not_a_missing_policy(fake_arm, make_options):
     fake_arm.fault(r"/stlogs/managementPolicies/default$", status=403)
     resources, snap = collect(fake_arm, make_options)
     (failed,) = [c for c in snap["coverage"] if c["status"] == "failed"]
     assert failed["resourceType"] == MANAGEMENT_POLICY
     assert failed["scope"] == resources["without"]["id"]
     assert failed["permission"] == f"{MANAGEMENT_POLICY}/read"
+    (cold,) = [f for f in audit_snapshot(snap, rules=["PC-ARCH-003"]).findings if not f.subject]
+    assert cold.status.value == "ERROR"
+    assert "managementPolicies" in cold.message
 
 
 def test_a_lifecycle_answer_that_is_not_a_resource_is_an_error(fake_arm, make_options):
@@ -103,17 +117,25 @@ def test_a_lifecycle_answer_that_is_not_a_resource_is_an_error(fake_arm, make_op
     assert "no resource id" in failed["message"]
 
 
-def test_refused_sql_databases_fail_their_containers_too(fake_arm, make_options):
+def test_refused_sql_databases_fail_their_containers_too_and_the_warm_tier_errs(
+    fake_arm, make_options
+):
     fake_arm.fault(r"/cosmos-mem/sqlDatabases$", status=403)
     resources, snap = collect(fake_arm, make_options)
     failed = {c["resourceType"]: c for c in snap["coverage"] if c["status"] == "failed"}
     assert set(failed) == {SQL_DATABASE, SQL_CONTAINER}
     assert failed[SQL_DATABASE]["permission"] == f"{SQL_DATABASE}/read"
     assert failed[SQL_DATABASE]["statusCode"] == 403
+    warm = _warm(snap)
+    assert warm.status.value == "ERROR"
+    assert "sqlDatabases" in warm.message
 
 
-def test_refused_containers_are_a_failed_read_with_the_permission(fake_arm, make_options):
+def test_refused_containers_make_the_warm_tier_err(fake_arm, make_options):
     fake_arm.fault(r"/sqlDatabases/memory/containers$", status=403)
     _, snap = collect(fake_arm, make_options)
     (failed,) = [c for c in snap["coverage"] if c["status"] == "failed"]
     assert failed["permission"] == f"{SQL_CONTAINER}/read"
+    warm = _warm(snap)
+    assert warm.status.value == "ERROR"
+    assert "sqlDatabases" in warm.message
