@@ -3,7 +3,9 @@
 `generate(n)` returns a snapshot of exactly `n` ARM resources (children and diagnostic settings
 included) spread over the types the rules read: API Management services with many APIs, policies,
 products and backends; private endpoints with DNS zone groups; metric and log alerts; AI accounts
-with deployments; container apps; data services; monitoring. Deterministic for a given `n`.
+with deployments; container apps; data services (Cosmos DB accounts with a database of two
+containers, storage accounts of which every other one has a blob lifecycle policy); role
+assignments and the role definitions they use; monitoring. Deterministic for a given `n`.
 
     python benchmarks/generate.py 1000 -o /tmp/sub-1000.json
 """
@@ -125,6 +127,80 @@ def _container_app(i: int, group: str) -> list[Resource]:
     return [app, _child(app, "authConfigs", "current"), _diag(app)]
 
 
+def _cosmos(i: int, group: str) -> list[Resource]:
+    """A NoSQL account with one database of two containers, one with a time to live."""
+    account = _top("Microsoft.DocumentDB/databaseAccounts", f"cosmos-{i}", group)
+    database = _child(account, "sqlDatabases", "memory", resource={"id": "memory"})
+    turns = _child(database, "containers", "turns", resource={"id": "turns", "defaultTtl": 86400})
+    profiles = _child(database, "containers", "profiles", resource={"id": "profiles"})
+    out = [account, database, turns, profiles]
+    return out + [_diag(account)] if i % 3 else out
+
+
+def _storage(i: int, group: str) -> list[Resource]:
+    """A storage account; every other one has a lifecycle policy (the others answer 404)."""
+    account = _top("Microsoft.Storage/storageAccounts", f"st-{i}", group, kind="StorageV2")
+    out = [account] + ([_diag(account)] if i % 3 else [])
+    if i % 2:
+        rule = {
+            "enabled": True,
+            "name": "cool-then-delete",
+            "type": "Lifecycle",
+            "definition": {
+                "actions": {"baseBlob": {"tierToCool": {"daysAfterModificationGreaterThan": 30}}}
+            },
+        }
+        policy = _child(account, "managementPolicies", "default", policy={"rules": [rule]})
+        out.append(policy)
+    return out
+
+
+ROLE_DEFINITIONS = [
+    f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+    for guid in (
+        "4633458b-17de-408a-b874-0445c86b69e6",
+        "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+        "a97b65f3-24c7-4388-baec-2e87135dc908",
+        "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    )
+]
+
+
+def _role_definitions() -> list[Resource]:
+    return [
+        {
+            "id": rid,
+            "name": rid.rsplit("/", 1)[1],
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {
+                "roleName": f"role-{k}",
+                "type": "BuiltInRole",
+                "assignableScopes": ["/"],
+                "permissions": [{"actions": [], "dataActions": ["*/read"]}],
+            },
+        }
+        for k, rid in enumerate(ROLE_DEFINITIONS)
+    ]
+
+
+def _role_assignment(i: int, group: str) -> list[Resource]:
+    scope = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}"
+    name = f"00000000-0000-4000-8000-{i:012d}"
+    return [
+        {
+            "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+            "name": name,
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {
+                "roleDefinitionId": ROLE_DEFINITIONS[i % len(ROLE_DEFINITIONS)],
+                "principalId": f"11111111-0000-4000-8000-{i:012d}",
+                "principalType": "ServicePrincipal",
+                "scope": scope,
+            },
+        }
+    ]
+
+
 def _redis(i: int, group: str) -> list[Resource]:
     cache = _top("Microsoft.Cache/redisEnterprise", f"redis-{i}", group)
     db = _child(cache, "databases", "default")
@@ -141,9 +217,10 @@ UNITS: list[tuple[int, Callable[[int, str], list[Resource]]]] = [
     (4, _container_app),
     (2, _with_diag("Microsoft.App/managedEnvironments", "cae")),
     (5, _with_diag("Microsoft.KeyVault/vaults", "kv")),
-    (5, _with_diag("Microsoft.Storage/storageAccounts", "st")),
+    (5, _storage),
     (2, _redis),
-    (2, _with_diag("Microsoft.DocumentDB/databaseAccounts", "cosmos")),
+    (2, _cosmos),
+    (3, _role_assignment),
     (2, _with_diag("Microsoft.ContainerRegistry/registries", "acr")),
     (2, _with_diag("Microsoft.AppConfiguration/configurationStores", "appcs")),
     (2, _with_diag("Microsoft.ServiceBus/namespaces", "sb")),
@@ -161,7 +238,7 @@ UNITS: list[tuple[int, Callable[[int, str], list[Resource]]]] = [
 
 def generate(n: int) -> dict[str, Any]:
     """A snapshot of exactly `n` resources (n >= 1)."""
-    resources: list[Resource] = []
+    resources: list[Resource] = _role_definitions() if n >= 100 else []
     # A fifth of the estate is API Management: services with many APIs each.
     apis = max(2, min(40, n // 60))
     apim_budget = max(n // 5, len(_apim(0, GROUPS[0], apis))) if n >= 60 else 0

@@ -5,7 +5,9 @@ serves it from the fake ARM (tests/fake_arm) with a fixed latency added to every
 runs a live collection of everything the rule pack reads in a separate process, which reports
 its wall time and peak memory (max RSS). The runner counts the requests the fake received,
 checks them against the minimum (one per listed page and per child collection, no duplicates)
-and prints a Markdown table.
+and prints a Markdown table, then a second one with the cost of some reads in requests per
+resource they are read for (Cosmos DB SQL databases and containers, blob lifecycle policies, role
+assignments and definitions, the model catalogue).
 
     .venv/bin/python benchmarks/run.py --sizes 100 1000 5000 --latency 0.05
     .venv/bin/python benchmarks/run.py --sizes 1000 --arm-limits   # with ARM's 25 reads/s pacing
@@ -63,7 +65,12 @@ def expected_requests(snapshot: dict[str, Any], wanted: list[str], page_size: in
     for parent_key, children in plan.children.items():
         parents = by_type.get(parent_key, [])
         for child in children:
+            if child.how == "catalogue":  # one list per region of the parents
+                total += len({str(p.get("location", "")).replace(" ", "").lower() for p in parents})
+                continue
             for parent in parents:
+                if child.when is not None and not child.when(parent):
+                    continue  # a parent that cannot have this child: not asked
                 prefix = parent["id"].lower() + "/" + child.type.split("/")[-1].lower() + "/"
                 n = sum(
                     1
@@ -77,6 +84,71 @@ def expected_requests(snapshot: dict[str, Any], wanted: list[str], page_size: in
             if plan.wants_diagnostics(collector):
                 total += len(by_type.get(collector.type.lower(), []))
     return total
+
+
+# The reads whose cost is reported per resource: (label, ARM type read, the type it is read for).
+PER_RESOURCE_READS = [
+    (
+        "Cosmos DB SQL databases",
+        "Microsoft.DocumentDB/databaseAccounts/sqlDatabases",
+        "Microsoft.DocumentDB/databaseAccounts",
+    ),
+    (
+        "Cosmos DB containers",
+        "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers",
+        "Microsoft.DocumentDB/databaseAccounts/sqlDatabases",
+    ),
+    (
+        "blob lifecycle policies",
+        "Microsoft.Storage/storageAccounts/managementPolicies",
+        "Microsoft.Storage/storageAccounts",
+    ),
+    (
+        "role assignments",
+        "Microsoft.Authorization/roleAssignments",
+        "Microsoft.Authorization/roleAssignments",
+    ),
+    (
+        "role definitions",
+        "Microsoft.Authorization/roleDefinitions",
+        "Microsoft.Authorization/roleDefinitions",
+    ),
+    (
+        "model catalogue",
+        "Microsoft.CognitiveServices/locations/models",
+        "Microsoft.CognitiveServices/accounts",
+    ),
+]
+
+
+def read_costs(snapshot: dict[str, Any], paths: list[str]) -> list[dict[str, Any]]:
+    """For each of PER_RESOURCE_READS: the requests the fake received for that type, the
+    resources it is read for (or the items listed, for a subscription-wide list) and the
+    requests per such resource."""
+    from fake_arm.server import path_type
+
+    sent: dict[str, int] = {}
+    for path in paths:
+        key = path_type(path).lower()
+        sent[key] = sent.get(key, 0) + 1
+    counts: dict[str, int] = {}
+    for r in snapshot["resources"]:
+        counts[r["type"].lower()] = counts.get(r["type"].lower(), 0) + 1
+    rows = []
+    for label, read, per in PER_RESOURCE_READS:
+        requests = sent.get(read.lower(), 0)
+        resources = counts.get(per.lower(), 0)
+        rows.append(
+            {
+                "read": label,
+                "type": read,
+                "per": per,
+                "requests": requests,
+                "resources": resources,
+                "perResource": requests / resources if resources else None,
+            }
+        )
+    return rows
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -160,6 +232,7 @@ def run_size(n: int, args: argparse.Namespace, wanted: list[str], workdir: Path)
             raise SystemExit(f"worker failed for N={n}:\n{done.stderr}")
         result = json.loads(done.stdout.strip().splitlines()[-1])
         requests = len(fake.requests)
+        costs = read_costs(snapshot, [r.path for r in fake.requests])
         duplicates = len(fake.duplicates())
         methods = sorted({r.method for r in fake.requests})
     minimum = expected_requests(snapshot, wanted, PAGE_SIZE)
@@ -179,6 +252,7 @@ def run_size(n: int, args: argparse.Namespace, wanted: list[str], workdir: Path)
         "floor": floor,
         "ratio": result["wall"] / max(ideal, floor) if max(ideal, floor) > 0 else None,
         "peakMB": result["peakMB"],
+        "reads": costs,
     }
 
 
@@ -199,6 +273,20 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"| {r['n']:,} | {r['resources']:,} | {r['requests']:,} | {r['minimum']:,} | "
             f"{r['duplicates']} | {r['failed']} | {r['wall']:.1f} | {r['ideal']:.1f} | "
             f"{r['floor']:.1f} | {ratio} | {r['peakMB']:.0f} | {r['imports']:.1f} |"
+        )
+    lines += [
+        "",
+        "What some reads cost, at the largest N: requests sent, and requests per resource they are "
+        "read for (a subscription-wide list: per item listed).",
+        "",
+        "| read | requests | per | resources | requests per resource |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for c in rows[-1]["reads"] if rows else []:
+        per = f"{c['perResource']:.3f}" if c["perResource"] is not None else "-"
+        lines.append(
+            f"| {c['read']} | {c['requests']:,} | {c['per'].split('/', 1)[1]} | "
+            f"{c['resources']:,} | {per} |"
         )
     return "\n".join(lines)
 
