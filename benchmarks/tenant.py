@@ -10,15 +10,17 @@ keeps ARM's pacing per subscription (a burst of 250 reads refilled at 25 per sec
 
     .venv/bin/python benchmarks/tenant.py --subscriptions 1 4                   # 4 vs 1 at ARM pacing
     .venv/bin/python benchmarks/tenant.py --subscriptions 50                    # the landing zone
+    .venv/bin/python benchmarks/tenant.py --subscriptions 50 --resource-graph never   # ARM lists only
 
 For each run it prints the requests per subscription, the slowest subscription's pacing floor
 ((its requests - 250) / 25 s: what ARM allows one principal in one subscription), the wall time
 against that floor and against the one-subscription run when there is one, when the first and
 the last subscription were done, and the peak RSS.
 
-`--resource-graph` asks the collector to list top-level resources through Azure Resource Graph
-(the `resource_graph` collect option), for comparing requests and wall time with and without it;
-it fails with a clear message while the collector has no such option.
+`--resource-graph MODE` sets the collector's `resource_graph` option (for instance `always` or
+`never`: list top-level resources through Azure Resource Graph or through ARM's lists), for
+comparing requests and wall time with and without it; without the flag the collector's default
+applies. It fails with a clear message when the collector has no such option.
 """
 
 from __future__ import annotations
@@ -67,11 +69,11 @@ def collect_options_for(args: argparse.Namespace, subscriptions: list[str]) -> A
             return AccessToken("bench", int(time.time()) + 3600)
 
     extra: dict[str, Any] = {}
-    if args.resource_graph:
+    if args.resource_graph is not None:
         names = {f.name for f in dataclasses.fields(CollectOptions)}
         if "resource_graph" not in names:
             raise SystemExit("--resource-graph: this collector has no Resource Graph listing")
-        extra["resource_graph"] = True
+        extra["resource_graph"] = args.resource_graph
     return CollectOptions(
         subscriptions=subscriptions,
         credential=Token(),
@@ -135,7 +137,8 @@ def run_count(
         if args.subscription_concurrency:
             command += ["--subscription-concurrency", str(args.subscription_concurrency)]
         command += ["--no-arm-limits"] if args.no_arm_limits else []
-        command += ["--resource-graph"] if args.resource_graph else []
+        if args.resource_graph is not None:
+            command += ["--resource-graph", args.resource_graph]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path[:3]))
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:
@@ -176,7 +179,7 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"{args.size} resources per subscription, latency {args.latency * 1000:.0f} ms, "
         f"concurrency {args.concurrency or 'default'}, per subscription "
         f"{args.subscription_concurrency or 'default'}, limiter {limiter}"
-        + (", Resource Graph listing" if args.resource_graph else ""),
+        + (f", Resource Graph {args.resource_graph}" if args.resource_graph is not None else ""),
         "",
         "| subscriptions | resources | requests | per subscription | slowest floor (s) "
         "| wall (s) | wall / floor | wall / one subscription | first / last done (s) "
@@ -204,7 +207,10 @@ def main() -> None:
     parser.add_argument("--subscription-concurrency", type=int, default=None)
     parser.add_argument("--no-arm-limits", action="store_true", help="lift the client's pacing")
     parser.add_argument(
-        "--resource-graph", action="store_true", help="list through Azure Resource Graph"
+        "--resource-graph",
+        metavar="MODE",
+        default=None,
+        help="the collector's resource_graph option (e.g. always, never); default: its default",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

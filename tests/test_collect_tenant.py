@@ -236,3 +236,38 @@ def test_a_subscription_cap_above_the_global_one_is_the_global_one(fake_arm, mak
     options = make_options(subscriptions=[SUB], concurrency=3, subscription_concurrency=10)
     collect_snapshot(options, [VAULT_DIAGNOSTICS])
     assert fake_arm.peak_in_flight[SUB] <= 3
+
+
+def test_a_tenant_audit_judges_each_subscription_and_names_where_a_read_failed(
+    fake_arm, make_options
+):
+    """End to end through the fake ARM: a vault in one subscription does not make another one's
+    'Key Vault in scope' pass, and a refused listing is named by its subscription."""
+    from prodcheck.api import audit_live
+    from prodcheck.report import finding_to_json
+
+    fake_arm.serve(
+        [
+            resource(VAULT, "kv-one", sub=SUB),
+            resource("Microsoft.App/containerApps", "app", sub=SUB2),
+            resource(VAULT, "kv-two", sub=SUB3),
+        ]
+    )
+    fake_arm.fault(rf"^/subscriptions/{SUB3}/providers/Microsoft.KeyVault/vaults$", status=403)
+    report = audit_live(make_options(all_subscriptions=True), rules=["PC-KV-001"])
+    about_scope = {
+        f.resource_id: f.status.value
+        for f in report.findings
+        if f.resource_type == "scope" and not f.subject
+    }
+    assert about_scope == {
+        f"/subscriptions/{SUB}": "PASS",
+        f"/subscriptions/{SUB2}": "FAIL",
+        f"/subscriptions/{SUB3}": "ERROR",
+    }
+    (gap,) = [f for f in report.findings if f.subject == f"coverage of {VAULT}"]
+    assert finding_to_json(gap)["subscriptionId"] == SUB3
+    assert SUB3 in gap.message
+    assert [g.scope for g in report.coverage_gaps if g.resource_type == VAULT] == [
+        f"/subscriptions/{SUB3}"
+    ]
