@@ -116,14 +116,21 @@ class _Mask:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where in `text` the secrets this mask finds sit (as `sub` would replace them)."""
-        found = []
+        return self.scan(text)[0]
+
+    def scan(self, text: str) -> tuple[list[tuple[int, int]], bool]:
+        """`spans(text)`, and whether the pattern matched `text` at all (a match may mask
+        nothing, a placeholder; no match at all means `sub` leaves `text` as it is)."""
+        found: list[tuple[int, int]] = []
+        matched = False
         for m in self.pattern.finditer(text):
+            matched = True
             span = next((m.span(g) for g in self._groups if m.group(g) is not None), None)
             if span is None:
                 span = _detected_span(m)
             if span is not None and span[1] > span[0]:
                 found.append(span)
-        return found
+        return found, matched
 
     def search(self, text: str) -> bool:
         return self.pattern.search(text) is not None
@@ -418,9 +425,24 @@ def mask_credentials(text: str) -> str:
     The label stays (`AccountKey=***redacted***`), so a reader (or a rule, reading a masked
     snapshot) still sees that a credential was there. Collection masks every string it stores
     with this; every exit masks everything it writes.
+
+    A string is masked once per process: the result of each string of up to `_MEMO_LENGTH`
+    characters is kept (the most recent `_MEMO_SIZE` of them), since a report repeats the same
+    messages, names and evidence in every finding and every format.
     """
     if not isinstance(text, str) or len(text) < 6:
         return text
+    if len(text) <= _MEMO_LENGTH:
+        return _mask_memo(text)
+    return _mask(text)
+
+
+# Strings longer than this are masked each time (they seldom repeat, and would hold memory).
+_MEMO_LENGTH = 4096
+_MEMO_SIZE = 1 << 17
+
+
+def _mask(text: str) -> str:
     masks = _all_masks().for_text(text)
     # Every mask looks at the text as it came first, so that no mask's value swallows another
     # credential's label (`AccessKey= Password="..."`) before that mask has seen it; then each
@@ -428,19 +450,46 @@ def mask_credentials(text: str) -> str:
     # <value> elements in one policy header).
     # Ours first: they mark the secret alone. A detector's match that overlaps one of them adds
     # nothing (it would take the label, or the whole URL, with it).
-    spans = [span for mask in masks if mask.precise for span in mask.spans(text)]
+    spans: list[tuple[int, int]] = []
+    matched = False
+    for mask in masks:
+        if mask.precise:
+            found, hit = mask.scan(text)
+            spans += found
+            matched = matched or hit
     for mask in masks:
         if not mask.precise:
+            found, hit = mask.scan(text)
+            matched = matched or hit
             spans += [
                 (start, end)
-                for start, end in mask.spans(text)
+                for start, end in found
                 if not any(start < e and s < end for s, e in spans)
             ]
+    if not matched:
+        # No pattern matched at all: the second round (each mask's `sub`) would find nothing.
+        return text
     if spans:
         text = _replace_spans(text, spans)
     for mask in masks:
         text = mask.sub(text)
     return text
+
+
+_mask_memo = lru_cache(maxsize=_MEMO_SIZE)(_mask)
+
+
+# The four characters outside ASCII that a case-insensitive pattern takes for an ASCII letter
+# (`re.IGNORECASE`: "İ" and "ı" for i, "ſ" for s, the Kelvin sign for k), so that a trigger
+# word is found wherever a pattern could match: "paſſword" holds the trigger "pass".
+_ASCII_LOOKALIKES = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def _fold(text: str) -> str:
+    """`text` in lower case, with the letters a case-insensitive pattern reads as ASCII made so."""
+    if not text.isascii():
+        text = text.translate(_ASCII_LOOKALIKES)
+    return text.lower()
 
 
 class _MaskSet:
@@ -458,14 +507,23 @@ class _MaskSet:
                 if word:
                     self._by_word.setdefault(word, []).append(i)
 
+        self._words = tuple(self._by_word)
+        # The masks chosen for each combination of trigger words found (few combinations occur).
+        self._chosen: dict[tuple[str, ...], list[_Mask]] = {}
+
     def for_text(self, text: str) -> list[_Mask]:
         """The masks whose triggers `text` contains, in order."""
-        lowered = text.lower()
-        chosen = set(self._always)
-        for word, indexes in self._by_word.items():
-            if word in lowered:
-                chosen.update(indexes)
-        return [self.masks[i] for i in sorted(chosen)]
+        lowered = _fold(text)
+        found = tuple([word for word in self._words if word in lowered])
+        masks = self._chosen.get(found)
+        if masks is None:
+            chosen = set(self._always)
+            for word in found:
+                chosen.update(self._by_word[word])
+            masks = [self.masks[i] for i in sorted(chosen)]
+            if len(self._chosen) < 4096:
+                self._chosen[found] = masks
+        return masks
 
 
 @lru_cache(maxsize=1)
@@ -480,10 +538,19 @@ VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [(m.label, m.pattern) for m 
 
 
 def _specific_label(value: str) -> str | None:
+    if len(value) <= _MEMO_LENGTH:
+        return _label_memo(value)
+    return _label(value)
+
+
+def _label(value: str) -> str | None:
     for mask in _all_masks().for_text(value):
         if mask.search(value):
             return mask.label
     return None
+
+
+_label_memo = lru_cache(maxsize=_MEMO_SIZE)(_label)
 
 
 # Names of variables, settings or tags that hold a credential when they hold a literal value.

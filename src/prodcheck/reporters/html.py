@@ -149,8 +149,13 @@ def _template_of(remediation: str, f: Finding) -> str:
 
 def json_for_script(value: Any) -> str:
     """JSON that can sit inside a <script> element: nothing in it can end the element or be
-    read as markup, and the JavaScript line separators are escaped."""
-    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    read as markup, and the JavaScript line separators are escaped.
+
+    Each entry of a mapping, and each item of a list in it, starts a line of its own (JSON
+    strings hold no raw line break), so that the report's last masking pass, which reads a
+    document line by line, reads one finding at a time rather than one line of megabytes.
+    """
+    raw = _dumps_by_line(value)
     return (
         raw.replace("<", "\\u003c")
         .replace(">", "\\u003e")
@@ -158,6 +163,21 @@ def json_for_script(value: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+def _dumps_by_line(value: Any) -> str:
+    def dumps(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+    if isinstance(value, dict) and value:
+        return (
+            "{\n"
+            + ",\n".join(f"{dumps(str(k))}:{_dumps_by_line(v)}" for k, v in value.items())
+            + "\n}"
+        )
+    if isinstance(value, list) and value:
+        return "[\n" + ",\n".join(dumps(v) for v in value) + "\n]"
+    return dumps(value)
 
 
 def _remedy_view(remediation: str) -> dict[str, Any]:
