@@ -54,7 +54,7 @@ def worker(snapshot_file: Path, out_dir: Path) -> None:
     """Audit one snapshot file and write its reports, timing each stage (its own process)."""
     began = time.perf_counter()
     from prodcheck import api, heap
-    from prodcheck.reporters import extension, render
+    from prodcheck.reporters import Renderer, extension
     from prodcheck.snapshot import load_snapshot
 
     heap.for_bulk_data()  # as the command line does
@@ -70,9 +70,10 @@ def worker(snapshot_file: Path, out_dir: Path) -> None:
     report = api.audit_snapshot(snapshot, registry=registry)
     times["rules"] = time.process_time() - started
     peaks["rules"] = _peak_mb()
+    renderer = Renderer(report)  # as the command line renders several formats
     for fmt in FORMATS:
         started = time.process_time()
-        text = render(report, fmt)
+        text = renderer.render(fmt)
         (out_dir / f"prodcheck-report.{extension(fmt)}").write_text(text, encoding="utf-8")
         times[fmt] = time.process_time() - started
         del text

@@ -1,7 +1,7 @@
 """The shortcuts that make masking cheap on a large report give the very result of the long way.
 
-`prodcheck.secrets.mask_credentials` runs only the masks whose trigger words a text contains,
-skips its second round when no pattern matched at all, and remembers the result for each string
+`prodcheck.secrets.mask_credentials` runs only the masks whose trigger words (and one word of
+each of their requirements, such as `=` for a `key=value` pair) a text contains, skips its second round when no pattern matched at all, and remembers the result for each string
 it has masked. Each shortcut is checked here against the long way on arbitrary text mixed with
 credentials, trigger words in look-alike letters and control characters.
 """
@@ -60,6 +60,16 @@ FRAGMENTS = [
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-1",
     "Key Vault",
     "PASS",
+    "=",
+    "%3D",
+    "%253D",
+    "sig%3D",
+    "@",
+    "?",
+    "&",
+    "&amp;",
+    "%26",
+    "%3F",
     "; ",
     " ",
     "\n",

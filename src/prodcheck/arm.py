@@ -9,6 +9,7 @@ case so that callers never have to.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 
@@ -43,6 +44,13 @@ class ArmId:
 
     @classmethod
     def parse(cls, resource_id: str) -> ArmId:
+        # Ids repeat (every finding on a resource, every report format): each is parsed once.
+        if cls is ArmId and type(resource_id) is str and len(resource_id) <= 2048:
+            return _parse_memo(resource_id)
+        return cls._parse(resource_id)
+
+    @classmethod
+    def _parse(cls, resource_id: str) -> ArmId:
         parts = [p for p in resource_id.strip().split("/") if p]
         subscription = resource_group = ""
         lowered = [p.lower() for p in parts]
@@ -92,6 +100,9 @@ class ArmId:
         else:
             parent = ""
         return cls(resource_id, subscription, resource_group, rtype, name, parent)
+
+
+_parse_memo = lru_cache(maxsize=1 << 16)(ArmId._parse)
 
 
 MODEL_CATALOGUE = "Microsoft.CognitiveServices/locations/models"

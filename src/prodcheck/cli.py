@@ -458,7 +458,7 @@ def emit_report(
     The terminal format goes to stdout unless it is the only format and `--output` is given.
     One other format takes `--output` (or stdout without it); several need `--output-dir`.
     """
-    from prodcheck.reporters import FORMATS, RenderOptions, extension, render
+    from prodcheck.reporters import FORMATS, Renderer, RenderOptions, extension
 
     if report_url:
         from prodcheck.reporters.markdown import safe_url
@@ -486,6 +486,7 @@ def emit_report(
                 "choose another directory"
             ) from None
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    renderer = Renderer(report)  # cleans the report once for all the formats
     for fmt in formats:
         destination: Path | None = None
         if fmt == "terminal":
@@ -501,7 +502,7 @@ def emit_report(
             sarif_include_waived=sarif_include_waived,
             report_url=report_url or "",
         )
-        text = render(report, fmt, options)
+        text = renderer.render(fmt, options)
         if destination is None:
             sys.stdout.write(text)
             sys.stdout.flush()

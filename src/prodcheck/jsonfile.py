@@ -153,3 +153,87 @@ def read_json(
         raise UserError(f"{kind} {source} is refused: {exc}; {fix}") from None
     except ValueError as exc:  # anything else the decoder refuses
         raise UserError(f"{kind} {source} is not valid JSON ({exc}); {fix}") from None
+
+
+def dumps_indented(value: Any) -> str:
+    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, byte for byte.
+
+    The standard library writes indented JSON with its pure-Python encoder, a generator per
+    object; a report of 100,000 findings spends seconds there. This writes the same text from
+    the same encoders of strings and numbers, in one pass. A value it does not know (a key that
+    is not a string, a type JSON does not have) is handed to `json.dumps` whole, which encodes
+    or refuses it as it always did.
+    """
+    parts: list[str] = []
+    try:
+        _dump(value, parts, 0)
+    except _NotPlain:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return "".join(parts)
+
+
+class _NotPlain(Exception):
+    """A value `dumps_indented` leaves to `json.dumps`."""
+
+
+_encode_string = json.encoder.encode_basestring
+_INDENTS = ["\n" + "  " * level for level in range(MAX_DEPTH + 2)]
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value == math.inf:
+        return "Infinity"
+    if value == -math.inf:
+        return "-Infinity"
+    return float.__repr__(value)
+
+
+def _dump(value: Any, parts: list[str], level: int) -> None:
+    # The order of these tests is json's own (a str or int subclass is written as one).
+    if isinstance(value, str):
+        parts.append(_encode_string(value))
+    elif value is None:
+        parts.append("null")
+    elif value is True:
+        parts.append("true")
+    elif value is False:
+        parts.append("false")
+    elif isinstance(value, int):
+        parts.append(int.__repr__(value))
+    elif isinstance(value, float):
+        parts.append(_float_text(value))
+    elif isinstance(value, list | tuple):
+        if not value:
+            parts.append("[]")
+            return
+        if level + 1 >= len(_INDENTS):
+            raise _NotPlain
+        inner = _INDENTS[level + 1]
+        parts.append("[")
+        for n, item in enumerate(value):
+            parts.append(inner if n == 0 else "," + inner)
+            _dump(item, parts, level + 1)
+        parts.append(_INDENTS[level])
+        parts.append("]")
+    elif isinstance(value, dict):
+        if not value:
+            parts.append("{}")
+            return
+        if level + 1 >= len(_INDENTS):
+            raise _NotPlain
+        for key in value:
+            if not isinstance(key, str):
+                raise _NotPlain
+        inner = _INDENTS[level + 1]
+        parts.append("{")
+        for n, key in enumerate(sorted(value)):
+            parts.append(inner if n == 0 else "," + inner)
+            parts.append(_encode_string(key))
+            parts.append(": ")
+            _dump(value[key], parts, level + 1)
+        parts.append(_INDENTS[level])
+        parts.append("}")
+    else:
+        raise _NotPlain

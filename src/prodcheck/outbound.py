@@ -26,6 +26,7 @@ import enum
 import json
 import logging
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -77,9 +78,6 @@ def clean_text(text: str) -> str:
     return neutralise(mask_credentials(text))
 
 
-_masked = lru_cache(maxsize=65536)(mask_credentials)
-
-
 def mask_document(text: str) -> str:
     """A whole rendered document masked line by line.
 
@@ -87,7 +85,7 @@ def mask_document(text: str) -> str:
     rendering put together. Line by line, with repeated lines (a report repeats many) masked
     once, a document of many megabytes takes a second, not minutes.
     """
-    return "".join(_masked(line) for line in text.splitlines(keepends=True))
+    return "".join([mask_credentials(line) for line in text.splitlines(keepends=True)])
 
 
 def clean(value: Any, visible: bool = True) -> Any:
@@ -99,27 +97,48 @@ def clean(value: Any, visible: bool = True) -> Any:
     booleans and enums pass unchanged. With `visible` false, strings are only masked: a
     data format (the JSON report) escapes misleading characters losslessly instead.
     """
+    return _clean(value, clean_text if visible else mask_credentials)
+
+
+def _clean(value: Any, text: Callable[[str], str]) -> Any:
+    kind = type(value)
+    # The common kinds first, by exact type; anything else (a subclass) by the general tests.
+    if kind is str:
+        return text(value) if value else value
+    if kind is dict:
+        return redact_mapping(value, lambda v: _clean(v, text), SECRET_FIELDS)
+    if kind is list:
+        return [_clean(v, text) for v in value]
+    if value is None or kind is bool or kind is int or kind is float:
+        return value
     if isinstance(value, str):
-        if not value:
-            return value
-        return clean_text(value) if visible else _masked(value)
-    if isinstance(value, enum.Enum) or value is None or isinstance(value, bool | int | float):
+        return text(value) if value else value
+    if isinstance(value, enum.Enum | bool | int | float):
         return value
     if isinstance(value, dict):
-        return redact_mapping(value, lambda v: clean(v, visible), SECRET_FIELDS)
+        return redact_mapping(value, lambda v: _clean(v, text), SECRET_FIELDS)
     if isinstance(value, list | tuple):
-        return [clean(v, visible) for v in value]
+        return [_clean(v, text) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {}
-        for f in dataclasses.fields(value):
-            if not f.init:
-                continue
-            old = getattr(value, f.name)
-            new = clean(old, visible)
+        for name in _init_fields(kind):
+            old = getattr(value, name)
+            new = _clean(old, text)
             if new is not old and new != old:
-                changes[f.name] = new
+                changes[name] = new
         return dataclasses.replace(value, **changes) if changes else value
     return value
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _init_fields(cls: type) -> tuple[str, ...]:
+    """The names of a dataclass's fields that its constructor takes."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    return names
 
 
 def clean_output(text: str, fmt: str = "text") -> str:

@@ -49,6 +49,8 @@ _PAIR_KEYS = (
 )
 # `=` plain, URL-encoded once or twice.
 _EQ = r"\s*(?:=|%3[Dd]|%253[Dd])\s*"
+# One of these is in any text that `_EQ` matches (lower case).
+_EQ_WORDS = ("=", "%3d", "%253d")
 # A quoted value (quotes possibly backslash-escaped, as inside JSON text).
 _QUOTED = r"(?P<q>\\?[\"'])" + _NOT_A_VALUE + r"(?P<v>(?:(?!(?P=q)).)+?)(?P=q)"
 # Where a key starts: not inside a longer word, or right after a URL-encoded `;`.
@@ -84,10 +86,14 @@ class _Mask:
         triggers: tuple[str, ...],
         pattern: str | re.Pattern[str],
         flags: int = 0,
+        requires: tuple[tuple[str, ...], ...] = (),
     ) -> None:
         self.label = label
         # Lower-case strings one of which any match contains: a cheap test before the pattern.
         self.triggers = triggers
+        # More such tests, all of which must pass: each a tuple of strings one of which any match
+        # contains (`=` for a `key=value` pair).
+        self.requires = requires
         self.pattern = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
         self._groups = [g for g in ("v", "w") if g in self.pattern.groupindex]
         # A mask of ours names the secret's group; a detector's match is judged by `_detected`.
@@ -147,36 +153,42 @@ _MASKS: list[_Mask] = [
         "AccountKey=",
         ("accountkey",),
         _START + r"AccountKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
+        requires=(_EQ_WORDS,),
     ),
     _Mask(
         "SharedAccessKey=",
         ("sharedaccesskey",),
         _START + r"SharedAccessKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         re.IGNORECASE,
+        requires=(_EQ_WORDS,),
     ),
     _Mask(
         "AccessKey=",
         ("accesskey",),
         _START + r"AccessKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         re.IGNORECASE,
+        requires=(_EQ_WORDS,),
     ),
     _Mask(
         "Password=",
         ("pass", "pwd"),
         _START + r"(?:Password|Passwd|Pwd)" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         re.IGNORECASE,
+        requires=(_EQ_WORDS,),
     ),
     _Mask(
         "mongodb://user:pass@",
         ("mongodb",),
         r"mongodb(?:\+srv)?://[^\s:/?#@\"'<>\\]*:" + _NOT_A_VALUE + r"(?P<v>[^\s/?#\"'`<>\\]+)@",
         re.IGNORECASE,
+        requires=(("@",),),
     ),
     _Mask(
         "redis://:pass@",
         ("redis",),
         r"rediss?://[^\s:/?#@\"'<>\\]*:" + _NOT_A_VALUE + r"(?P<v>[^\s/?#\"'`<>\\]+)@",
         re.IGNORECASE,
+        requires=(("@",),),
     ),
     _Mask(
         "URL password",
@@ -184,10 +196,11 @@ _MASKS: list[_Mask] = [
         r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/?#@\"'<>\\]*:"
         + _NOT_A_VALUE
         + r"(?P<v>[^\s/?#\"'`<>\\]+)@",
+        requires=(("@",),),
     ),
     _Mask(
         "sig=",
-        ("sig",),
+        ("sig=", "sig%3d"),
         r"(?:[?&;\s]|&amp;|%26|%3[Ff]|^)sig(?:=|%3[Dd])" + _NOT_A_VALUE + r"(?P<v>"
         r"(?:%(?!26|23)[0-9A-Fa-f]{2}|[^&\s\"'`<>#\\%;])+)",
         re.IGNORECASE,
@@ -198,6 +211,7 @@ _MASKS: list[_Mask] = [
         r"(?:[?&]|&amp;|%26|%3[Ff])(?:" + _QUERY_KEYS + r")(?:=|%3[Dd])" + _NOT_A_VALUE + r"(?P<v>"
         r"(?:%(?!26|23)[0-9A-Fa-f]{2}|[^&\s\"'`<>#\\%;])+)",
         re.IGNORECASE,
+        requires=(("?", "&", "%26", "%3f"), ("=", "%3d")),
     ),
     _Mask(
         "secret=",
@@ -212,15 +226,17 @@ _MASKS: list[_Mask] = [
         + _BARE
         + ")",
         re.IGNORECASE,
+        requires=(_EQ_WORDS,),
     ),
     _Mask(
         '"password": "..."',
-        ("pass", "pwd", "secret", "key", "token", "connection"),
+        ("passw", "pwd", "secret", "key", "token", "connection"),
         r"\\?[\"']?(?<![A-Za-z0-9_-])(?:password|passwd|pwd|secret|client[-_]?secret|api[-_]?key|"
         r"access[-_]?key|account[-_]?key|primary[-_]?key|secondary[-_]?key|shared[-_]?key|"
         r"(?:access|refresh|id|sas|auth)?[-_]?token|connection[-_]?string|private[-_]?key)"
         r"\\?[\"']?\s*:\s*" + _QUOTED,
         re.IGNORECASE,
+        requires=((":",), ('"', "'")),
     ),
     _Mask(
         "Authorization header",
@@ -229,6 +245,7 @@ _MASKS: list[_Mask] = [
         r"(?:(?i:basic|bearer|sharedkey|sharedaccesssignature)\s+)?"
         + _NOT_A_VALUE
         + r"(?P<v>(?=[A-Za-z]*[0-9._~+/=:-])[A-Za-z0-9._~+/=:-]{6,})",
+        requires=((":", "="),),
     ),
     _Mask(
         "Bearer token",
@@ -432,7 +449,7 @@ def mask_credentials(text: str) -> str:
     """
     if not isinstance(text, str) or len(text) < 6:
         return text
-    if len(text) <= _MEMO_LENGTH:
+    if type(text) is str and len(text) <= _MEMO_LENGTH:
         return _mask_memo(text)
     return _mask(text)
 
@@ -493,34 +510,34 @@ def _fold(text: str) -> str:
 
 
 class _MaskSet:
-    """Every mask (ours, then the detectors'), indexed by the triggers that select them."""
+    """Every mask (ours, then the detectors'), indexed by the words that select them."""
 
     def __init__(self, masks: list[_Mask]) -> None:
         self.masks = masks
-        self._by_word: dict[str, list[int]] = {}
-        # A mask without a trigger (a detector not listed above) runs on every text.
-        self._always: list[int] = []
-        for i, mask in enumerate(masks):
-            if not mask.triggers or "" in mask.triggers:
-                self._always.append(i)
-            for word in mask.triggers:
+        words: dict[str, None] = {}
+        for mask in masks:
+            for word in (*mask.triggers, *(w for group in mask.requires for w in group)):
                 if word:
-                    self._by_word.setdefault(word, []).append(i)
-
-        self._words = tuple(self._by_word)
-        # The masks chosen for each combination of trigger words found (few combinations occur).
+                    words[word] = None
+        self._words = tuple(words)
+        # The masks chosen for each combination of words found (few combinations occur).
         self._chosen: dict[tuple[str, ...], list[_Mask]] = {}
 
     def for_text(self, text: str) -> list[_Mask]:
-        """The masks whose triggers `text` contains, in order."""
+        """The masks whose triggers, and one word of each of whose requirements, `text`
+        contains, in order. A mask without a trigger (a detector not listed above) runs on
+        every text."""
         lowered = _fold(text)
         found = tuple([word for word in self._words if word in lowered])
         masks = self._chosen.get(found)
         if masks is None:
-            chosen = set(self._always)
-            for word in found:
-                chosen.update(self._by_word[word])
-            masks = [self.masks[i] for i in sorted(chosen)]
+            present = set(found)
+            masks = [
+                mask
+                for mask in self.masks
+                if (not mask.triggers or "" in mask.triggers or present.intersection(mask.triggers))
+                and all(present.intersection(group) for group in mask.requires)
+            ]
             if len(self._chosen) < 4096:
                 self._chosen[found] = masks
         return masks
@@ -538,7 +555,7 @@ VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [(m.label, m.pattern) for m 
 
 
 def _specific_label(value: str) -> str | None:
-    if len(value) <= _MEMO_LENGTH:
+    if type(value) is str and len(value) <= _MEMO_LENGTH:
         return _label_memo(value)
     return _label(value)
 
@@ -695,6 +712,12 @@ def _env_style(key: str) -> bool:
     return "_" in key or "-" in key or (key.isupper() and len(key) > 2)
 
 
+@lru_cache(maxsize=4096)
+def _credential_key(key: str) -> bool:
+    """True for a setting or tag name that says credential (`API_KEY`, `client-secret`)."""
+    return _env_style(key) and credential_name(key) is not None
+
+
 def redact_mapping(
     d: dict[str, Any], walk: Callable[[Any], Any], secret_fields: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
@@ -725,7 +748,7 @@ def redact_mapping(
                 out[k] = REDACTED
             elif lower == "value" and isinstance(name, str):
                 out[k] = walk(mask_setting(name, item))
-            elif _env_style(str(key)) and credential_name(str(key)):
+            elif _credential_key(str(key)):
                 out[k] = walk(mask_setting(str(key), item))
             else:
                 out[k] = walk(item)
@@ -765,9 +788,18 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, list):
         return [redact(v, key) for v in value]
     if isinstance(value, str):
-        if is_app_insights_connection_string(key, value):
-            return value
-        if credential_in_value(value):
-            return REDACTED
-        return value
+        if type(value) is str and type(key) is str and len(value) + len(key) <= _MEMO_LENGTH:
+            return _redacted_text_memo(key, value)
+        return _redacted_text(key, value)
     return value
+
+
+def _redacted_text(key: str, value: str) -> str:
+    if is_app_insights_connection_string(key, value):
+        return value
+    if credential_in_value(value):
+        return REDACTED
+    return value
+
+
+_redacted_text_memo = lru_cache(maxsize=_MEMO_SIZE)(_redacted_text)

@@ -39,16 +39,36 @@ FORMATS: dict[str, tuple[str, str]] = {
 
 
 def render(report: Report, fmt: str, options: RenderOptions | None = None) -> str:
-    try:
-        module_name, _ = FORMATS[fmt]
-    except KeyError:
-        raise UserError(
-            f"unknown format {fmt!r}: use one of {', '.join(sorted(FORMATS))}"
-        ) from None
-    module = importlib.import_module(module_name)
-    # The exit of every format: no credential, no misleading character (see prodcheck.outbound).
-    text = str(module.render(clean(report, visible=fmt != "json"), options or RenderOptions()))
-    return clean_output(text, fmt)
+    return Renderer(report).render(fmt, options)
+
+
+class Renderer:
+    """Renders one report in several formats, cleaning it once for all of them.
+
+    The exit of every format: no credential, no misleading character (see prodcheck.outbound).
+    The report is cleaned once for the JSON format (strings masked, misleading characters left
+    for JSON to escape) and once for every other format (masked and made visible), not once per
+    format; the report must not change while its renderer is in use.
+    """
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self._cleaned: dict[bool, Report] = {}
+
+    def render(self, fmt: str, options: RenderOptions | None = None) -> str:
+        try:
+            module_name, _ = FORMATS[fmt]
+        except KeyError:
+            raise UserError(
+                f"unknown format {fmt!r}: use one of {', '.join(sorted(FORMATS))}"
+            ) from None
+        module = importlib.import_module(module_name)
+        visible = fmt != "json"
+        cleaned = self._cleaned.get(visible)
+        if cleaned is None:
+            cleaned = self._cleaned[visible] = clean(self.report, visible=visible)
+        text = str(module.render(cleaned, options or RenderOptions()))
+        return clean_output(text, fmt)
 
 
 def extension(fmt: str) -> str:

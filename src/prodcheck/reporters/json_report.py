@@ -6,8 +6,7 @@ ships as `prodcheck/schemas/report-v1.schema.json`.
 
 from __future__ import annotations
 
-import json
-
+from prodcheck.jsonfile import dumps_indented
 from prodcheck.report import Report
 from prodcheck.reporters import RenderOptions
 
@@ -16,4 +15,4 @@ def render(report: Report, options: RenderOptions) -> str:
     # `render` cleaned the report and masks this text again (prodcheck.outbound); the JSON
     # report keeps misleading characters as JSON escapes, which read back as the same string.
     doc = report.unmasked_json()
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return dumps_indented(doc) + "\n"

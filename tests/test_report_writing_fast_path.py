@@ -1,0 +1,108 @@
+"""The shortcuts of report writing give the very output of the long way.
+
+The JSON report is written by `prodcheck.jsonfile.dumps_indented` instead of the standard
+library's indented encoder, a report rendered in several formats is cleaned once for all of
+them (`prodcheck.reporters.Renderer`), and ARM ids and evidence values are parsed and redacted
+once per process. Each is checked here against the long way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prodcheck import api, secrets
+from prodcheck.arm import ArmId
+from prodcheck.jsonfile import dumps_indented
+from prodcheck.paths import demos_dir
+from prodcheck.reporters import FORMATS, Renderer, render
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(),
+    st.sampled_from(["AccountKey=abc123def456", "\u202e", "\x1b[31m", "Paſſword=xyz12345"]),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.tuples(inner, inner),
+        st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    ),
+    max_leaves=30,
+)
+
+
+def _standard(value):
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(json_values)
+def test_the_json_writer_writes_what_the_standard_library_writes(value):
+    assert dumps_indented(value) == _standard(value)
+
+
+def test_the_json_writer_leaves_what_it_does_not_know_to_the_standard_library():
+    for odd in ({1: "one", 2: [math.inf]}, {"x": {2.5: "y", 1.5: None}}, {"x": {True: 1}}):
+        assert dumps_indented(odd) == _standard(odd)
+    deep: list = []
+    for _ in range(200):
+        deep = [deep]
+    assert dumps_indented(deep) == _standard(deep)
+    for refused in ({"x": object()}, {None: 1, 2: 3}):
+        with pytest.raises(TypeError):
+            _standard(refused)
+        with pytest.raises(TypeError):
+            dumps_indented(refused)
+
+
+@pytest.mark.parametrize("demo", ["flat", "hardened"])
+def test_a_report_rendered_by_one_renderer_equals_each_format_rendered_alone(demo):
+    report = api.audit_snapshot(demos_dir() / f"{demo}.json")
+    renderer = Renderer(report)
+    for fmt in [*FORMATS, "json", "html"]:
+        assert renderer.render(fmt) == render(report, fmt), fmt
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40), json_values)
+def test_redacting_a_value_again_gives_the_first_result(key, value):
+    first = secrets.redact(value, key)
+    assert secrets.redact(value, key) == first
+    if isinstance(value, str):
+        assert first == secrets._redacted_text(key, value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "subscriptions",
+                "s1",
+                "resourceGroups",
+                "rg",
+                "providers",
+                "Microsoft.Web",
+                "sites",
+                "app",
+                "slots",
+                "x",
+                "",
+                " ",
+            ]
+        ),
+        max_size=10,
+    ).map("/".join)
+)
+def test_a_parsed_id_is_the_same_parsed_again_or_without_memory(resource_id):
+    assert ArmId.parse(resource_id) == ArmId._parse(resource_id)
+    assert ArmId.parse(resource_id) is ArmId.parse(resource_id)
