@@ -54,6 +54,7 @@ def worker(snapshot_file: Path, out_dir: Path) -> None:
     """Audit one snapshot file and write its reports, timing each stage (its own process)."""
     began = time.perf_counter()
     from prodcheck import api, heap
+    from prodcheck.engine import audit as run_audit
     from prodcheck.reporters import Renderer, extension
     from prodcheck.snapshot import load_snapshot
 
@@ -67,7 +68,8 @@ def worker(snapshot_file: Path, out_dir: Path) -> None:
     times["load"] = time.process_time() - started
     peaks = {"load": _peak_mb()}
     started = time.process_time()
-    report = api.audit_snapshot(snapshot, registry=registry)
+    # As the command line does: the engine's report goes to the reporters, which clean it.
+    report = run_audit(snapshot, api.select_rules(registry=registry), None)
     times["rules"] = time.process_time() - started
     peaks["rules"] = _peak_mb()
     renderer = Renderer(report)  # as the command line renders several formats
