@@ -11,6 +11,7 @@ what needs it.
 from __future__ import annotations
 
 import fnmatch
+import math
 from typing import Any
 
 from prodcheck import Severity, rule
@@ -90,7 +91,7 @@ def _ttl(container) -> tuple[bool, str]:
     value = container.get("properties.resource.defaultTtl")
     if value is None:
         return False, "no TTL"
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return False, f"defaultTtl {value!r} is not a number"
     if value == -1:
         return True, "TTL on, per item"

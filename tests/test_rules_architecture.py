@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from builders import registry, run, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tiers import (
     SQL_CONTAINER,
     SUB,
@@ -122,6 +124,7 @@ def test_the_non_evicting_policies_are_a_parameter():
         (0, "FAIL", "no Cosmos DB container has a time to live"),
         ("86400", "FAIL", "no Cosmos DB container has a time to live"),
         (True, "FAIL", "no Cosmos DB container has a time to live"),
+        (float("inf"), "FAIL", "no Cosmos DB container has a time to live"),
     ],
 )
 def test_container_ttl_absent_is_off_and_minus_one_is_on_without_a_default(ttl, status, shown):
@@ -345,3 +348,45 @@ def test_info_findings_fail_the_gate_only_when_it_is_set_to_info(capsys):
         capsys, "audit", "--demo", "--rule", "PC-ARCH-*", "--fail-on", "info", "-q"
     )
     assert code == 1
+
+
+# ---- hostile shapes ---------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    eviction=json_values,
+    maxmemory=json_values,
+    ttl=json_values,
+    rules=json_values,
+    model=json_values,
+)
+def test_any_shape_of_the_values_read_gives_a_verdict_not_a_broken_rule(
+    eviction, maxmemory, ttl, rules, model
+):
+    cluster = redis_cluster("r")
+    database = redis_database(cluster)
+    database["properties"]["evictionPolicy"] = eviction
+    cache = redis_cache("c")
+    cache["properties"]["redisConfiguration"] = {"maxmemory-policy": maxmemory}
+    resources = [cluster, database, cache, *warm_store(), *cold_store()]
+    resources[5]["properties"]["resource"]["defaultTtl"] = ttl
+    resources[7]["properties"]["policy"]["rules"] = rules
+    account = ai_account()
+    odd = deployment(account, "odd")
+    odd["properties"]["model"] = model
+    resources += [account, odd, deployment(account, "gpt-4o")]
+    for rule_id in (*TIERS.values(), CASCADE):
+        for finding in run(rule_id, resources):
+            assert finding.status.value in {"PASS", "FAIL", "MANUAL", "NOT_APPLICABLE"}, (
+                rule_id,
+                finding.message,
+            )
