@@ -10,6 +10,7 @@
 #   PRODCHECK_SNAPSHOT         audit this snapshot file instead of a live scope
 #   PRODCHECK_WHAT_IF          audit this ARM/Bicep what-if result (JSON) before deploying
 #   PRODCHECK_TERRAFORM_PLAN   audit this Terraform plan (terraform show -json) before apply
+#   PRODCHECK_TERRAFORM_SOURCE with a Terraform plan: the directory of its .tf files
 #   PRODCHECK_WITH_SNAPSHOT    with a plan: judge it on top of this snapshot of the estate
 #   PRODCHECK_AUTH             credential for a live audit (default: cli, the pipeline's sign-in)
 #   PRODCHECK_FORMATS          report formats (default: terminal json sarif html markdown junit)
@@ -29,6 +30,8 @@ args=(audit)
 if [ -n "${PRODCHECK_WHAT_IF:-}" ] || [ -n "${PRODCHECK_TERRAFORM_PLAN:-}" ]; then
     [ -n "${PRODCHECK_WHAT_IF:-}" ] && args+=(--what-if "$PRODCHECK_WHAT_IF")
     [ -n "${PRODCHECK_TERRAFORM_PLAN:-}" ] && args+=(--terraform-plan "$PRODCHECK_TERRAFORM_PLAN")
+    [ -n "${PRODCHECK_TERRAFORM_PLAN:-}" ] && [ -n "${PRODCHECK_TERRAFORM_SOURCE:-}" ] &&
+        args+=(--terraform-source "$PRODCHECK_TERRAFORM_SOURCE")
     [ -n "${PRODCHECK_WITH_SNAPSHOT:-}" ] && args+=(--with-snapshot "$PRODCHECK_WITH_SNAPSHOT")
 elif [ -n "${PRODCHECK_SNAPSHOT:-}" ]; then
     args+=(--snapshot "$PRODCHECK_SNAPSHOT")

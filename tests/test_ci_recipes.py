@@ -435,6 +435,24 @@ def test_the_action_audits_a_terraform_plan_before_apply(installed, tmp_path, pl
     assert doc["inputKind"] == "terraform-plan"
 
 
+def test_the_action_points_sarif_at_the_tf_lines_of_the_terraform_source(installed, tmp_path):
+    ws = workspace(tmp_path)
+    (ws / ".git").mkdir()  # the checkout: SARIF paths are relative to its root
+    shutil.copytree(REPO / "src" / "prodcheck" / "demos" / "flat-plan", ws / "infra")
+    shutil.copy(REPO / "src" / "prodcheck" / "demos" / "flat-plan.json", ws / "plan.json")
+    inputs = {"terraform-plan": "plan.json", "terraform-source": "infra", "formats": "sarif"}
+    log = run_action(installed, ws, inputs)
+    assert log["outputs"]["audit"]["exit-code"] == "1", log.get("stderr")
+    sarif = json.loads((ws / "prodcheck-out" / "prodcheck-report.sarif").read_text("utf-8"))
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for result in sarif["runs"][0]["results"]
+        for loc in result["locations"]
+        if loc["physicalLocation"]["artifactLocation"].get("uriBaseId") == "%SRCROOT%"
+    }
+    assert uris and all(uri.startswith("infra/") and uri.endswith(".tf") for uri in uris)
+
+
 def test_the_azure_pipelines_template_audits_a_plan_on_top_of_a_snapshot(installed, tmp_path):
     sources = tmp_path / "agent" / "s"
     sources.mkdir(parents=True)
