@@ -76,7 +76,9 @@ def worker(snapshot_file: Path, out_dir: Path) -> None:
     for fmt in FORMATS:
         started = time.process_time()
         text = renderer.render(fmt)
-        (out_dir / f"prodcheck-report.{extension(fmt)}").write_text(text, encoding="utf-8")
+        with (out_dir / f"prodcheck-report.{extension(fmt)}").open("w", encoding="utf-8") as fh:
+            for at in range(0, len(text), 1 << 20):  # as the command line writes a report
+                fh.write(text[at : at + (1 << 20)])
         times[fmt] = time.process_time() - started
         del text
         peaks[fmt] = _peak_mb()

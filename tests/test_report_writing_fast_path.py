@@ -15,11 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prodcheck import api, secrets
+from prodcheck import api, outbound, secrets
 from prodcheck.arm import ArmId
 from prodcheck.jsonfile import dumps_indented
+from prodcheck.outbound import clean_output
 from prodcheck.paths import demos_dir
 from prodcheck.reporters import FORMATS, Renderer, render
+from prodcheck.secrets import mask_credentials
 
 json_scalars = st.one_of(
     st.none(),
@@ -106,3 +108,56 @@ def test_redacting_a_value_again_gives_the_first_result(key, value):
 def test_a_parsed_id_is_the_same_parsed_again_or_without_memory(resource_id):
     assert ArmId.parse(resource_id) == ArmId._parse(resource_id)
     assert ArmId.parse(resource_id) is ArmId.parse(resource_id)
+
+
+document_text = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "\n",
+                "\r",
+                "\r\n",
+                "\x0b",
+                "\x0c",
+                "\x1c",
+                "\x85",
+                "\u2028",
+                "\u202e",
+                "\x1b[0m",
+                "AccountKey=",
+                "c2VjcmV0LXZhbHVlLXZhbHVl",
+                '"password": "hunter22x"',
+                " ",
+                "x",
+            ]
+        ),
+        st.text(max_size=6),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document_text, st.integers(min_value=1, max_value=8))
+def test_a_document_cleaned_piece_by_piece_equals_it_cleaned_whole(text, piece):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(outbound, "_CHUNK", piece)
+        _check_pieces(text)
+
+
+def _check_pieces(text):
+    pieces = outbound._pieces(text)
+    assert "".join(text[start:end] for start, end in pieces) == text
+    assert all(text[end - 1] == "\n" for _, end in pieces[:-1])
+    lines = "".join(mask_credentials(line) for line in text.splitlines(keepends=True))
+    assert outbound.mask_document(text) == lines
+    assert clean_output(text, "json") == outbound._IN_TEXT.sub(outbound._json_escape, lines)
+    assert clean_output(text, "terminal") == outbound._IN_OUTPUT.sub(outbound._visible, lines)
+    for fmt in ("html", "sarif", "csv"):
+        assert clean_output(text, fmt) == outbound._IN_DOCUMENT.sub(outbound._visible, lines)
+
+
+def test_a_document_that_needs_no_change_is_returned_as_it_is():
+    text = "a line\n" * 300_000
+    assert clean_output(text, "json") is text
+    assert clean_output(text, "html") is text

@@ -427,7 +427,8 @@ def _write_atomically(path: Path, text: str, protected: list[Path]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            for at in range(0, len(text), 1 << 20):  # a megabyte at a time, not a second copy
+                fh.write(text[at : at + (1 << 20)])
         # mkstemp creates the file private (0600); a report is shared like any file the user
         # writes: keep the mode of the file it replaces, or follow the umask.
         if target.exists():

@@ -213,8 +213,13 @@ def _dump(value: Any, parts: list[str], level: int) -> None:
         inner = _INDENTS[level + 1]
         parts.append("[")
         for n, item in enumerate(value):
+            start = len(parts)
             parts.append(inner if n == 0 else "," + inner)
             _dump(item, parts, level + 1)
+            if level < 2:
+                # An item of a top-level list (a finding) becomes one string: a document of
+                # 100,000 findings then holds 100,000 parts, not tens of millions.
+                parts[start:] = ["".join(parts[start:])]
         parts.append(_INDENTS[level])
         parts.append("]")
     elif isinstance(value, dict):

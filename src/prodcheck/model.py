@@ -8,6 +8,7 @@ import re
 import shlex
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 
@@ -150,8 +151,18 @@ def subscription_of(resource_id: str) -> str:
 
 def finding_id_of(rule_id: str, resource_id: str, subject: str = "") -> str:
     """The id of the finding of `rule_id` on `resource_id` about `subject` (see `Finding.key`)."""
+    if type(rule_id) is str and type(resource_id) is str and type(subject) is str:
+        return _finding_id_memo(rule_id, resource_id, subject)
+    return _finding_id(rule_id, resource_id, subject)
+
+
+def _finding_id(rule_id: str, resource_id: str, subject: str) -> str:
     text = f"{rule_id.strip().upper()}|{resource_id.strip().lower()}|{subject.strip().lower()}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+# Every report format asks each finding its id: each is computed once per process.
+_finding_id_memo = lru_cache(maxsize=1 << 16)(_finding_id)
 
 
 def with_unique_subjects(findings: list[Finding]) -> list[Finding]:

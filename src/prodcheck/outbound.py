@@ -85,7 +85,50 @@ def mask_document(text: str) -> str:
     rendering put together. Line by line, with repeated lines (a report repeats many) masked
     once, a document of many megabytes takes a second, not minutes.
     """
+    return _by_pieces(text, _mask_lines)
+
+
+def _mask_lines(text: str) -> str:
     return "".join([mask_credentials(line) for line in text.splitlines(keepends=True)])
+
+
+# A document is cleaned a megabyte or so at a time, so that its lines are never all held at
+# once, and a document that needs no change is returned as it is rather than copied.
+_CHUNK = 1 << 20
+
+
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """Where to cut `text`: after a line feed about every `_CHUNK` characters.
+
+    A line feed always ends a line, so the lines of the pieces are the lines of the whole
+    (a CR LF pair stays in one piece), and no piece ends with a CR that the next would follow.
+    """
+    out, start = [], 0
+    while start < len(text):
+        end = text.find("\n", start + _CHUNK)
+        end = len(text) if end == -1 else end + 1
+        out.append((start, end))
+        start = end
+    return out
+
+
+def _by_pieces(text: str, clean_piece: Callable[[str], str]) -> str:
+    """`text` with `clean_piece` applied to each piece (see `_pieces`); `text` itself when
+    no piece changed."""
+    changed = []
+    for start, end in _pieces(text):
+        piece = text[start:end]
+        cleaned = clean_piece(piece)
+        if cleaned != piece:
+            changed.append((start, end, cleaned))
+    if not changed:
+        return text
+    out, at = [], 0
+    for start, end, cleaned in changed:
+        out += [text[at:start], cleaned]
+        at = end
+    out.append(text[at:])
+    return "".join(out)
 
 
 def clean(value: Any, visible: bool = True) -> Any:
@@ -150,10 +193,13 @@ def clean_output(text: str, fmt: str = "text") -> str:
     the reporter's own escape sequences. In the JSON report (data that prodcheck reads back),
     misleading characters become JSON escapes, which read back as the same string.
     """
-    masked = mask_document(text)
     if fmt == "json":
-        return _IN_TEXT.sub(_json_escape, masked)
-    return (_IN_OUTPUT if fmt == "terminal" else _IN_DOCUMENT).sub(_visible, masked)
+        pattern, shown = _IN_TEXT, _json_escape
+    else:
+        pattern, shown = (_IN_OUTPUT if fmt == "terminal" else _IN_DOCUMENT), _visible
+    # Piece by piece (see `_pieces`): every pattern here reads one character, or a CR and the
+    # character after it, which a piece never leaves for the next.
+    return _by_pieces(text, lambda piece: pattern.sub(shown, _mask_lines(piece)))
 
 
 def one_line(text: object) -> str:

@@ -127,6 +127,8 @@ class _Mask:
     def scan(self, text: str) -> tuple[list[tuple[int, int]], bool]:
         """`spans(text)`, and whether the pattern matched `text` at all (a match may mask
         nothing, a placeholder; no match at all means `sub` leaves `text` as it is)."""
+        if self.pattern.search(text) is None:  # most texts: no iterator, no loop
+            return [], False
         found: list[tuple[int, int]] = []
         matched = False
         for m in self.pattern.finditer(text):
@@ -455,8 +457,8 @@ def mask_credentials(text: str) -> str:
 
 
 # Strings longer than this are masked each time (they seldom repeat, and would hold memory).
-_MEMO_LENGTH = 4096
-_MEMO_SIZE = 1 << 17
+_MEMO_LENGTH = 1024
+_MEMO_SIZE = 1 << 16
 
 
 def _mask(text: str) -> str:
@@ -707,6 +709,12 @@ _SECRET_KEYS = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    """True for a key whose string value `redact` replaces (`password`, `connectionString`)."""
+    return _SECRET_KEYS.search(key) is not None
+
+
 def _env_style(key: str) -> bool:
     """A setting or tag name (`DB_PASSWORD`, `api-key`), not an ARM property (`secretName`)."""
     return "_" in key or "-" in key or (key.isupper() and len(key) > 2)
@@ -780,7 +788,7 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            if isinstance(v, str) and _SECRET_KEYS.search(str(k)):
+            if isinstance(v, str) and _secret_key(str(k)):
                 out[k] = v if is_app_insights_connection_string(str(k), v) else REDACTED
             else:
                 out[k] = v

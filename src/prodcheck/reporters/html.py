@@ -88,7 +88,11 @@ def show_value(value: Any) -> str:
     """An evidence value as a reviewer reads it: strings as they are, the rest as JSON."""
     if isinstance(value, str):
         return text(value)
-    return text(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+    return text(_SHOWN.encode(value))
+
+
+# `json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)`, built once.
+_SHOWN = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 
 
 def safe_link(url: str) -> bool:
@@ -165,9 +169,12 @@ def json_for_script(value: Any) -> str:
     )
 
 
+# `json.dumps(value, ensure_ascii=False, separators=(",", ":"))`, built once.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _dumps_by_line(value: Any) -> str:
-    def dumps(v: Any) -> str:
-        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    dumps = _COMPACT.encode
 
     if isinstance(value, dict) and value:
         return (
