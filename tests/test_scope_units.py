@@ -258,3 +258,18 @@ def test_a_bad_unit_on_the_command_line_or_in_the_configuration_is_exit_2(where,
     code, _, err = run_cli(capsys, *args)
     assert code == 2
     assert "unit" in err and "Traceback" not in err
+
+
+def test_children_follow_their_parent_and_subscription_level_resources_are_shared():
+    from prodcheck.inventory import Inventory
+
+    service = arm("Microsoft.ApiManagement/service", "apim", tags={"workload": "pay"})
+    api = arm("Microsoft.ApiManagement/service/apis", "orders", id=service["id"] + "/apis/orders")
+    loose = arm(APP, "loose")
+    budget = arm(BUDGET, "monthly", id=f"/subscriptions/{SUB}/providers/{BUDGET}/monthly")
+    inventory = Inventory([service, api, loose, budget], scope={"subscriptions": [SUB]})
+    views = {v.scope.id: sorted(r.name for r in v) for v in units.split(inventory, "tag:workload")}
+    assert views == {
+        "/tagNames/workload/tagValues/pay": ["apim", "monthly", "orders"],
+        "/tagNames/workload/untagged": ["loose", "monthly"],
+    }
