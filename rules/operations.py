@@ -2,8 +2,9 @@
 
 Each line is one rule whose finding is MANUAL and says what evidence a reviewer should attach.
 An attestation recorded in the configuration turns it into PASS. Where the inventory holds
-partial evidence (an Azure Load Testing resource, an action group that reaches people, a
-workbook to hold the baselines) the finding says so; a person still has to confirm the outcome.
+partial evidence (an Azure Load Testing resource, an action group that reaches people) the
+finding says so; a person still has to confirm the outcome. The performance baselines and the
+review of metrics against targets read Azure Monitor instead: rules/performance.py.
 """
 
 from __future__ import annotations
@@ -86,17 +87,6 @@ def _on_call(inv: Inventory) -> Hint | None:
     )
 
 
-def _baselines(inv: Inventory) -> Hint | None:
-    views = inv.of_type(*DASHBOARDS)
-    if not views:
-        return None
-    names = ", ".join(str(v.get("properties.displayName") or v.name) for v in views)
-    return Hint(
-        f"partial evidence: {names} can show the baselines; attach the recorded values",
-        [v.id for v in views],
-    )
-
-
 LINES = [
     Line(
         "PC-OPS-001",
@@ -150,22 +140,6 @@ LINES = [
         "Incident response playbooks ready",
         "links to the incident-response playbooks for the top failure modes (model throttling, "
         "Communication Services outage, Redis loss, regional failover)",
-    ),
-    Line(
-        "PC-OPS-008",
-        "Performance baselines established",
-        "Performance baselines established",
-        "the baseline under normal load: end-to-end, STT and TTS latency, availability and call "
-        "drop rate, CPU and Redis memory",
-        needs=tuple(DASHBOARDS),
-        partial=_baselines,
-    ),
-    Line(
-        "PC-OPS-009",
-        "Metrics reviewed against targets",
-        "Metrics reviewed against targets",
-        "the post-launch review of the key metrics against the guide's targets, with actions",
-        Severity.LOW,
     ),
     Line(
         "PC-OPS-010",

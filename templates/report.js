@@ -8,7 +8,7 @@
   var form = document.getElementById("filters");
   if (!dataNode || !form) { return; }
   var D = JSON.parse(dataNode.textContent);
-  var F = D.findings;  // [rule, status, severity, resource, message, evidence, remediation, subject, note, blocking]
+  var F = D.findings;  // [rule, status, severity, resource, message, evidence, remediation, subject, note, blocking, chart]
   var CHUNK = 200;     // findings rendered at a time in one list; "Show more" renders the next
   var ORDER = D.statuses;  // most urgent first
 
@@ -70,6 +70,38 @@
     parent.appendChild(table);
   }
 
+  // A metric finding's hourly values against its target: numbers only ([target, 1 when lower
+  // is better, values]), drawn as SVG elements; no text of the finding goes into the drawing.
+  function sparkline(chart) {
+    var NS = "http://www.w3.org/2000/svg", W = 336, H = 48, P = 2;
+    var target = Number(chart[0]), lower = chart[1] === 1, values = chart[2].map(Number);
+    var top = Math.max(target, Math.max.apply(null, values)) * 1.1 || 1;
+    var bottom = Math.min(0, Math.min.apply(null, values));
+    function y(v) { return (H - P - (v - bottom) / (top - bottom) * (H - 2 * P)).toFixed(1); }
+    function x(n) { return (P + n * (W - 2 * P) / Math.max(values.length - 1, 1)).toFixed(1); }
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("class", "sparkline");
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    svg.setAttribute("width", String(W));
+    svg.setAttribute("height", String(H));
+    svg.setAttribute("role", "img");
+    var missed = values.filter(function (v) { return lower ? v >= target : v < target; }).length;
+    var title = document.createElementNS(NS, "title");
+    title.textContent = values.length + " hourly values against the target " + target +
+      " (" + missed + " on the wrong side)";
+    svg.appendChild(title);
+    var line = document.createElementNS(NS, "line");
+    line.setAttribute("class", "target");
+    line.setAttribute("x1", String(P)); line.setAttribute("x2", String(W - P));
+    line.setAttribute("y1", y(target)); line.setAttribute("y2", y(target));
+    svg.appendChild(line);
+    var path = document.createElementNS(NS, "polyline");
+    path.setAttribute("class", "values");
+    path.setAttribute("points", values.map(function (v, n) { return x(n) + "," + y(v); }).join(" "));
+    svg.appendChild(path);
+    return svg;
+  }
+
   function findingBody(i) {
     var f = F[i], rule = D.rules[f[0]], res = D.resources[f[3]];
     var body = el("div", "finding-body");
@@ -87,6 +119,7 @@
       body.appendChild(note);
     }
     var ev = el("div", "evidence");
+    if (f[10]) { ev.appendChild(sparkline(f[10])); }
     pairs(ev, "Evidence", f[5]);
     body.appendChild(ev);
     var rem = remediationOf(f);

@@ -187,3 +187,55 @@ def role_assignment(
         out["properties"]["condition"] = condition
         out["properties"]["conditionVersion"] = "2.0"
     return out
+
+
+# ---- Azure Monitor metrics, in the shape of the Metrics List 2024-02-01 example ------------
+
+METRICS_TIMESPAN = "2026-11-19T09:00:00Z/2026-11-26T09:00:00Z"
+
+
+def metric_item(
+    resource_id: str,
+    name: str,
+    values: list[Any],
+    *,
+    aggregation: str = "average",
+    unit: str = "Percent",
+) -> dict[str, Any]:
+    """One metric of a Metrics List answer: hourly points, `None` for an hour without data."""
+    data = []
+    for hour, value in enumerate(values):
+        point: dict[str, Any] = {"timeStamp": f"2026-11-19T{hour % 24:02d}:00:00Z"}
+        if value is not None:
+            point[aggregation] = value
+        data.append(point)
+    return {
+        "id": f"{resource_id}/providers/Microsoft.Insights/metrics/{name}",
+        "type": "Microsoft.Insights/metrics",
+        "name": {"value": name, "localizedValue": name},
+        "displayDescription": "",
+        "unit": unit,
+        "timeseries": [{"metadatavalues": [], "data": data}],
+        "errorCode": "Success",
+    }
+
+
+def metrics_record(
+    resource: dict[str, Any], namespace: str, items: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The snapshot record of one metrics read on `resource` (docs/snapshot-format.md#metrics)."""
+    names = [i["name"]["value"] for i in items if isinstance(i.get("name"), dict)]
+    record_name = "~".join(p.replace("/", "_") for p in (namespace, *names))
+    return {
+        "id": f"{resource['id']}/providers/Microsoft.Insights/metrics/{record_name}",
+        "name": record_name,
+        "type": "Microsoft.Insights/metrics",
+        "properties": {
+            "cost": 0,
+            "timespan": METRICS_TIMESPAN,
+            "interval": "PT1H",
+            "value": items,
+            "namespace": namespace.lower(),
+            "resourceregion": "eastus",
+        },
+    }

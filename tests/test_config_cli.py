@@ -158,7 +158,7 @@ def captured_collection(monkeypatch):
 
     seen: list = []
 
-    def fake_collect_for(options, rules):
+    def fake_collect_for(options, rules, params=None):
         seen.append((options, {"rules": [r.id for r in rules]}))
         return parse_snapshot(snapshot([BAD_VAULT]), "live collection")
 

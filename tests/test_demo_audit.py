@@ -47,9 +47,11 @@ def test_hardened_demo_passes_every_automated_check_leaving_only_attestations(ca
     for f in report["findings"]:
         by_status.setdefault(f["status"], set()).add(f["ruleId"])
     assert "FAIL" not in by_status and "ERROR" not in by_status, by_status
+    # Every operations line awaits an attestation, except the baselines Azure Monitor holds.
     assert by_status["MANUAL"] == {
         r["id"] for r in report["rules"] if r["id"].startswith("PC-OPS-")
-    }
+    } - {"PC-OPS-008"}
+    assert "PC-OPS-008" in by_status["PASS"]
     assert report["gate"]["passed"] is True
 
 

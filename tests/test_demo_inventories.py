@@ -165,6 +165,7 @@ def is_tracked(r: dict[str, Any]) -> bool:
     return (
         len(tail.split("/")) == 3
         and "diagnosticsettings" not in r["type"].lower()
+        and r["type"].lower() != "microsoft.insights/metrics"
         and "microsoft.consumption/budgets" not in r["type"].lower()
         and not is_authorization(r)
     )
@@ -658,6 +659,7 @@ def test_flat_models_every_listed_resource_and_nothing_else():
         "microsoft.authorization/roleassignments",
         "microsoft.authorization/roledefinitions",
         "microsoft.cognitiveservices/locations/models",
+        "microsoft.insights/metrics",
     }
     present = {
         (r["type"].lower(), r["name"].lower())

@@ -15,7 +15,7 @@ collection and `Snapshot.to_json()` masks it again (see `prodcheck.outbound`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,11 +54,15 @@ def select_rules(
     return registry.select(rules, skip)
 
 
-def needs_of(rules: Sequence[Rule]) -> list[str]:
-    """The resource types `rules` read, once each (case-insensitively), sorted."""
+def needs_of(
+    rules: Sequence[Rule], params: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[str]:
+    """The resource types `rules` read, once each (case-insensitively), sorted; a need naming
+    a parameter (`{stt_metric}`) is filled in with its value under `params` (per rule id, as
+    in `AuditSettings.params`), else with its default."""
     seen: dict[str, str] = {}
     for r in rules:
-        for t in r.needs:
+        for t in r.needs_with(r.resolve_params((params or {}).get(r.id))):
             seen.setdefault(t.lower(), t)
     return [seen[k] for k in sorted(seen)]
 
@@ -94,11 +98,15 @@ def _masked(report: Report) -> Report:
     return clean(report, visible=False)
 
 
-def collect_for(options: CollectOptions, rules: Sequence[Rule]) -> Snapshot:
-    """Collect from Azure exactly what `rules` need, as a snapshot."""
+def collect_for(
+    options: CollectOptions,
+    rules: Sequence[Rule],
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Snapshot:
+    """Collect from Azure exactly what `rules` need (with these parameters), as a snapshot."""
     from prodcheck.collect import collect_snapshot
 
-    data = collect_snapshot(options, needs_of(rules))
+    data = collect_snapshot(options, needs_of(rules, params))
     snapshot = parse_snapshot(data, "live collection")
     snapshot.source = "live"
     return snapshot
@@ -111,9 +119,10 @@ def collect(
     skip: Sequence[str] = (),
     rules_dirs: Sequence[str | Path] = (),
     registry: Registry | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Snapshot:
     """Collect what the selected rules need from Azure, as a snapshot."""
-    return collect_for(options, select_rules(rules, skip, rules_dirs, registry))
+    return collect_for(options, select_rules(rules, skip, rules_dirs, registry), params)
 
 
 def audit_live(
@@ -128,4 +137,5 @@ def audit_live(
     """Collect from Azure with `options` (credential, scope, endpoint) and audit the result."""
     selected = select_rules(rules, skip, rules_dirs, registry)
     check_selection(selected)  # before asking Azure for anything
-    return _masked(audit(collect_for(options, selected), selected, settings))
+    params = settings.params if settings is not None else None
+    return _masked(audit(collect_for(options, selected, params), selected, settings))

@@ -125,3 +125,29 @@ def with_catalogue_id(item: dict[str, Any], list_path: str) -> dict[str, Any]:
     head, location, models = list_path.rstrip("/").rsplit("/", 2)
     path = f"{head}/{location.lower()}/{models}"
     return {**item, "id": f"{path}/{name}", "name": name, "type": MODEL_CATALOGUE}
+
+
+DIAGNOSTIC_SETTINGS = "Microsoft.Insights/diagnosticSettings"
+METRICS = "Microsoft.Insights/metrics"
+# Extension types a rule can ask for on the resources of one type:
+# `{type}/providers/Microsoft.Insights/diagnosticSettings`, `{type}/providers/Microsoft.Insights/
+# metrics` (a metrics need may end in a query naming custom metrics, `?metricnamespace=...`).
+EXTENSION_TYPES = (DIAGNOSTIC_SETTINGS, METRICS)
+
+
+def extension_need(need: str) -> tuple[str, str] | None:
+    """(`{type}`, the extension type) for a need written `{type}/providers/{extension type}`
+    (any case, a query after `?` ignored); None for any other need."""
+    key = norm(need.split("?", 1)[0])
+    for extension in EXTENSION_TYPES:
+        suffix = "/providers/" + extension.lower()
+        if key.endswith(suffix) and len(key) > len(suffix):
+            return need.split("?", 1)[0].strip().rstrip("/")[: -len(suffix)], extension
+    return None
+
+
+def need_type(need: str) -> str:
+    """The ARM type whose coverage records answer for `need` (the extension type of an
+    extension need, the need itself otherwise, without a query)."""
+    extension = extension_need(need)
+    return extension[1] if extension else need.split("?", 1)[0].strip()

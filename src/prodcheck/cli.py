@@ -739,7 +739,7 @@ def audit(
             deadline,
             subscription_concurrency,
         )
-        snap = api.collect_for(options, selected)
+        snap = api.collect_for(options, selected, settings.params)
     from prodcheck.engine import audit as run_audit
 
     report = run_audit(snap, selected, settings)

@@ -19,7 +19,7 @@ from itertools import chain
 from typing import Any
 
 from prodcheck import units
-from prodcheck.arm import ArmId, norm
+from prodcheck.arm import EXTENSION_TYPES, ArmId, extension_need, need_type, norm
 from prodcheck.checklist import order_of
 from prodcheck.errors import UserError
 from prodcheck.inventory import CoverageRecord, Inventory, Read, Resource, Verdict
@@ -40,9 +40,7 @@ NOT_COLLECTED = "NotCollected"
 UNREADABLE = "Unreadable"
 # How many resources one rule may find unreadable before the engine stops running it again.
 _MAX_UNREADABLE = 20
-_DIAGNOSTICS = "microsoft.insights/diagnosticsettings"
-_EXTENSION_TYPES = {_DIAGNOSTICS}
-_EXTENSION_SUFFIX = "/providers/" + _DIAGNOSTICS
+_EXTENSION_TYPES = {norm(t) for t in EXTENSION_TYPES}
 
 
 @dataclass
@@ -80,14 +78,14 @@ def coverage_gaps(inventory: Inventory, needs: Sequence[str]) -> list[CoverageRe
     needed: dict[str, str] = {}
     extended: set[str] = set()
     for t in needs:
-        key = norm(t)
-        if key.endswith(_EXTENSION_SUFFIX):
-            # `{type}/providers/Microsoft.Insights/diagnosticSettings`: the extension type,
-            # read for resources of `{type}` only.
-            extended.add(key[: -len(_EXTENSION_SUFFIX)])
-            needed.setdefault(_DIAGNOSTICS, "Microsoft.Insights/diagnosticSettings")
+        extension = extension_need(t)
+        if extension is not None:
+            # `{type}/providers/Microsoft.Insights/diagnosticSettings` (or `.../metrics`): the
+            # extension type, read for resources of `{type}` only.
+            extended.add(norm(extension[0]))
+            needed.setdefault(norm(extension[1]), extension[1])
         else:
-            needed.setdefault(key, t)
+            needed.setdefault(norm(need_type(t)), need_type(t))
     for record in inventory.coverage:
         if record.failed and norm(record.resource_type) in needed:
             gaps.append(record)
@@ -715,8 +713,9 @@ def _report_scope(
                 if g.error_code == NOT_COLLECTED
             }
         )
-    needed = {norm(t).split("/providers/")[0] for r in rules for t in r.needs}
-    needed |= {norm(t).rsplit("/providers/", 1)[-1] for r in rules for t in r.needs}
+    plain = [norm(t.split("?", 1)[0]) for r in rules for t in r.needs]
+    needed = {t.split("/providers/")[0] for t in plain}
+    needed |= {t.rsplit("/providers/", 1)[-1] for t in plain}
     # Resource types no rule of this audit reads: counted, so nothing is skipped silently.
     unjudged = Counter(r.type for r in inventory if norm(r.type) not in needed)
     scope["unjudgedTypes"] = dict(sorted(unjudged.items()))

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from prodcheck.checklist import GUIDE, section_of
 from prodcheck.errors import UserError
@@ -42,6 +43,7 @@ from prodcheck.inventory import Inventory, Verdict
 from prodcheck.model import Severity
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 RuleFunction = Callable[[Inventory, "Params"], Iterable[Verdict]]
 T = TypeVar("T")
@@ -180,6 +182,20 @@ class Rule:
                 raise UserError(f"rule {self.id} has no parameter {name!r}: use one of {known}")
             values[name] = coerce_param(self.id, name, self.params[name], value)
         return Params(self.id, values)
+
+    def needs_with(self, params: Params) -> list[str]:
+        """`needs` with each `{name}` of a parameter filled in with its value, URL-quoted (a
+        metrics need names the custom metrics its parameters give:
+        `.../metrics?metricnamespace={stt_namespace}&metricnames={stt_metric}`)."""
+        values = params.as_dict()
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in values:
+                return match.group(0)
+            return quote(str(values[name]), safe="")
+
+        return [_PLACEHOLDER.sub(fill, t) if "{" in t else t for t in self.needs]
 
     def run(self, inventory: Inventory, params: Params) -> list[Verdict]:
         return list(self.func(inventory, params) or [])

@@ -8,6 +8,9 @@ resources through the REST paths the Azure management SDKs call:
 - GET by id, and child collections (`{parent id}/{child type}`), including APIM policies with
   `?format=xml` or `rawxml`;
 - diagnostic settings (`{resource id}/providers/Microsoft.Insights/diagnosticSettings`);
+- Azure Monitor metrics (`{resource id}/providers/Microsoft.Insights/metrics?metricnamespace=..
+  &metricnames=...`), answered from the served `Microsoft.Insights/metrics` records (one
+  answer, never paged);
 - the generic resources API (`/subscriptions/{s}/resources?$filter=resourceType eq '...'`), the
   providers API (`/subscriptions/{s}/providers/{Ns}`) and `GET /subscriptions/{s}`;
 - the tenant's subscriptions (`GET /subscriptions`) and a management group's descendants
@@ -46,6 +49,7 @@ API_VERSIONS = ["2099-01-01", "2098-06-01-preview"]
 # Lists ARM answers in one response, without paging (the SDKs ignore a nextLink on these).
 UNPAGED_TYPES = {"microsoft.insights/metricalerts", "microsoft.insights/actiongroups"}
 # Lists of a group that also return what is above and below it (see `FakeArm._authorization`).
+_METRICS_SUFFIX = "/providers/microsoft.insights/metrics"
 AUTHORIZATION_TYPES = {
     "microsoft.authorization/roleassignments",
     "microsoft.authorization/roledefinitions",
@@ -486,6 +490,8 @@ class FakeArm:
                 query,
                 [{k: v for k, v in r.items() if k not in ("id", "name", "type")} for r in items],
             )
+        if p.endswith(_METRICS_SUFFIX) and p[: -len(_METRICS_SUFFIX)] in index.by_id:
+            return 200, self._metrics(path, query, index.collections.get(p, []))
         parent = p.rsplit("/", 1)[0]
         if p.endswith("/providers/microsoft.insights/diagnosticsettings"):
             parent = p[: -len("/providers/microsoft.insights/diagnosticsettings")]
@@ -494,6 +500,53 @@ class FakeArm:
         if parent.rsplit("/", 1)[0] in index.by_id:
             return 404, arm_error("ResourceNotFound", f"The Resource '{path}' was not found.")
         return 404, arm_error("ParentResourceNotFound", f"The parent of '{path}' was not found.")
+
+    @staticmethod
+    def _metrics(path: str, query: dict[str, str], records: list[dict[str, Any]]) -> dict[str, Any]:
+        """A Metrics API answer: the metrics asked for, from the served records of their
+        namespace (`properties.value`), each without data when no record holds it."""
+        q = {k.lower(): v for k, v in query.items()}
+        namespace = q.get("metricnamespace", "")
+        asked = [n.lower() for n in q.get("metricnames", "").split(",") if n]
+        found: dict[str, dict[str, Any]] = {}
+        for record in records:
+            props = record.get("properties") if isinstance(record.get("properties"), dict) else {}
+            if str(props.get("namespace", "")).lower() != namespace.lower():
+                continue
+            names = [
+                str((i.get("name") or {}).get("value", "")).lower()
+                for i in props.get("value") or []
+                if isinstance(i, dict) and isinstance(i.get("name"), dict)
+            ]
+            if names == asked:  # the very answer the record holds
+                return copy.deepcopy(props)
+            for item in props.get("value") or []:
+                name = item.get("name") if isinstance(item, dict) else None
+                value = name.get("value") if isinstance(name, dict) else None
+                if isinstance(value, str):
+                    found.setdefault(value.lower(), item)
+        resource = path[: -len(_METRICS_SUFFIX)]
+        value = []
+        for name in (n for n in q.get("metricnames", "").split(",") if n):
+            value.append(
+                found.get(name.lower())
+                or {
+                    "id": f"{resource}/providers/Microsoft.Insights/metrics/{name}",
+                    "type": "Microsoft.Insights/metrics",
+                    "name": {"value": name, "localizedValue": name},
+                    "unit": "Unspecified",
+                    "timeseries": [],
+                    "errorCode": "Success",
+                }
+            )
+        return {
+            "cost": 0,
+            "timespan": q.get("timespan", ""),
+            "interval": q.get("interval", "PT1H"),
+            "value": value,
+            "namespace": namespace.lower(),
+            "resourceregion": "eastus",
+        }
 
     def _authorization(self, sub: str, group: str, rtype: str) -> list[dict[str, Any]]:
         """A group's role assignments are those at, above and below it (ARM's unfiltered list);

@@ -41,6 +41,8 @@ from prodcheck.collect.ids import Parent, type_key
 
 DIAGNOSTIC_SETTINGS = "Microsoft.Insights/diagnosticSettings"
 DIAGNOSTIC_SETTINGS_API = "2021-05-01-preview"
+METRICS = "Microsoft.Insights/metrics"
+METRICS_API = "2024-02-01"
 
 ListAll = Callable[[Any], Iterable[Any]]
 ListInGroup = Callable[[Any, str], Iterable[Any]]
@@ -369,6 +371,15 @@ _ENTRIES: list[Collector] = [
         "monitor",
         api_version=DIAGNOSTIC_SETTINGS_API,
     ),
+    # Azure Monitor metrics of a resource over the metrics window (see `PLATFORM_METRICS`).
+    Collector(
+        METRICS,
+        _MON,
+        "metrics",
+        "monitor",
+        api_version=METRICS_API,
+        permission="Microsoft.Insights/metrics/read",
+    ),
     rest("Microsoft.Insights/components", _MON, "2020-02-02", diagnostics=True),
     rest("Microsoft.Insights/webtests", _MON, "2022-06-15"),
     rest("Microsoft.Insights/workbooks", _MON, "2022-04-01", query={"category": "workbook"}),
@@ -527,3 +538,68 @@ def diagnostics_base(need: str) -> str | None:
 def collector_for(resource_type: str) -> Collector:
     """The catalog entry of `resource_type` (any case), or a generic one."""
     return CATALOG.get(type_key(resource_type)) or generic(resource_type.strip("/"))
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One read of the Metrics API on a resource: these metrics of one namespace, with these
+    aggregations, hour by hour over the metrics window."""
+
+    namespace: str
+    names: tuple[str, ...]
+    aggregation: str = "average,maximum"
+
+
+# The platform metrics a need `{type}/providers/Microsoft.Insights/metrics` reads, per type: the
+# names ARM's supported-metrics lists give for the type. Custom metrics are named by the need
+# itself (`...metrics?metricnamespace=NS&metricnames=a,b`).
+PLATFORM_METRICS: dict[str, tuple[MetricQuery, ...]] = {
+    type_key("Microsoft.App/containerApps"): (
+        MetricQuery("Microsoft.App/containerApps", ("CpuPercentage", "MemoryPercentage")),
+    ),
+    type_key("Microsoft.Cache/redis"): (
+        MetricQuery("Microsoft.Cache/redis", ("usedmemorypercentage",), "maximum"),
+    ),
+    type_key("Microsoft.Cache/redisEnterprise"): (
+        MetricQuery("Microsoft.Cache/redisEnterprise", ("usedmemorypercentage",), "maximum"),
+    ),
+    # Server response time supports the maximum; availability only the average and count.
+    type_key("Microsoft.Insights/components"): (
+        MetricQuery(
+            "microsoft.insights/components", ("requests/duration",), "average,maximum,count"
+        ),
+        MetricQuery(
+            "microsoft.insights/components",
+            ("availabilityResults/availabilityPercentage",),
+            "average,count",
+        ),
+    ),
+}
+# Aggregations asked for custom metrics.
+CUSTOM_AGGREGATION = "average,maximum,count"
+
+
+def metrics_need(need: str) -> tuple[str, tuple[MetricQuery, ...]] | None:
+    """For a need `{type}/providers/Microsoft.Insights/metrics[?metricnamespace=NS&metricnames=
+    a,b]`: `{type}` and the reads it asks for on each resource of it; None for another need.
+
+    Without a query, the type's platform metrics (`PLATFORM_METRICS`); with one, those custom
+    metrics. A name with a comma cannot be asked for (the API splits names at commas) and is
+    left out; so is an empty one.
+    """
+    from urllib.parse import parse_qsl
+
+    base, _, query = need.partition("?")
+    suffix = "/providers/" + METRICS.lower()
+    trimmed = base.strip().rstrip("/")
+    if not trimmed.lower().endswith(suffix) or len(trimmed) == len(suffix):
+        return None
+    rtype = trimmed[: -len(suffix)]
+    if not query:
+        return rtype, PLATFORM_METRICS.get(type_key(rtype), ())
+    params = {k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)}
+    namespace = params.get("metricnamespace", "").strip()
+    names = tuple(n.strip() for n in params.get("metricnames", "").split(",") if n.strip())
+    if not namespace or not names:
+        return rtype, ()
+    return rtype, (MetricQuery(namespace, names, CUSTOM_AGGREGATION),)

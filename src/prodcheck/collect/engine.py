@@ -36,15 +36,19 @@ from prodcheck.collect.auth import (
 from prodcheck.collect.bounds import Deadline, Pages
 from prodcheck.collect.catalog import (
     DIAGNOSTIC_SETTINGS,
+    METRICS,
+    PLATFORM_METRICS,
     Collector,
+    MetricQuery,
     collector_for,
     diagnostics_base,
+    metrics_need,
 )
 from prodcheck.collect.clients import Clients, RequestStats, capture_responses
 from prodcheck.collect.failures import Failure, MalformedResponse, describe
 from prodcheck.collect.ids import Parent, last_segment, namespace, parent_type, type_key, url_path
 from prodcheck.collect.limiter import RateLimiter
-from prodcheck.collect.options import Cloud, CollectOptions
+from prodcheck.collect.options import MAX_METRICS_WINDOW, Cloud, CollectOptions
 from prodcheck.collect.progress import Progress
 from prodcheck.collect.scrub import drop_secrets
 from prodcheck.errors import UserError
@@ -79,8 +83,24 @@ class Plan:
         # that can have them. Reading only what a rule judges saves one request per resource.
         self.diagnostics_of: set[str] = set()
         self.diagnostics_of_all = False
+        # `{type}/providers/Microsoft.Insights/metrics[?...]`: the metric reads on each resource
+        # of that type (platform metrics, or the custom ones the query names), merged by
+        # namespace and aggregation so that each resource costs one request per namespace.
+        self.metrics_of: dict[str, list[MetricQuery]] = {}
+        metrics_of_all = False
         for need in needs:
             if not need or not need.strip("/"):
+                continue
+            asked = metrics_need(need)
+            if asked is not None:
+                self._add(asked[0])
+                self._add(METRICS)
+                for query in asked[1]:
+                    self._ask_metrics(asked[0], query)
+                continue
+            if type_key(need.split("?", 1)[0]) == type_key(METRICS):
+                metrics_of_all = True
+                self._add(METRICS)
                 continue
             base = diagnostics_base(need)
             if base is not None:
@@ -91,16 +111,39 @@ class Plan:
             if type_key(need) == type_key(DIAGNOSTIC_SETTINGS):
                 self.diagnostics_of_all = True
             self._add(need)
+        if metrics_of_all:  # a bare `Microsoft.Insights/metrics`: platform metrics of all
+            for key in list(self.collectors):
+                for query in PLATFORM_METRICS.get(key, ()):
+                    self._ask_metrics(key, query)
         self.diagnostics: Collector | None = self.collectors.get(type_key(DIAGNOSTIC_SETTINGS))
+        self.metrics: Collector | None = self.collectors.get(type_key(METRICS))
         self.top = [
-            c for c in self.collectors.values() if not c.is_child and c.how != "diagnostics"
+            c
+            for c in self.collectors.values()
+            if not c.is_child and c.how not in ("diagnostics", "metrics")
         ]
         self.children: dict[str, list[Collector]] = {}
         self._heights: dict[str, int] = {}
         for c in self.collectors.values():
-            p = (c.follows or parent_type(c.type)) if c.how != "diagnostics" else None
+            p = (
+                (c.follows or parent_type(c.type))
+                if c.how not in ("diagnostics", "metrics")
+                else None
+            )
             if p:
                 self.children.setdefault(type_key(p), []).append(c)
+
+    def _ask_metrics(self, resource_type: str, query: MetricQuery) -> None:
+        queries = self.metrics_of.setdefault(type_key(resource_type), [])
+        for i, known in enumerate(queries):
+            if (known.namespace.lower(), known.aggregation) == (
+                query.namespace.lower(),
+                query.aggregation,
+            ):
+                names = dict.fromkeys(known.names + query.names)
+                queries[i] = MetricQuery(known.namespace, tuple(names), known.aggregation)
+                return
+        queries.append(query)
 
     def _add(self, resource_type: str) -> None:
         collector = collector_for(resource_type)
@@ -108,7 +151,7 @@ class Plan:
         if key in self.collectors:
             return
         self.collectors[key] = collector
-        if collector.how == "diagnostics":
+        if collector.how in ("diagnostics", "metrics"):
             return
         parent = collector.follows or parent_type(collector.type)
         if parent:
@@ -123,7 +166,7 @@ class Plan:
         key = type_key(collector.type)
         if key not in self._heights:
             below = [self.height(c) for c in self.children.get(key, [])]
-            if self.wants_diagnostics(collector):
+            if self.wants_diagnostics(collector) or self.metric_queries(collector):
                 below.append(1)
             self._heights[key] = 1 + max(below, default=0)
         return self._heights[key]
@@ -134,6 +177,11 @@ class Plan:
             out.append(child)
             out.extend(self.descendants(child))
         return out
+
+    def metric_queries(self, collector: Collector) -> list[MetricQuery]:
+        if self.metrics is None:
+            return []
+        return self.metrics_of.get(type_key(collector.type), [])
 
     def wants_diagnostics(self, collector: Collector) -> bool:
         if self.diagnostics is None or not collector.diagnostics:
@@ -298,6 +346,48 @@ def rest_singleton(client: Any, path: str, api_version: str) -> Iterator[dict[st
     yield body
 
 
+# Metric values hour by hour: 168 points a metric over the default week.
+METRICS_INTERVAL = "PT1H"
+
+
+def metrics_record_name(query: MetricQuery) -> str:
+    """The name of the snapshot record of one metrics read: its namespace and metric names,
+    joined by `~`, each `/` made `_` (`Microsoft.App_containerApps~CpuPercentage~...`)."""
+    return "~".join(p.replace("/", "_") for p in (query.namespace, *query.names))
+
+
+def metrics_timespan(window_seconds: float, now: datetime | None = None) -> str:
+    """`{start}/{end}` (ISO 8601, UTC, whole seconds) of a window ending now."""
+    from datetime import timedelta
+
+    end = (now or datetime.now(UTC)).replace(microsecond=0)
+    start = end - timedelta(seconds=window_seconds)
+    return f"{start.strftime('%Y-%m-%dT%H:%M:%SZ')}/{end.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+
+
+def metrics_page(
+    client: Any, path: str, api_version: str, query: dict[str, str], what: str
+) -> dict[str, Any]:
+    """GET one Metrics API answer through `client`'s pipeline: a JSON object whose `value` is
+    a list of objects (not paged: the API answers in one response)."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.core.exceptions import ARMErrorFormat
+
+    params = {**query, "api-version": api_version}
+    response = _send(client, HttpRequest("GET", path, params=params))
+    if response.status_code != 200:
+        raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise MalformedResponse(f"the answer of {what} is not JSON: {one_line(str(exc))}") from exc
+    _check_page(body, what)
+    if body.get("nextLink"):
+        raise MalformedResponse(f"the answer of {what} has a nextLink: the API is not paged")
+    return dict(body)
+
+
 def _tags_match(resource: dict[str, Any], wanted: dict[str, str]) -> bool:
     if not wanted:
         return True
@@ -352,6 +442,8 @@ class Run:
     ) -> None:
         self.options = options
         self.deadline = deadline or Deadline(None)
+        # Every metrics read of the run covers the same window, ending when the run starts.
+        self.metrics_timespan = metrics_timespan(options.metrics_window)
         self.plan = plan
         self.clients = clients
         self.stats = stats
@@ -627,6 +719,9 @@ class Run:
         if self.plan.wants_diagnostics(collector):
             assert self.plan.diagnostics is not None
             self.submit(1, self.list_diagnostics, self.plan.diagnostics, item)
+        for query in self.plan.metric_queries(collector):
+            assert self.plan.metrics is not None
+            self.submit(1, self.read_metrics, self.plan.metrics, item, query)
 
     # ---- tasks
 
@@ -810,6 +905,43 @@ class Run:
             return
         self._ok(collector, rid, count)
 
+    def read_metrics(
+        self, collector: Collector, resource: dict[str, Any], query: MetricQuery
+    ) -> None:
+        """One Metrics API read on `resource`: stored as one `Microsoft.Insights/metrics`
+        record holding ARM's answer (docs/snapshot-format.md#metrics)."""
+        rid = resource["id"]
+        name = metrics_record_name(query)
+        if not self._claim(collector.type, f"{rid}/{name}"):
+            return
+        subscription = Parent.from_id(rid).subscription
+        try:
+            assert collector.api_version is not None
+            body = metrics_page(
+                self.clients.get(collector.client, subscription),
+                url_path(rid) + "/providers/" + METRICS,
+                collector.api_version,
+                {
+                    "metricnamespace": query.namespace,
+                    "metricnames": ",".join(query.names),
+                    "aggregation": query.aggregation,
+                    "timespan": self.metrics_timespan,
+                    "interval": METRICS_INTERVAL,
+                },
+                f"{METRICS} of {rid}",
+            )
+            record = {
+                "id": f"{rid}/providers/{METRICS}/{name}",
+                "name": name,
+                "type": METRICS,
+                "properties": body,
+            }
+            count = 1 if self._accept(record, collector, top_level=False) else 0
+        except Exception as exc:
+            self._failed(collector, rid, exc, 0)
+            return
+        self._ok(collector, rid, count)
+
     # ---- api-versions for types without a collector
 
     def api_version_for(self, resource_type: str, subscription: str) -> str:
@@ -867,6 +999,8 @@ class Run:
         extras = [c for c in self.plan.collectors.values() if c.is_child]
         if self.plan.diagnostics is not None:
             extras.append(self.plan.diagnostics)
+        if self.plan.metrics is not None:
+            extras.append(self.plan.metrics)
         return extras
 
     def _fill_empty_child_types(self) -> None:
@@ -960,6 +1094,10 @@ def _validate(options: CollectOptions) -> None:
         raise UserError(f"the deadline must be more than 0 seconds, not {options.deadline}")
     if options.max_pages < 1 or not options.max_retry_after >= 0:
         raise UserError("max_pages must be at least 1 and max_retry_after 0 seconds or more")
+    if not 3600 <= options.metrics_window <= MAX_METRICS_WINDOW:
+        raise UserError(
+            f"the metrics window must be 1 hour to 93 days, not {options.metrics_window} seconds"
+        )
     for k, v in options.tags.items():
         if not isinstance(k, str) or not k or not isinstance(v, str):
             raise UserError(f"bad tag filter {k!r}={v!r}: use KEY=VALUE")

@@ -5,7 +5,9 @@ Plain data with no Azure SDK import, so that the CLI can build it cheaply.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,42 @@ PER_SUBSCRIPTION = 8
 MAX_CONCURRENCY = 64
 
 AUTH_MODES = ("default", "cli", "env", "managed-identity", "workload-identity")
+
+
+# The metrics window: a week by default; the Metrics API keeps 93 days.
+DEFAULT_METRICS_WINDOW = 7 * 86400.0
+MAX_METRICS_WINDOW = 93 * 86400.0
+_WINDOW = re.compile(
+    r"^\s*(?:(\d{1,4})\s*([dh])|P(\d{1,4})D|PT(\d{1,5})H)\s*$", re.IGNORECASE | re.ASCII
+)
+
+
+def parse_metrics_window(text: str | int | float, where: str = "--metrics-window") -> float:
+    """Seconds of a metrics window written `7d`, `36h`, `P7D` or `PT36H` (a bare number is
+    days); from one hour to 93 days. A UserError naming `where` otherwise."""
+    from prodcheck.errors import UserError
+
+    seconds: float | None = None
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        seconds = float(text) * 86400.0 if math.isfinite(text) else None
+    elif isinstance(text, str):
+        match = _WINDOW.match(text)
+        if match:
+            number, unit, days, hours = match.groups()
+            if number is not None:
+                seconds = int(number) * (86400.0 if unit.lower() == "d" else 3600.0)
+            elif days is not None:
+                seconds = int(days) * 86400.0
+            else:
+                seconds = int(hours) * 3600.0
+        elif text.strip().isdigit():
+            seconds = int(text.strip()) * 86400.0
+    if seconds is None or not 3600.0 <= seconds <= MAX_METRICS_WINDOW:
+        raise UserError(
+            f"{where}: {str(text)[:40]!r} is not a metrics window: write a duration from 1h to "
+            "93d, such as 7d, 36h or P7D"
+        )
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -108,6 +146,8 @@ class CollectOptions:
     rate_burst: int = 250
     # Show the progress display even when stderr is not a terminal (None: only on a terminal).
     progress: bool | None = None
+    # Seconds of Azure Monitor metrics the metric rules judge, ending when collection starts.
+    metrics_window: float = DEFAULT_METRICS_WINDOW
 
     def caps(self, subscriptions: int) -> tuple[int, int]:
         """The requests in flight at once (across all subscriptions, in any one of them) when

@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prodcheck.arm import norm
+from prodcheck.arm import need_type, norm
 from prodcheck.errors import UserError
 from prodcheck.inventory import UNKNOWN_KEY, CoverageRecord
 from prodcheck.snapshot import Snapshot
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 NOT_EVALUATED = "NotEvaluated"
 # The Terraform address a resource was planned as (`module.ai.azapi_resource.redis["default"]`).
 ADDRESS_KEY = "x-prodcheck-address"
-_DIAGNOSTICS_SUFFIX = "/providers/microsoft.insights/diagnosticsettings"
 
 __all__ = [
     "ADDRESS_KEY",
@@ -71,12 +70,10 @@ def plan_coverage(
     records: list[CoverageRecord] = []
     seen: set[str] = set()
     for t in needs:
+        # An extension need (diagnostic settings, metrics of a type) is answered by the
+        # extension type's records. A plan holds no metrics: the rules reading them find none.
+        t = need_type(t)
         key = norm(t)
-        if key.endswith(_DIAGNOSTICS_SUFFIX):
-            t, key = (
-                "Microsoft.Insights/diagnosticSettings",
-                "microsoft.insights/diagnosticsettings",
-            )
         if key in seen:
             continue
         seen.add(key)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from collections import Counter
 from functools import lru_cache
@@ -194,6 +195,27 @@ def _remedy_view(remediation: str) -> dict[str, Any]:
     }
 
 
+def metric_chart(evidence: dict[str, Any]) -> list[Any] | int:
+    """A metric finding's chart: [target, 1 if lower is better else 0, hourly values], from
+    its `series` evidence; 0 for any other finding. Numbers only: nothing of the metric's
+    name or unit reaches the chart, and a series that is not finite numbers draws none."""
+    series = evidence.get("series")
+    if not isinstance(series, dict):
+        return 0
+    target, values = series.get("target"), series.get("values")
+    numbers = (int, float)
+    if (
+        not isinstance(target, numbers)
+        or isinstance(target, bool)
+        or not isinstance(values, list)
+        or not 0 < len(values) <= 1000
+        or not all(isinstance(v, numbers) and not isinstance(v, bool) for v in values)
+        or not all(math.isfinite(v) for v in [target, *values])
+    ):
+        return 0
+    return [float(target), 0 if series.get("better") == "higher" else 1, [float(v) for v in values]]
+
+
 def _data(report: Report, blocking_ids: set[str]) -> dict[str, Any]:
     """The findings as compact arrays: each rule, resource and remediation text once."""
     statuses = [s.value for s in STATUS_ORDER]
@@ -238,6 +260,7 @@ def _data(report: Report, blocking_ids: set[str]) -> dict[str, Any]:
                 text(f.subject),
                 [[text(k), show_value(v)] for k, v in sorted(f.note.items())],
                 1 if f.finding_id in blocking_ids else 0,
+                metric_chart(f.evidence),
             ]
         )
     sections = [name for name, _ in report.sections()]
