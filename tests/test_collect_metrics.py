@@ -186,3 +186,65 @@ def test_a_secret_in_a_metrics_answer_is_masked_in_the_snapshot(fake_arm, make_o
         make_options(subscriptions=[SUB]), needs_of(select_rules(["PC-PERF-001"]))
     )
     assert "hunter2" not in json.dumps(snap)
+
+
+# ---- the window and the parameters from the command line and prodcheck.yaml -------------------
+
+
+@pytest.fixture
+def asked(monkeypatch, tmp_path):
+    """Live collection replaced by a recorder of what it was asked: options and parameters."""
+    from builders import snapshot
+
+    from prodcheck import api
+    from prodcheck.snapshot import parse_snapshot
+
+    monkeypatch.chdir(tmp_path)
+    seen: list = []
+
+    def fake_collect_for(options, rules, params=None):
+        seen.append((options, dict(params or {})))
+        return parse_snapshot(snapshot([resource(APP, "api", properties={})]), "live collection")
+
+    monkeypatch.setattr(api, "collect_for", fake_collect_for)
+    return seen
+
+
+LIVE = ["--subscription", SUB, "--quiet", "-r", "PC-PERF-005"]
+
+
+def test_the_window_is_a_week_unless_the_flag_or_the_file_says_otherwise(asked, tmp_path, capsys):
+    from builders import run_cli
+
+    run_cli(capsys, "audit", *LIVE)
+    run_cli(capsys, "audit", *LIVE, "--metrics-window", "36h")
+    (tmp_path / "prodcheck.yaml").write_text(
+        "scope:\n  metrics_window: 14d\nrules:\n  params:\n    PC-PERF-005: {stt_metric: ours}\n"
+    )
+    run_cli(capsys, "audit", *LIVE)
+    run_cli(capsys, "audit", *LIVE, "--metrics-window", "P2D")
+    run_cli(capsys, "snapshot", "-o", "out.json", *LIVE)
+    windows = [options.metrics_window for options, _ in asked]
+    assert windows == [7 * 86400, 36 * 3600, 14 * 86400, 2 * 86400, 14 * 86400]
+    assert asked[2][1]["PC-PERF-005"] == {"stt_metric": "ours"}
+    assert asked[4][1]["PC-PERF-005"] == {"stt_metric": "ours"}  # snapshot reads them too
+
+
+@pytest.mark.parametrize("value", ["0d", "94d", "[7d]", "7.5", "soon"])
+def test_a_bad_metrics_window_in_the_file_is_one_line_naming_the_line(
+    asked, tmp_path, capsys, value
+):
+    from builders import run_cli
+
+    (tmp_path / "prodcheck.yaml").write_text(f"scope:\n  metrics_window: {value}\n")
+    code, _, err = run_cli(capsys, "audit", *LIVE)
+    assert code == 2 and asked == []
+    assert "prodcheck.yaml:2" in err and "scope.metrics_window" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_bad_metrics_window_flag_is_exit_2_before_collecting(asked, capsys):
+    from builders import run_cli
+
+    code, _, err = run_cli(capsys, "audit", *LIVE, "--metrics-window", "forever")
+    assert code == 2 and asked == [] and "--metrics-window" in err

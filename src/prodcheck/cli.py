@@ -235,6 +235,16 @@ DeadlineOpt = Annotated[
         rich_help_panel=SCOPE,
     ),
 ]
+MetricsWindowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics-window",
+        metavar="DURATION",
+        help="How much Azure Monitor metrics data the metric rules judge, ending now: 1h to "
+        "93d, such as 7d or 36h (default: the configuration's scope.metrics_window, else 7d).",
+        rich_help_panel=SCOPE,
+    ),
+]
 ScopeUnitOpt = Annotated[
     str | None,
     typer.Option(
@@ -365,16 +375,24 @@ def _live_options(
     timeout: float | None,
     deadline: float | None,
     subscription_concurrency: int | None = None,
+    metrics_window: str | None = None,
 ) -> Any:
     """The collection options of a live run (`audit` and `snapshot` alike): each flag given on
     the command line, else the configuration's `scope` key, else the default."""
+    from prodcheck.collect.options import DEFAULT_METRICS_WINDOW, parse_metrics_window
+
+    window = (
+        parse_metrics_window(metrics_window)
+        if metrics_window is not None
+        else (cfg.metrics_window or DEFAULT_METRICS_WINDOW)
+    )
     # A subscription scope on the command line replaces the file's whole subscription scope.
     if not (subscription or all_subscriptions or management_group is not None):
         subscription = cfg.subscriptions or None
         all_subscriptions = cfg.all_subscriptions
         management_group = cfg.management_group
         exclude_subscription = exclude_subscription or cfg.exclude_subscriptions or None
-    return _collect_options(
+    options = _collect_options(
         subscription,
         resource_group or cfg.resource_groups or None,
         tag or [f"{k}={v}" for k, v in cfg.tags.items()] or None,
@@ -392,6 +410,8 @@ def _live_options(
         management_group,
         subscription_concurrency=subscription_concurrency,
     )
+    options.metrics_window = window
+    return options
 
 
 def _selected_rules(
@@ -584,6 +604,7 @@ def audit(
     subscription_concurrency: SubscriptionConcurrencyOpt = None,
     timeout: TimeoutOpt = None,
     deadline: DeadlineOpt = None,
+    metrics_window: MetricsWindowOpt = None,
     quiet: QuietOpt = False,
     rule: RuleOpt = None,
     skip: SkipOpt = None,
@@ -738,6 +759,7 @@ def audit(
             timeout,
             deadline,
             subscription_concurrency,
+            metrics_window,
         )
         snap = api.collect_for(options, selected, settings.params)
     from prodcheck.engine import audit as run_audit
@@ -789,6 +811,7 @@ def snapshot_cmd(
     subscription_concurrency: SubscriptionConcurrencyOpt = None,
     timeout: TimeoutOpt = None,
     deadline: DeadlineOpt = None,
+    metrics_window: MetricsWindowOpt = None,
     quiet: QuietOpt = False,
     rule: RuleOpt = None,
     skip: SkipOpt = None,
@@ -821,8 +844,9 @@ def snapshot_cmd(
         timeout,
         deadline,
         subscription_concurrency,
+        metrics_window,
     )
-    snap = api.collect_for(options, selected)
+    snap = api.collect_for(options, selected, cfg.params)
     protected = [cfg.path] if cfg.path is not None else []
     _write_atomically(output, snapshot_text(snap.unmasked_json()), protected)
     failed = sum(1 for c in snap.coverage or [] if c.failed)

@@ -111,6 +111,8 @@ class Config:
     # scope.timeout / scope.deadline: the live collection's bounds in seconds (None: the defaults).
     timeout: float | None = None
     deadline: float | None = None
+    # scope.metrics_window: seconds of Azure Monitor metrics the metric rules judge (None: a week).
+    metrics_window: float | None = None
     # scope.unit: what scope-level rules judge one at a time (prodcheck.units); None: default.
     unit: str | None = None
     # scope.terraform_source: the directory of a Terraform plan's .tf files (relative paths
@@ -264,6 +266,7 @@ _SCOPE = (
     "deadline",
     "unit",
     "terraform_source",
+    "metrics_window",
 )
 # The largest bounds a live collection accepts, in seconds: a day per request, a week in all.
 MAX_TIMEOUT = 86400.0
@@ -596,6 +599,17 @@ class _Parser:
                 MAX_DEADLINE,
                 "deadline: 3600 (how long the whole collection may take)",
             )
+        if "metrics_window" in fields:
+            from prodcheck.collect.options import parse_metrics_window
+
+            window_node = fields["metrics_window"][1]
+            window: Any = self.kind(window_node)
+            if isinstance(window_node, yaml.ScalarNode):
+                window = int(window_node.value) if window_node.tag == _INT else window_node.value
+            try:
+                c.metrics_window = parse_metrics_window(window, "scope.metrics_window")
+            except UserError as exc:
+                raise self.error(window_node, str(exc)) from None
         if "unit" in fields:
             from prodcheck.units import parse_unit
 
