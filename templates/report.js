@@ -75,8 +75,9 @@
   function sparkline(chart) {
     var NS = "http://www.w3.org/2000/svg", W = 336, H = 48, P = 2;
     var target = Number(chart[0]), lower = chart[1] === 1, values = chart[2].map(Number);
-    var top = Math.max(target, Math.max.apply(null, values)) * 1.1 || 1;
-    var bottom = Math.min(0, Math.min.apply(null, values));
+    var high = Math.max(target, Math.max.apply(null, values));
+    var low = Math.min(target, Math.min.apply(null, values));
+    var top = high + (high - low) * 0.1 + 1e-9, bottom = low - (high - low) * 0.1;
     function y(v) { return (H - P - (v - bottom) / (top - bottom) * (H - 2 * P)).toFixed(1); }
     function x(n) { return (P + n * (W - 2 * P) / Math.max(values.length - 1, 1)).toFixed(1); }
     var svg = document.createElementNS(NS, "svg");
@@ -119,8 +120,8 @@
       body.appendChild(note);
     }
     var ev = el("div", "evidence");
-    if (f[10]) { ev.appendChild(sparkline(f[10])); }
     pairs(ev, "Evidence", f[5]);
+    if (f[10]) { ev.insertBefore(sparkline(f[10]), ev.children[1] || null); }
     body.appendChild(ev);
     var rem = remediationOf(f);
     if (rem) {

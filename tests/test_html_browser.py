@@ -415,3 +415,20 @@ def test_the_subscription_filter_shows_one_subscriptions_findings(open_page, tmp
     p.expand_all()
     shown = p.page.locator("#checklist details.finding:visible").count()
     assert shown == wanted
+
+
+def test_a_metric_finding_draws_its_hourly_values_against_the_target(open_page, demo_html):
+    p = open_page(demo_html)
+    rule = p.page.locator("details.rule[data-rule='PC-PERF-003']")
+    rule.locator("summary").click()
+    finding = rule.locator("details.finding[data-status='FAIL']").first
+    finding.locator("summary").click()
+    chart = finding.locator(".evidence svg.sparkline")
+    chart.wait_for(state="visible")
+    assert chart.locator("line.target").count() == 1
+    points = chart.locator("polyline.values").get_attribute("points") or ""
+    assert len(points.split()) == 45  # the flat demo's hours with requests in its week
+    assert "target 2500" in (chart.locator("title").text_content() or "")
+    assert p.errors == [] and [m for m in p.console if m[0] == "error"] == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    finding.screenshot(path=str(ARTIFACTS / "html-report-metric-chart.png"))

@@ -248,6 +248,7 @@ def _data(report: Report, blocking_ids: set[str]) -> dict[str, Any]:
         if f.remediation:
             template = _template_of(f.remediation, f)
             rem = remediations.setdefault(template, len(remediations))
+        chart = metric_chart(f.evidence)
         findings.append(
             [
                 rule_index[f.rule_id],
@@ -255,12 +256,16 @@ def _data(report: Report, blocking_ids: set[str]) -> dict[str, Any]:
                 severities.index(f.severity.value),
                 resources[key],
                 text(f.message),
-                [[text(k), show_value(v)] for k, v in sorted(f.evidence.items())],
+                [
+                    [text(k), show_value(v)]
+                    for k, v in sorted(f.evidence.items())
+                    if not (chart and k == "series")  # drawn, not listed
+                ],
                 rem,
                 text(f.subject),
                 [[text(k), show_value(v)] for k, v in sorted(f.note.items())],
                 1 if f.finding_id in blocking_ids else 0,
-                metric_chart(f.evidence),
+                chart,
             ]
         )
     sections = [name for name, _ in report.sections()]
