@@ -16,21 +16,20 @@ from builders import registry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prodcheck.arm import ArmId, norm
+from prodcheck.arm import ArmId, need_type, norm
 from prodcheck.engine import run_rule
 from prodcheck.inventory import CoverageRecord, Inventory
 from prodcheck.model import Finding, Status
 from prodcheck.snapshot import DEMOS, load_demo
 
 _DIAGNOSTICS = "Microsoft.Insights/diagnosticSettings"
-_EXTENSION = "/providers/microsoft.insights/diagnosticsettings"
 
 
 def _needed_types() -> list[str]:
     types: dict[str, str] = {}
     for rule in registry().all():
         for need in rule.needs:
-            declared = _DIAGNOSTICS if norm(need).endswith(_EXTENSION) else need
+            declared = need_type(need)  # an extension need: diagnostic settings, metrics
             types.setdefault(norm(declared), declared)
     return sorted(types.values(), key=norm)
 
@@ -80,6 +79,7 @@ def _places(name: str) -> list[tuple[str, str]]:
         if arm.parent:
             places.add((arm.type, arm.parent))
         places.add((_DIAGNOSTICS, r["id"]))
+        places.add(("Microsoft.Insights/metrics", r["id"]))
     return sorted(places)
 
 
