@@ -308,6 +308,22 @@ def test_count_and_for_each_instances_point_at_their_block(tmp_path):
     assert [r[SOURCE_KEY] for r in snap.resources] == [{"file": "main.tf", "line": 2}] * 2
 
 
+def test_instances_of_a_module_called_with_for_each_point_at_the_block_in_the_module(tmp_path):
+    _write(tmp_path / "main.tf", 'module "kv" {\n  source   = "./modules/kv"\n  for_each = x\n}\n')
+    _write(tmp_path / "modules" / "kv" / "main.tf", '\nresource "azurerm_key_vault" "this" {\n}\n')
+    changes = [
+        change(
+            f'module.kv["{key}"].azurerm_key_vault.this', vault(f"kv-{key}"), unknown={"id": True}
+        )
+        for key in ("a", "b")
+    ]
+    data = plan(changes, modules={"kv": []})
+    snap = parse_terraform_plan(data, "plan.json", source_dir=tmp_path, source_prefix="")
+    assert [r[SOURCE_KEY] for r in snap.resources] == [
+        {"file": "modules/kv/main.tf", "line": 2}
+    ] * 2
+
+
 def test_a_resource_without_a_declaration_keeps_its_arm_location(tmp_path, capsys):
     _write(tmp_path / "main.tf", "# nothing declared here\n")
     plan_path = _write(tmp_path / "plan.json", json.dumps(_vault_plan()))
