@@ -50,6 +50,8 @@ def _standard(value):
 @given(json_values)
 def test_the_json_writer_writes_what_the_standard_library_writes(value):
     assert dumps_indented(value) == _standard(value)
+    unsorted = json.dumps(value, indent=2, ensure_ascii=False)
+    assert dumps_indented(value, sort_keys=False) == unsorted
 
 
 def test_the_json_writer_leaves_what_it_does_not_know_to_the_standard_library():

@@ -155,8 +155,8 @@ def read_json(
         raise UserError(f"{kind} {source} is not valid JSON ({exc}); {fix}") from None
 
 
-def dumps_indented(value: Any) -> str:
-    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, byte for byte.
+def dumps_indented(value: Any, sort_keys: bool = True) -> str:
+    """`json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False)`, byte for byte.
 
     The standard library writes indented JSON with its pure-Python encoder, a generator per
     object; a report of 100,000 findings spends seconds there. This writes the same text from
@@ -166,9 +166,9 @@ def dumps_indented(value: Any) -> str:
     """
     parts: list[str] = []
     try:
-        _dump(value, parts, 0)
+        _dump(value, parts, 0, sort_keys)
     except _NotPlain:
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+        return json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False)
     return "".join(parts)
 
 
@@ -190,7 +190,7 @@ def _float_text(value: float) -> str:
     return float.__repr__(value)
 
 
-def _dump(value: Any, parts: list[str], level: int) -> None:
+def _dump(value: Any, parts: list[str], level: int, sort_keys: bool) -> None:
     # The order of these tests is json's own (a str or int subclass is written as one).
     if isinstance(value, str):
         parts.append(_encode_string(value))
@@ -215,7 +215,7 @@ def _dump(value: Any, parts: list[str], level: int) -> None:
         for n, item in enumerate(value):
             start = len(parts)
             parts.append(inner if n == 0 else "," + inner)
-            _dump(item, parts, level + 1)
+            _dump(item, parts, level + 1, sort_keys)
             if level < 2:
                 # An item of a top-level list (a finding) becomes one string: a document of
                 # 100,000 findings then holds 100,000 parts, not tens of millions.
@@ -233,11 +233,11 @@ def _dump(value: Any, parts: list[str], level: int) -> None:
                 raise _NotPlain
         inner = _INDENTS[level + 1]
         parts.append("{")
-        for n, key in enumerate(sorted(value)):
+        for n, key in enumerate(sorted(value) if sort_keys else value):
             parts.append(inner if n == 0 else "," + inner)
             parts.append(_encode_string(key))
             parts.append(": ")
-            _dump(value[key], parts, level + 1)
+            _dump(value[key], parts, level + 1, sort_keys)
         parts.append(_INDENTS[level])
         parts.append("}")
     else:

@@ -29,11 +29,11 @@ are left out.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 from urllib.parse import quote
 
+from prodcheck.jsonfile import dumps_indented
 from prodcheck.model import Finding, Severity, Status
 from prodcheck.report import Report, RuleInfo
 from prodcheck.reporters import RenderOptions
@@ -294,11 +294,5 @@ def to_sarif(report: Report, include_waived: bool = False) -> dict[str, Any]:
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    return (
-        json.dumps(
-            to_sarif(report, include_waived=options.sarif_include_waived),
-            indent=2,
-            ensure_ascii=False,
-        )
-        + "\n"
-    )
+    sarif = to_sarif(report, include_waived=options.sarif_include_waived)
+    return dumps_indented(sarif, sort_keys=False) + "\n"
