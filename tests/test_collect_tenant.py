@@ -271,3 +271,18 @@ def test_a_tenant_audit_judges_each_subscription_and_names_where_a_read_failed(
     assert [g.scope for g in report.coverage_gaps if g.resource_type == VAULT] == [
         f"/subscriptions/{SUB3}"
     ]
+
+
+def test_a_netrc_entry_for_the_endpoint_does_not_replace_the_token(
+    fake_arm, make_options, tmp_path, monkeypatch
+):
+    """The HTTP session never reads ~/.netrc: its Basic credentials would replace the bearer
+    token (the fake refuses a request without one)."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-a-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    fake_arm.serve(estate())
+    snap = collect_snapshot(make_options(subscriptions=[SUB, SUB2]), [VAULT])
+    assert all(c["status"] == "ok" for c in snap["coverage"]), snap["coverage"]
+    assert vault_subscriptions(snap) == sorted([SUB, SUB2])

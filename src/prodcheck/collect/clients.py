@@ -217,7 +217,35 @@ def _session(options: CollectOptions) -> Any:
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
-    session = requests.Session()
+    class Session(requests.Session):
+        """A session that reads the environment's proxy and CA settings (HTTPS_PROXY, NO_PROXY,
+        REQUESTS_CA_BUNDLE) once per host rather than once per request, and never ~/.netrc:
+        ARM takes the bearer token, and a netrc entry's Basic credentials would replace it.
+        Looking them up again costs about half a millisecond per request."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.auth = lambda request: request  # no netrc lookup: the token is in the headers
+            self._environment: dict[Any, dict[str, Any]] = {}
+
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> Any:
+            if proxies:  # proxies given for one request: nothing to share
+                return super().merge_environment_settings(url, proxies, stream, verify, cert)
+            parts = urlsplit(str(url))
+            key = (parts.scheme, parts.netloc, stream, verify, cert)
+            try:
+                found = self._environment.get(key)
+            except TypeError:  # an unhashable setting: look it up as requests does
+                return super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if found is None:
+                found = self._environment[key] = super().merge_environment_settings(
+                    url, proxies, stream, verify, cert
+                )
+            return dict(found, proxies=dict(found["proxies"]))
+
+    session = Session()
     # Retries belong to azure-core's RetryPolicy; the adapter must not retry on its own.
     adapter = HTTPAdapter(
         pool_connections=4,
