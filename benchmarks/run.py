@@ -47,8 +47,8 @@ def needs() -> list[str]:
 
 def expected_requests(snapshot: dict[str, Any], wanted: list[str], page_size: int) -> int:
     """The fewest requests that can collect `wanted` from `snapshot`: one per listed page, one
-    per child collection (per parent), one per resource's diagnostic settings, plus the one
-    subscription check."""
+    per child collection (per parent), one per resource's diagnostic settings, one per metrics
+    read of a resource (per namespace and aggregation set), plus the one subscription check."""
     from fake_arm.server import UNPAGED_TYPES
 
     from prodcheck.collect.engine import Plan
@@ -83,6 +83,8 @@ def expected_requests(snapshot: dict[str, Any], wanted: list[str], page_size: in
         for collector in plan.collectors.values():
             if plan.wants_diagnostics(collector):
                 total += len(by_type.get(collector.type.lower(), []))
+    for collector in plan.collectors.values():  # one metrics read per resource and query
+        total += len(plan.metric_queries(collector)) * len(by_type.get(collector.type.lower(), []))
     return total
 
 
