@@ -273,3 +273,28 @@ def test_children_follow_their_parent_and_subscription_level_resources_are_share
         "/tagNames/workload/tagValues/pay": ["apim", "monthly", "orders"],
         "/tagNames/workload/untagged": ["loose", "monthly"],
     }
+
+
+def test_a_rule_judging_the_scope_through_a_helper_is_still_judged_per_unit(tmp_path):
+    """A plugin rule whose scope verdict comes from a helper (so nothing marks it scope-level)
+    must not let a vault in one subscription pass another."""
+    (tmp_path / "helper_rules.py").write_text(
+        "from prodcheck import Severity, rule\n"
+        "\n"
+        "def judge(inv):\n"
+        "    where = inv.scope\n"
+        "    if inv.of_type('Microsoft.KeyVault/vaults'):\n"
+        "        return where.ok('a vault is in scope')\n"
+        "    return where.fail('no vault in scope')\n"
+        "\n"
+        "@rule(id='XT-UNIT-001', title='A vault in scope', checklist='Key Vault integration for"
+        " all secrets', severity=Severity.HIGH, needs=['Microsoft.KeyVault/vaults'])\n"
+        "def vault_somewhere(inv, p):\n"
+        "    yield judge(inv)\n",
+        encoding="utf-8",
+    )
+    report = audit_snapshot(snap([arm(VAULT, "kv")]), rules=["XT-UNIT-001"], rules_dirs=[tmp_path])
+    assert scope_verdicts(report, "XT-UNIT-001") == {
+        f"/subscriptions/{SUB}": Status.PASS,
+        f"/subscriptions/{SUB2}": Status.FAIL,
+    }

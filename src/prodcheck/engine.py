@@ -554,6 +554,12 @@ def is_scope_level(rule: Rule) -> bool:
     return code is not None and "scope" in code.co_names
 
 
+def _judged_the_scope(findings: Sequence[Finding], inventory: Inventory) -> bool:
+    """Whether a rule made a verdict about the audited scope itself."""
+    scope = norm(inventory.scope.id)
+    return any(f.resource_type == "scope" and norm(f.resource_id) == scope for f in findings)
+
+
 def run_per_unit(
     rule: Rule, inventory: Inventory, views: Sequence[Inventory], settings: AuditSettings
 ) -> list[Finding]:
@@ -564,8 +570,20 @@ def run_per_unit(
     one run per unit over the unit's view, whose scope is the unit. A rule over an audit that
     is one unit (`views` empty) runs as it always did.
     """
-    if not views or not is_scope_level(rule):
+    if not views:
         return run_rule(rule, inventory, settings)
+    if not is_scope_level(rule):
+        found = run_rule(rule, inventory, settings)
+        if not _judged_the_scope(found, inventory):
+            return found
+        # A rule that reached the scope through a helper, without saying so: judge it per unit
+        # too, rather than let one unit's resources decide for all.
+    return _per_unit(rule, inventory, views, settings)
+
+
+def _per_unit(
+    rule: Rule, inventory: Inventory, views: Sequence[Inventory], settings: AuditSettings
+) -> list[Finding]:
     findings = run_rule(rule, inventory, settings, part="resources")
     for view in views:
         findings += run_rule(rule, view, settings, part="scope")
@@ -663,8 +681,15 @@ def audit(
             if views is None:
                 views = units.split(inventory, settings.unit) or []
             findings.extend(run_per_unit(r, inventory, views, settings))
-        else:
-            findings.extend(run_rule(r, inventory, settings))
+            continue
+        found = run_rule(r, inventory, settings)
+        if _judged_the_scope(found, inventory):
+            # It judged the scope through a helper without saying so: per unit, as above.
+            if views is None:
+                views = units.split(inventory, settings.unit) or []
+            if views:
+                found = _per_unit(r, inventory, views, settings)
+        findings.extend(found)
     if all(f.status is Status.MANUAL for f in findings):
         raise UserError(
             f"no automated rule was evaluated: the {len(rules)} rule(s) selected only ask for "
