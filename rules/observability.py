@@ -249,10 +249,14 @@ def key_metrics_have_alerts(inv, p):
     | container CPU | container apps | `CpuPercentage` (`cpu_metric`) | > 85 % (`cpu_threshold`) |
     | Redis memory | Redis, Redis Enterprise | `usedmemorypercentage` (`redis_memory_metric`) | > 80 % |
     | end-to-end latency | Application Insights | `requests/duration` (`latency_metric`, ms) | > 4000 ms |
-    | STT processing | Application Insights | custom `stt_processing_ms` (`stt_metric`) | > 1000 ms |
-    | TTS generation | Application Insights | custom `tts_generation_ms` (`tts_metric`) | > 2000 ms |
+    | STT processing | Application Insights | custom `speech_cascade.stt.recognition` (`stt_metric`) | > 1000 ms |
+    | TTS generation | Application Insights | custom `speech_cascade.tts.synthesis` (`tts_metric`) | > 2000 ms |
     | availability | Application Insights, with an availability test | `availabilityResults/availabilityPercentage` | < 99.5 % |
-    | call drop rate | Application Insights | custom `call_drop_rate_percent` (`call_drop_metric`) | > 2 % |
+    | call drop rate | Application Insights | custom `voice.call_drop_rate` (`call_drop_metric`) | > 2 % |
+
+    The custom metrics' default names are those the accelerator emits (its OpenTelemetry
+    histograms for STT recognition and TTS synthesis; it emits no call-drop metric, so that
+    name is a convention), the same names PC-PERF-005 to PC-PERF-007 judge against targets.
 
     An alert counts only if all of this holds:
 

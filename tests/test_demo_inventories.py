@@ -1040,9 +1040,21 @@ KEY_METRIC_ALERTS = [
         "LessThan",
         99.5,
     ),
-    ("microsoft.insights/components", f"ai-{H}", "stt_processing_ms", "GreaterThan", 1000),
-    ("microsoft.insights/components", f"ai-{H}", "tts_generation_ms", "GreaterThan", 2000),
-    ("microsoft.insights/components", f"ai-{H}", "call_drop_rate_percent", "GreaterThan", 2),
+    (
+        "microsoft.insights/components",
+        f"ai-{H}",
+        "speech_cascade.stt.recognition",
+        "GreaterThan",
+        1000,
+    ),
+    (
+        "microsoft.insights/components",
+        f"ai-{H}",
+        "speech_cascade.tts.synthesis",
+        "GreaterThan",
+        2000,
+    ),
+    ("microsoft.insights/components", f"ai-{H}", "voice.call_drop_rate", "GreaterThan", 2),
 ]
 
 

@@ -799,3 +799,12 @@ def test_key_metrics_and_logs_have_nothing_to_check_without_the_workload():
     vnet = arm("Microsoft.Network/virtualNetworks", "vnet")
     assert statuses(run("PC-MON-002", [vnet])) == {"scope": "NOT_APPLICABLE"}
     assert statuses(run("PC-MON-003", [vnet])) == {"scope": "NOT_APPLICABLE"}
+
+
+def test_alert_and_target_rules_look_for_the_same_custom_metrics():
+    from rules import _alerts, performance
+
+    defaults = {spec.key: spec.default_metric for spec in _alerts.SIGNALS}
+    assert defaults["stt"] == performance.STT_METRIC
+    assert defaults["tts"] == performance.TTS_METRIC
+    assert defaults["call_drop"] == performance.CALL_DROP_METRIC
