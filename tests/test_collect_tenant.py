@@ -96,7 +96,9 @@ def test_subscriptions_take_turns(fake_arm, make_options):
     """One worker, three subscriptions: their lists interleave, none waits for another's end."""
     fake_arm.serve(estate())
     types = [VAULT, "Microsoft.Network/privateEndpoints", "Microsoft.Storage/storageAccounts"]
-    collect_snapshot(make_options(all_subscriptions=True, concurrency=1), types)
+    collect_snapshot(
+        make_options(all_subscriptions=True, concurrency=1, resource_graph="never"), types
+    )
     order = [r.path.split("/")[2] for r in fake_arm.requests if r.path.count("/") >= 4]
     assert len(order) == 9
     assert [len(set(order[i : i + 3])) for i in range(0, 9, 3)] == [3, 3, 3]
@@ -254,7 +256,9 @@ def test_a_tenant_audit_judges_each_subscription_and_names_where_a_read_failed(
         ]
     )
     fake_arm.fault(rf"^/subscriptions/{SUB3}/providers/Microsoft.KeyVault/vaults$", status=403)
-    report = audit_live(make_options(all_subscriptions=True), rules=["PC-KV-001"])
+    # ARM's lists: the refusal is injected on the vault list of SUB3
+    options = make_options(all_subscriptions=True, resource_graph="never")
+    report = audit_live(options, rules=["PC-KV-001"])
     about_scope = {
         f.resource_id: f.status.value
         for f in report.findings

@@ -255,6 +255,16 @@ ScopeUnitOpt = Annotated[
         rich_help_panel=SELECTION,
     ),
 ]
+GraphOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--resource-graph",
+        metavar="auto|always|never",
+        help="List top-level resources through Azure Resource Graph: auto (default) for "
+        "--all-subscriptions, --management-group or 5 subscriptions and more.",
+        rich_help_panel=SCOPE,
+    ),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -328,6 +338,7 @@ def _collect_options(
     exclude_subscription: list[str] | None = None,
     management_group: str | None = None,
     subscription_concurrency: int | None = None,
+    resource_graph: str | None = None,
 ) -> Any:
     from prodcheck.collect.options import CollectOptions
 
@@ -337,6 +348,9 @@ def _collect_options(
         )
     if cloud not in ("public", "usgov", "china"):
         raise UserError(f"--cloud {cloud!r} is not known: use public, usgov or china")
+    graph = resource_graph or "auto"
+    if graph not in ("auto", "always", "never"):
+        raise UserError(f"--resource-graph {graph!r} is not known: use auto, always or never")
     return CollectOptions(
         subscriptions=list(subscription or []),
         resource_groups=list(resource_group or []),
@@ -354,6 +368,7 @@ def _collect_options(
         exclude_subscriptions=list(exclude_subscription or []),
         management_group=management_group,
         subscription_concurrency=subscription_concurrency,
+        resource_graph=graph,
     )
 
 
@@ -376,6 +391,7 @@ def _live_options(
     deadline: float | None,
     subscription_concurrency: int | None = None,
     metrics_window: str | None = None,
+    resource_graph: str | None = None,
 ) -> Any:
     """The collection options of a live run (`audit` and `snapshot` alike): each flag given on
     the command line, else the configuration's `scope` key, else the default."""
@@ -409,6 +425,7 @@ def _live_options(
         exclude_subscription,
         management_group,
         subscription_concurrency=subscription_concurrency,
+        resource_graph=resource_graph or cfg.resource_graph,
     )
     options.metrics_window = window
     return options
@@ -605,6 +622,7 @@ def audit(
     timeout: TimeoutOpt = None,
     deadline: DeadlineOpt = None,
     metrics_window: MetricsWindowOpt = None,
+    resource_graph: GraphOpt = None,
     quiet: QuietOpt = False,
     rule: RuleOpt = None,
     skip: SkipOpt = None,
@@ -760,6 +778,7 @@ def audit(
             deadline,
             subscription_concurrency,
             metrics_window,
+            resource_graph,
         )
         snap = api.collect_for(options, selected, settings.params)
     from prodcheck.engine import audit as run_audit
@@ -812,6 +831,7 @@ def snapshot_cmd(
     timeout: TimeoutOpt = None,
     deadline: DeadlineOpt = None,
     metrics_window: MetricsWindowOpt = None,
+    resource_graph: GraphOpt = None,
     quiet: QuietOpt = False,
     rule: RuleOpt = None,
     skip: SkipOpt = None,
@@ -845,6 +865,7 @@ def snapshot_cmd(
         deadline,
         subscription_concurrency,
         metrics_window,
+        resource_graph,
     )
     snap = api.collect_for(options, selected, cfg.params)
     protected = [cfg.path] if cfg.path is not None else []

@@ -107,6 +107,8 @@ class Config:
     all_subscriptions: bool = False
     management_group: str | None = None
     exclude_subscriptions: list[str] = field(default_factory=list)
+    # scope.resource_graph: auto | always | never (None: the command line's default, auto).
+    resource_graph: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     # scope.timeout / scope.deadline: the live collection's bounds in seconds (None: the defaults).
     timeout: float | None = None
@@ -267,6 +269,7 @@ _SCOPE = (
     "unit",
     "terraform_source",
     "metrics_window",
+    "resource_graph",
 )
 # The largest bounds a live collection accepts, in seconds: a day per request, a week in all.
 MAX_TIMEOUT = 86400.0
@@ -579,6 +582,17 @@ class _Parser:
             c.management_group = self.string(
                 fields["management_group"][1], "scope.management_group", "management_group: mg-prod"
             )
+        if "resource_graph" in fields:
+            mode = self.string(
+                fields["resource_graph"][1], "scope.resource_graph", "resource_graph: never"
+            )
+            if mode not in ("auto", "always", "never"):
+                raise self.error(
+                    fields["resource_graph"][1],
+                    f"scope.resource_graph must be auto, always or never, not {mode!r}: "
+                    "resource_graph: never",
+                )
+            c.resource_graph = mode
         if "exclude_subscriptions" in fields:
             c.exclude_subscriptions = self.strings(
                 fields["exclude_subscriptions"][1],

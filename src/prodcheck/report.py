@@ -250,6 +250,30 @@ class Report:
     def readiness(self) -> int | None:
         return self.readiness_of(self.findings)
 
+    @property
+    def listing_note(self) -> str:
+        """How the top-level resources were listed, when not only through Resource Manager's
+        own lists: Azure Resource Graph, and how fresh that is ('' otherwise)."""
+        info = self.scope.get("resourceGraph")
+        if not isinstance(info, dict):
+            return ""
+        types = info.get("types") if isinstance(info.get("types"), list) else []
+        fallbacks = info.get("fallbacks") if isinstance(info.get("fallbacks"), list) else []
+        if not types:
+            return (
+                "Azure Resource Graph could not be used; every resource was listed through "
+                "Resource Manager"
+            )
+        when = info.get("queriedAt")
+        note = (
+            f"{len(types)} top-level resource types listed through Azure Resource Graph"
+            + (f" (queried {when})" if isinstance(when, str) and when else "")
+            + ", which can lag Resource Manager: a change made just before may not show yet"
+        )
+        if fallbacks:
+            note += f"; {len(fallbacks)} part(s) were listed through Resource Manager instead"
+        return note
+
     def rule_info(self, rule_id: str) -> RuleInfo | None:
         for info in self.rules:
             if info.id == rule_id:

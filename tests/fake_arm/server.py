@@ -15,7 +15,15 @@ resources through the REST paths the Azure management SDKs call:
   providers API (`/subscriptions/{s}/providers/{Ns}`) and `GET /subscriptions/{s}`;
 - the tenant's subscriptions (`GET /subscriptions`) and a management group's descendants
   (`/providers/Microsoft.Management/managementGroups/{id}/descendants`, see
-  `management_groups`).
+  `management_groups`);
+- the caller's permissions at a subscription or group
+  (`{scope}/providers/Microsoft.Authorization/permissions`, see `permissions`);
+- Azure Resource Graph queries (`POST /providers/Microsoft.ResourceGraph/resources`) of the shape
+  prodcheck sends: the top-level resources of the body's subscriptions, filtered by the query's
+  `type in~ (...)` and `resourceGroup in~ (...)`, ordered by id, in Resource Graph's row shape
+  (lower-case type, its own columns, nulls), leaving out what `permissions` does not let the
+  caller read, paged by `$top` and `$skipToken`, with the quota headers (see `graph_quota`) and
+  faults of its own (`graph_truncate`, `graph_short`).
 
 It ignores api-version, pages every collection with absolute `nextLink`s (`page_size`), keeps a
 request log, wants a bearer token, and injects faults per path: latency, any status with an ARM
@@ -31,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import fnmatch
 import json
 import re
 import socket
@@ -75,6 +84,8 @@ class LoggedRequest:
     # then being answered, this one included.
     at: float = field(default=0.0, compare=False)
     concurrent: int = field(default=0, compare=False)
+    # The body of a Resource Graph query (b"" for every other request).
+    body: bytes = b""
 
     @property
     def subscription(self) -> str:
@@ -84,8 +95,11 @@ class LoggedRequest:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """What makes two requests the same read: method, path, query (api-version aside)."""
+        """What makes two requests the same read: method, path, query (api-version aside)
+        and, for a query POST, its body."""
         q = sorted((k.lower(), v) for k, v in self.query.items() if k.lower() != "api-version")
+        if self.body:
+            q.append(("body", self.body.decode("utf-8", "replace")))
         return self.method, self.path.lower().rstrip("/"), urlencode(q)
 
 
@@ -208,6 +222,20 @@ class FakeArm:
         self.management_groups: dict[str, list[str]] = {}
         # Subscription id -> state other than Enabled (Disabled, Warned, ...).
         self.subscription_states: dict[str, str] = {}
+        # Scope (lower case, `/subscriptions/{s}` or `.../resourcegroups/{g}`) -> the permission
+        # sets the caller holds there; the default is Reader's.
+        self.permissions: dict[str, list[dict[str, Any]]] = {}
+        # Resource Graph: queries allowed per window (None: no quota), the window in seconds;
+        # a result cut off with resultTruncated and no token; rows fewer than totalRecords says.
+        # Like the real one it leaves out, silently, what `permissions` does not let the caller
+        # read.
+        self.graph_quota: int | None = None
+        self.graph_window = 5.0
+        self.graph_truncate = False
+        self.graph_short = False
+        self.graph_queries: list[dict[str, Any]] = []
+        self._graph_used = 0
+        self._graph_window_ends = 0.0
         self.requests: list[LoggedRequest] = []
         # Requests being answered now, and the most at once, per subscription (lower case).
         self.in_flight: dict[str, int] = {}
@@ -348,7 +376,7 @@ class FakeArm:
             return [f for f in self.faults if f.applies(path, target)]
 
     def answer(
-        self, method: str, raw_path: str, query: dict[str, str], headers: Any
+        self, method: str, raw_path: str, query: dict[str, str], headers: Any, body: bytes = b""
     ) -> Reply | None:
         """The reply to one request, or None to hang up without answering."""
         path = unquote(raw_path).rstrip("/") or "/"
@@ -357,14 +385,25 @@ class FakeArm:
         with self._lock:
             now = self.in_flight[sub] = self.in_flight.get(sub, 0) + 1
             self.peak_in_flight[sub] = max(self.peak_in_flight.get(sub, 0), now)
-            self.requests.append(LoggedRequest(method, path, dict(query), time.monotonic(), now))
+            self.requests.append(
+                LoggedRequest(
+                    method,
+                    path,
+                    dict(query),
+                    time.monotonic(),
+                    now,
+                    body if method == "POST" else b"",
+                )
+            )
         try:
-            return self._answer(method, path, query, headers)
+            return self._answer(method, path, query, headers, body)
         finally:
             with self._lock:
                 self.in_flight[sub] -= 1
 
-    def _answer(self, method: str, path: str, query: dict[str, str], headers: Any) -> Reply | None:
+    def _answer(
+        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes = b""
+    ) -> Reply | None:
         target = path + ("?" + urlencode(query) if query else "")
         faults = self._faults_for(path, target)
         delay = self.latency + sum(f.latency for f in faults)
@@ -401,13 +440,16 @@ class FakeArm:
             if f.body is not None:
                 kind = f.content_type or "application/json; charset=utf-8"
                 return Reply(200, {}, f.body, kind, truncated=f.truncated)
-        if method != "GET":
+        graph_query = method == "POST" and path.lower() == GRAPH_PATH
+        if method != "GET" and not graph_query:
             return Reply(405, {}, json.dumps(arm_error("MethodNotAllowed", method)).encode())
         auth = headers.get("Authorization") or ""
         if self.require_token and not auth.startswith("Bearer "):
             return Reply(
                 401, {}, json.dumps(arm_error("AuthenticationFailed", "no bearer token")).encode()
             )
+        if graph_query:
+            return self._graph(body)
         status, body = self._route(path, query)
         for f in faults:
             if f.next_link and status == 200 and isinstance(body, dict) and "value" in body:
@@ -425,6 +467,81 @@ class FakeArm:
             return f"{self.base_url}{path}?{urlencode(params)}"
         params["$skiptoken"] = "1"
         return f"{str(fault.next_link).rstrip('/')}{path}?{urlencode(params)}"
+
+    # ---- Resource Graph
+
+    def _graph_quota_headers(self) -> tuple[bool, dict[str, str]]:
+        """(allowed, headers) for one more query in the current quota window."""
+        if self.graph_quota is None:
+            return True, {
+                "x-ms-user-quota-remaining": "14",
+                "x-ms-user-quota-resets-after": "00:00:05",
+            }
+        with self._lock:
+            now = time.monotonic()
+            if now >= self._graph_window_ends:
+                self._graph_used, self._graph_window_ends = 0, now + self.graph_window
+            allowed = self._graph_used < self.graph_quota
+            if allowed:
+                self._graph_used += 1
+            left = max(0.0, self._graph_window_ends - now)
+            remaining = self.graph_quota - self._graph_used
+        seconds = int(left) + (1 if left % 1 else 0)
+        return allowed, {
+            "x-ms-user-quota-remaining": str(remaining),
+            "x-ms-user-quota-resets-after": f"00:{seconds // 60:02d}:{seconds % 60:02d}",
+        }
+
+    def _graph(self, raw: bytes) -> Reply:
+        allowed, headers = self._graph_quota_headers()
+        if not allowed:
+            error = arm_error("RateLimiting", "Please provide below info when asking for support")
+            return Reply(429, headers, json.dumps(error).encode())
+        try:
+            request = json.loads(raw or b"{}")
+        except ValueError:
+            return Reply(400, headers, json.dumps(arm_error("BadRequest", "not JSON")).encode())
+        with self._lock:
+            self.graph_queries.append(request)
+        text = str(request.get("query") or "")
+        options = request.get("options") or {}
+        subscriptions = {str(s).lower() for s in request.get("subscriptions") or []}
+        types = _kql_in(text, "type")
+        groups = _kql_in(text, "resourceGroup")
+        rows = []
+        for sub in sorted(subscriptions & self._index.subscriptions):
+            for r in self._index.by_sub.get(sub, []):
+                rtype = str(r.get("type", "")).lower()
+                rid = str(r.get("id", "")).lower()
+                if rtype.count("/") != 1 or rid.count("/providers/") != 1:
+                    continue  # child and extension resources are not in the resources table
+                if types is not None and rtype not in types:
+                    continue
+                group = rid.split("/")[4] if rid.split("/")[3:4] == ["resourcegroups"] else ""
+                if groups is not None and group not in groups:
+                    continue
+                held = self.permissions.get(f"/subscriptions/{sub}/resourcegroups/{group}")
+                held = held or self.permissions.get(f"/subscriptions/{sub}", READER_PERMISSIONS)
+                if not _grants(held, f"{rtype}/read"):
+                    continue
+                rows.append(_graph_row(r, sub, group))
+        rows.sort(key=lambda row: str(row["id"]).lower())
+        start = int(options.get("$skipToken") or 0)
+        top = int(options.get("$top") or 100)
+        page = rows[start : start + top]
+        body: dict[str, Any] = {
+            "totalRecords": len(rows) + (1 if self.graph_short else 0),
+            "count": len(page),
+            "data": page,
+            "facets": [],
+            "resultTruncated": "false",
+        }
+        if start + top < len(rows):
+            if self.graph_truncate:
+                body["resultTruncated"] = "true"
+            else:
+                body["$skipToken"] = str(start + top)
+        return Reply(200, headers, json.dumps(body).encode())
 
     def _route(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
         index = self._index
@@ -464,6 +581,11 @@ class FakeArm:
             prefix = f"/subscriptions/{sub}/resourcegroups/{parts[4]}/"
             members = [r for r in index.by_sub.get(sub, []) if r["id"].lower().startswith(prefix)]
             return self._page(path, query, self._generic(members, query))
+        if p.endswith("/providers/microsoft.authorization/permissions") and n in (6, 8):
+            scope = p.rsplit("/providers/", 1)[0]
+            if n == 8 and (sub, parts[4]) not in index.groups:
+                return 404, self._group_missing(parts[4])
+            return 200, {"value": self.permissions.get(scope, READER_PERMISSIONS)}
         if n == 5 and parts[3] == "providers":
             return 200, self._provider(sub, path.split("/")[4])
         if n == 6 and parts[3] == "providers":
@@ -670,6 +792,49 @@ class FakeArm:
         return 200, body
 
 
+GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
+READER_PERMISSIONS: list[dict[str, Any]] = [
+    {"actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": []}
+]
+
+
+def _grants(permissions: list[dict[str, Any]], action: str) -> bool:
+    def match(patterns: Any) -> bool:
+        return any(fnmatch.fnmatchcase(action, str(p).lower()) for p in patterns or [])
+
+    return any(match(p.get("actions")) and not match(p.get("notActions")) for p in permissions)
+
+
+def _kql_in(query: str, column: str) -> set[str] | None:
+    """The values of `| where {column} in~ ('a', 'b')` in a query, lower case; None if absent."""
+    m = re.search(rf"\|\s*where\s+{column}\s+in~\s*\(([^)]*)\)", query, re.IGNORECASE)
+    if m is None:
+        return None
+    return {v.lower() for v in re.findall(r"'([^']*)'", m.group(1))}
+
+
+def _graph_row(resource: dict[str, Any], sub: str, group: str) -> dict[str, Any]:
+    """A resource as a Resource Graph row: its type lower-cased, Resource Graph's own columns
+    added, and the columns it lacks as nulls."""
+    row: dict[str, Any] = {
+        k: resource.get(k)
+        for k in ("id", "name", "kind", "location", "tags", "sku", "plan", "identity", "zones")
+    }
+    row["kind"] = row["kind"] or ""
+    row.update(
+        {
+            "type": str(resource.get("type", "")).lower(),
+            "managedBy": resource.get("managedBy", ""),
+            "extendedLocation": resource.get("extendedLocation"),
+            "properties": resource.get("properties"),
+            "tenantId": "00000000-0000-0000-0000-0000000000ee",
+            "resourceGroup": group,
+            "subscriptionId": sub,
+        }
+    )
+    return row
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -708,9 +873,8 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        reply = self.server.fake.answer(self.command, split.path, query, self.headers)
+        body = self.rfile.read(length) if length else b""
+        reply = self.server.fake.answer(self.command, split.path, query, self.headers, body)
         if reply is None:
             self.close_connection = True
             return
@@ -787,6 +951,8 @@ class RecordingServer:
         assert self._server is not None, "start() the server first"
         return f"https://127.0.0.1:{self._server.server_address[1]}"
 
-    def answer(self, method: str, raw_path: str, query: dict[str, str], headers: Any) -> Reply:
+    def answer(
+        self, method: str, raw_path: str, query: dict[str, str], headers: Any, body: bytes = b""
+    ) -> Reply:
         self.requests.append(SeenRequest(method, raw_path, dict(headers.items())))
         return Reply(200, {}, json.dumps({"value": []}).encode())

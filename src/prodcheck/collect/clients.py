@@ -9,8 +9,9 @@ Every client is built with the same explicit azure-core policy list, so that all
 - retry 408/429/5xx and connection errors a bounded number of times, honouring a Retry-After
   up to a cap (a longer one fails the read at once), within the collection's deadline;
 - wait at most `timeout` seconds for a connection and for each read of an attempt;
-- pass every attempt through prodcheck's read-only guard (GET only, never a listKeys-style
-  action) and the per-subscription token bucket;
+- pass every attempt through prodcheck's read-only guard (GET only, plus the Resource Graph
+  query POST and no other; never a listKeys-style action) and the per-subscription token
+  bucket;
 - never auto-register a resource provider (the default ARM pipeline would POST a registration
   on a 409 MissingSubscriptionRegistration: a write, which an audit must not do);
 - share one HTTP session (connection pool sized for the concurrency), one credential and the
@@ -72,7 +73,10 @@ SDK_CLIENTS: dict[str, tuple[str, str]] = {
         "CognitiveServicesManagementClient",
     ),
     "resources": ("azure.mgmt.resource.resources", "ResourceManagementClient"),
+    "resourcegraph": ("azure.mgmt.resourcegraph", "ResourceGraphClient"),
 }
+# The one request that is not a GET: a Resource Graph query, which reads (see resource_graph.py).
+_QUERY_POST = "/providers/microsoft.resourcegraph/resources"
 
 # Actions that return secrets or change state. None is ever requested; the guard makes sure.
 _FORBIDDEN_ACTIONS = re.compile(
@@ -155,6 +159,16 @@ class BoundedRetryPolicy(RetryPolicy):
         self._max_retry_after = max_retry_after
         self._deadline = deadline
 
+    def get_retry_after(self, response: Any) -> float | None:
+        """Retry-After, or on a 429 from Resource Graph the quota reset it names."""
+        wait = super().get_retry_after(response)
+        if wait is None and getattr(response.http_response, "status_code", 0) == 429:
+            from prodcheck.collect.resource_graph import quota_reset_seconds
+
+            headers = response.http_response.headers
+            wait = quota_reset_seconds(headers.get("x-ms-user-quota-resets-after"))
+        return wait
+
     def sleep(self, settings: Any, transport: Any, response: Any = None) -> None:
         wait = self.get_retry_after(response) if response is not None else None
         if wait and wait > self._max_retry_after:
@@ -172,8 +186,9 @@ class BoundedRetryPolicy(RetryPolicy):
 
 
 class GuardPolicy(HTTPPolicy):
-    """Refuses anything but a plain read, keeps every attempt within the timeout and the
-    deadline, and paces every attempt through the rate limiter."""
+    """Refuses anything but a plain read (a GET, or the POST of a Resource Graph query), keeps
+    every attempt within the timeout and the deadline, and paces every attempt through the
+    rate limiter."""
 
     def __init__(
         self, limiter: RateLimiter, stats: RequestStats, deadline: Deadline, timeout: float
@@ -187,7 +202,9 @@ class GuardPolicy(HTTPPolicy):
     def send(self, request: Any) -> Any:
         http_request = request.http_request
         path = urlsplit(http_request.url).path
-        if http_request.method.upper() != "GET" or _FORBIDDEN_ACTIONS.search(path.rstrip("/")):
+        method = http_request.method.upper()
+        query_post = method == "POST" and path.lower() == _QUERY_POST
+        if (method != "GET" and not query_post) or _FORBIDDEN_ACTIONS.search(path.rstrip("/")):
             raise ReadOnlyViolation(
                 f"prodcheck is read-only and refused to send {http_request.method} {path}"
             )
@@ -287,9 +304,17 @@ class Clients:
         if options.connection_verify is not None:
             transport_kwargs["connection_verify"] = options.connection_verify
         self._transport = RequestsTransport(**transport_kwargs)
+        from prodcheck.collect.resource_graph import Quota
+
+        self.graph_quota = Quota(options.max_retry_after, self.deadline)
 
     def _policies(self, sdk: str) -> list[Any]:
         o = self._options
+        paced: list[Any] = []
+        if sdk == "resourcegraph":
+            from prodcheck.collect.resource_graph import QuotaPolicy
+
+            paced.append(QuotaPolicy(self.graph_quota))
         return [
             RequestIdPolicy(),
             HeadersPolicy(),
@@ -308,6 +333,7 @@ class Clients:
                 retry_backoff_max=max(o.retry_backoff * 8, 1.0),
             ),
             EndpointPolicy(self._cloud.arm_endpoint),
+            *paced,
             GuardPolicy(self._limiter, self._stats, self.deadline, o.timeout),
             ARMChallengeAuthenticationPolicy(self._credential, self._cloud.credential_scope),
             CustomHookPolicy(),
@@ -330,6 +356,24 @@ class Clients:
                     base_url=self._cloud.arm_endpoint,
                     credential_scopes=[self._cloud.credential_scope],
                     policies=self._policies(sdk),
+                    transport=self._transport,
+                )
+                self._clients[key] = client
+            return client
+
+    def graph(self) -> Any:
+        """The Resource Graph client (tenant-level: it takes no subscription)."""
+        key = ("resourcegraph", "")
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                module_name, class_name = SDK_CLIENTS["resourcegraph"]
+                cls: Callable[..., Any] = getattr(importlib.import_module(module_name), class_name)
+                client = cls(
+                    self._credential,
+                    base_url=self._cloud.arm_endpoint,
+                    credential_scopes=[self._cloud.credential_scope],
+                    policies=self._policies("resourcegraph"),
                     transport=self._transport,
                 )
                 self._clients[key] = client

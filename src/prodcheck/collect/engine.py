@@ -50,6 +50,9 @@ from prodcheck.collect.ids import Parent, last_segment, namespace, parent_type, 
 from prodcheck.collect.limiter import RateLimiter
 from prodcheck.collect.options import MAX_METRICS_WINDOW, Cloud, CollectOptions
 from prodcheck.collect.progress import Progress
+from prodcheck.collect.resource_graph import MODES as GRAPH_MODES
+from prodcheck.collect.resource_graph import Listing, from_graph
+from prodcheck.collect.resource_graph import wanted as graph_wanted
 from prodcheck.collect.scrub import drop_secrets
 from prodcheck.errors import UserError
 from prodcheck.outbound import MaskingFilter
@@ -439,6 +442,7 @@ class Run:
         subscriptions: list[str],
         deadline: Deadline | None = None,
         limiter: RateLimiter | None = None,
+        resource_graph: bool = False,
     ) -> None:
         self.options = options
         self.deadline = deadline or Deadline(None)
@@ -481,6 +485,12 @@ class Run:
         self.stopped = False
         # Tasks queued so far and still open, per subscription (for progress).
         self._sub_pending: dict[str, int] = {}
+        # The top-level types listed through Resource Graph (see resource_graph.py), if any.
+        self.graph: Listing | None = None
+        if resource_graph:
+            graph_types = [c for c in plan.top if from_graph(c.type)]
+            if graph_types:
+                self.graph = Listing(self, graph_types)
 
     # ---- scheduling
 
@@ -578,16 +588,19 @@ class Run:
             self._sched.notify_all()
 
     def run(self) -> None:
+        on_arm = [c for c in self.plan.top if self.graph is None or c not in self.graph.listed]
         for subscription in self.subscriptions:
             scopes = (
                 [(f"/subscriptions/{subscription}/resourceGroups/{g}", g) for g in self.groups]
                 if self.groups
                 else [(f"/subscriptions/{subscription}", None)]
             )
-            for collector in self.plan.top:
+            for collector in on_arm:
                 for scope, group in scopes:
                     height = self.plan.height(collector)
                     self.submit(height, self.list_top, collector, subscription, group, scope)
+        if self.graph is not None:
+            self.graph.start()
         for worker in self._workers:
             worker.start()
         with self._lock:
@@ -627,6 +640,16 @@ class Run:
             read = _task_read(args)
             if read and (type_key(read[0].type), read[1].lower()) not in recorded:
                 self._task_broke(args, late, force=True)
+        # A top-level list no task recorded (one that a Resource Graph query was still reading)
+        # is a failed read too.
+        with self._lock:
+            recorded = {
+                (type_key(r["resourceType"]), str(r["scope"]).lower()) for r in self.coverage
+            }
+        for collector in self.plan.top:
+            for scope in self._listing_scopes():
+                if (type_key(collector.type), scope.lower()) not in recorded:
+                    self._failed(collector, scope, late, 0, force=True)
         self._fail_child_types(late)
 
     # ---- bookkeeping
@@ -1092,6 +1115,10 @@ def _validate(options: CollectOptions) -> None:
         raise UserError("retries must be 0 or more and the timeout more than 0 seconds")
     if options.deadline is not None and not options.deadline > 0:
         raise UserError(f"the deadline must be more than 0 seconds, not {options.deadline}")
+    if options.resource_graph not in GRAPH_MODES:
+        raise UserError(
+            f"--resource-graph {options.resource_graph!r} is not known: use auto, always or never"
+        )
     if options.max_pages < 1 or not options.max_retry_after >= 0:
         raise UserError("max_pages must be at least 1 and max_retry_after 0 seconds or more")
     if not 3600 <= options.metrics_window <= MAX_METRICS_WINDOW:
@@ -1240,7 +1267,18 @@ def collect(
         else:
             for subscription in subscriptions:
                 _check_subscription(clients, subscription, cloud)
-        run = Run(options, plan, clients, stats, progress, subscriptions, deadline, limiter)
+        graph = graph_wanted(options.resource_graph, tenant_wide, len(subscriptions))
+        run = Run(
+            options,
+            plan,
+            clients,
+            stats,
+            progress,
+            subscriptions,
+            deadline,
+            limiter,
+            resource_graph=graph,
+        )
         progress.subscriptions(len(subscriptions))
         progress.start()
         run.run()
@@ -1268,7 +1306,7 @@ def collect(
         run.coverage,
         key=lambda r: (type_key(r["resourceType"]), r["scope"].lower(), r["status"]),
     )
-    snapshot = {
+    snapshot: dict[str, Any] = {
         "format": FORMAT,
         "collectedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "scope": {
@@ -1280,6 +1318,8 @@ def collect(
         "coverage": coverage,
         "resources": [run.resources[k] for k in sorted(run.resources)],
     }
+    if run.graph is not None:
+        snapshot["scope"]["resourceGraph"] = run.graph.summary()
     stats_out = {
         "requests": stats.requests,
         "throttled": stats.throttled,
@@ -1287,5 +1327,6 @@ def collect(
         "limiterWaitSeconds": round(limiter.waited, 3),
         "failedReads": failed,
         "deadlineExceeded": bool(late),
+        "resourceGraphQueries": clients.graph_quota.queries,
     }
     return snapshot, stats_out

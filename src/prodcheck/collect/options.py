@@ -144,6 +144,9 @@ class CollectOptions:
     # per subscription, refilled at 25 per second. 0 disables the limiter.
     rate_limit: float = 25.0
     rate_burst: int = 250
+    # List top-level resources through Azure Resource Graph: "auto" (for a tenant-wide scope or
+    # 5 subscriptions and more), "always" or "never". See collect/resource_graph.py.
+    resource_graph: str = "auto"
     # Show the progress display even when stderr is not a terminal (None: only on a terminal).
     progress: bool | None = None
     # Seconds of Azure Monitor metrics the metric rules judge, ending when collection starts.

@@ -417,6 +417,7 @@ def context(report: Report) -> dict[str, Any]:
         },
         "source": text(report.source),
         "collected_at": text(report.collected_at or ""),
+        "listing_note": text(report.listing_note),
         "generated_at": text(report.generated_at),
         "tool_version": text(report.tool_version),
         "chart": chart,

@@ -141,6 +141,8 @@ def render(report: Report, options: RenderOptions) -> str:
     if report.collected_at:
         details += f", collected {safe(report.collected_at)}"
     console.print(Text(details, style="dim"))
+    if report.listing_note:
+        console.print(Text(safe(report.listing_note), style="dim"))
     if scope.get("coverage", "").startswith("not recorded"):
         console.print(
             Text("coverage not recorded in the input: it is taken as complete", style="dim")
