@@ -15,6 +15,7 @@ import json
 import math
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,30 @@ class InvalidJson(ValueError):
     """A document that parses but that prodcheck refuses to read (see the module docstring)."""
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+# Strings of up to this many characters are kept once per document: a snapshot repeats the same
+# short values (metric time stamps, types, locations, units) in every resource, and the decoder
+# keeps only its keys once.
+SHARED_STRING_CHARS = 64
+
+
+def _object_reader() -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """An `object_pairs_hook` for one document: refuses a repeated key, shares short strings."""
+    shared: dict[str, str] = {}
+    share = shared.setdefault
+
+    def read_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            _refuse_repeated_key(pairs)
+        for key, value in pairs:
+            if value.__class__ is str and len(value) <= SHARED_STRING_CHARS:
+                out[key] = share(value, value)
+        return out
+
+    return read_object
+
+
+def _refuse_repeated_key(pairs: list[tuple[str, Any]]) -> None:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
@@ -40,7 +64,6 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             )
             raise InvalidJson(f"the key {key!r} appears twice in one object{where}: keep one")
         out[key] = value
-    return out
 
 
 def _constant(name: str) -> Any:
@@ -102,7 +125,7 @@ def parse_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
     try:
         doc = json.loads(
             text,
-            object_pairs_hook=_pairs,
+            object_pairs_hook=_object_reader(),
             parse_constant=_constant,
             parse_int=_int,
             parse_float=_float,
