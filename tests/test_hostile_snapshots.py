@@ -365,3 +365,19 @@ def test_a_v1_snapshot_without_coverage_is_still_complete_as_asserted(capsys, tm
     _, report = _findings(capsys, tmp_path, snapshot([VAULT, PE]), rule="PC-NET-003")
     assert _status_of(report, "pe-kv") == {"FAIL"}
     assert report["scope"]["coverage"].startswith("not recorded")
+
+
+def test_a_line_break_in_a_refused_coverage_records_type_stays_escaped_in_the_message():
+    from prodcheck.errors import UserError
+    from prodcheck.snapshot import parse_snapshot
+
+    doc = {
+        "format": "prodcheck.snapshot/v1",
+        "resources": [],
+        "coverage": [{"resourceType": "Microsoft.Web/sites\n\u2028x"}],
+    }
+    with pytest.raises(UserError) as raised:
+        parse_snapshot(doc, "input.json")
+    message = str(raised.value)
+    assert "coverage[0]" in message
+    assert "\n" not in message and "\u2028" not in message

@@ -299,7 +299,7 @@ def _coverage_label(doc: dict[str, Any], path: list[Any]) -> str:
     record = doc["coverage"][index] if isinstance(index, int) else None
     rtype = record.get("resourceType") if isinstance(record, dict) else None
     where = f"coverage[{index}]" + (
-        f" ({_short(rtype, quote=False)})" if isinstance(rtype, str) else ""
+        f" ({_short(rtype, quote=not rtype.isprintable())})" if isinstance(rtype, str) else ""
     )
     rest = path[2:]
     return where + (" " + ".".join(map(str, rest)) if rest else "")
