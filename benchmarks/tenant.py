@@ -129,6 +129,7 @@ def run_count(
 
     with FakeArm(trustme.CA(), page_size=PAGE_SIZE, latency=args.latency) as fake:
         fake.serve(estate(count, args.size))
+        fake.graph_quota, fake.graph_window = 15, 5.0
         command = [sys.executable, __file__, "--worker", "--count", str(count)]
         command += ["--endpoint", fake.base_url, "--ca", fake.ca_path(workdir)]
         command += ["--needs-file", str(needs_file)]
@@ -151,6 +152,7 @@ def run_count(
                 per_sub[r.subscription] = per_sub.get(r.subscription, 0) + 1
                 finished[r.subscription] = max(finished.get(r.subscription, 0.0), r.at)
         requests = len(fake.requests)
+        queries = sum(1 for r in fake.requests if r.method == "POST")
         peak = max(fake.peak_in_flight.values(), default=0)
     floors = [max(0.0, (n - BURST) / RATE) for n in per_sub.values()]
     floor = 0.0 if args.no_arm_limits else max(floors, default=0.0)
@@ -159,6 +161,7 @@ def run_count(
         "subscriptions": count,
         "resources": result["resources"],
         "requests": requests,
+        "graphQueries": queries,
         "perSubscription": max(per_sub.values(), default=0),
         "floor": floor,
         "wall": result["wall"],
@@ -181,17 +184,18 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"{args.subscription_concurrency or 'default'}, limiter {limiter}"
         + (f", Resource Graph {args.resource_graph}" if args.resource_graph is not None else ""),
         "",
-        "| subscriptions | resources | requests | per subscription | slowest floor (s) "
+        "| subscriptions | resources | requests | Resource Graph queries | per subscription "
+        "| slowest floor (s) "
         "| wall (s) | wall / floor | wall / one subscription | first / last done (s) "
         "| collector CPU (s) | failed reads | peak RSS (MB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         vs_floor = f"{r['wall'] / r['floor']:.2f}" if r["floor"] else "-"
         vs_one = f"{r['wall'] / one:.2f}" if one else "-"
         lines.append(
             f"| {r['subscriptions']} | {r['resources']:,} | {r['requests']:,} | "
-            f"{r['perSubscription']:,} | {r['floor']:.1f} | {r['wall']:.1f} | {vs_floor} | "
+            f"{r['graphQueries']} | {r['perSubscription']:,} | {r['floor']:.1f} | {r['wall']:.1f} | {vs_floor} | "
             f"{vs_one} | {r['firstDone']:.1f} / {r['lastDone']:.1f} | {r['cpu']:.1f} | "
             f"{r['failed']} | {r['peakMB']:.0f} |"
         )
