@@ -168,3 +168,7 @@ def test_script_data_puts_each_finding_on_a_line_of_its_own():
     out = json_for_script({"rules": [], "findings": findings})
     assert max(len(line) for line in out.splitlines()) < 100
     assert json.loads(out)["findings"] == findings
+
+
+def test_a_short_credential_is_masked_as_a_long_one_is():
+    assert mask_credentials("pwd=0") == secrets._mask("pwd=0") == f"pwd={REDACTED}"

@@ -449,7 +449,7 @@ def mask_credentials(text: str) -> str:
     characters is kept (the most recent `_MEMO_SIZE` of them), since a report repeats the same
     messages, names and evidence in every finding and every format.
     """
-    if not isinstance(text, str) or len(text) < 6:
+    if not isinstance(text, str) or not text:
         return text
     if type(text) is str and len(text) <= _MEMO_LENGTH:
         return _mask_memo(text)
