@@ -15,7 +15,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -178,20 +178,71 @@ def read_json(
         raise UserError(f"{kind} {source} is not valid JSON ({exc}); {fix}") from None
 
 
-def dumps_indented(value: Any, sort_keys: bool = True) -> str:
-    """`json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False)`, byte for byte.
+def dumps_indented(
+    value: Any, sort_keys: bool = True, end: str = "", release: Collection[str] = ()
+) -> str:
+    """`json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False) + end`, byte for byte.
 
     The standard library writes indented JSON with its pure-Python encoder, a generator per
     object; a report of 100,000 findings spends seconds there. This writes the same text from
     the same encoders of strings and numbers, in one pass. A value it does not know (a key that
     is not a string, a type JSON does not have) is handed to `json.dumps` whole, which encodes
     or refuses it as it always did.
+
+    `release` names members of the object `value` that are lists built only to be written:
+    each gives up its items as they are written (left as None), so that a report's findings
+    are not held twice, as objects and as text. Whatever `json.dumps` must write is then
+    handed to it item by item, which gives the same text.
     """
     parts: list[str] = []
+    if release and isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        _dump_releasing(value, parts, sort_keys, release)
+        parts.append(end)
+        return "".join(parts)
     try:
         _dump(value, parts, 0, sort_keys)
     except _NotPlain:
-        return json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False)
+        return json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False) + end
+    parts.append(end)
+    return "".join(parts)
+
+
+def _dump_releasing(
+    doc: dict[str, Any], parts: list[str], sort_keys: bool, release: Collection[str]
+) -> None:
+    if not doc:
+        parts.append("{}")
+        return
+    parts.append("{")
+    for n, key in enumerate(sorted(doc) if sort_keys else doc):
+        parts.append(_INDENTS[1] if n == 0 else "," + _INDENTS[1])
+        parts.append(_encode_string(key))
+        parts.append(": ")
+        member = doc[key]
+        if key in release and member.__class__ is list and member:
+            parts.append("[")
+            for i, item in enumerate(member):
+                parts.append(_INDENTS[2] if i == 0 else "," + _INDENTS[2])
+                parts.append(_item_text(item, 2, sort_keys))
+                member[i] = item = None
+            parts.append(_INDENTS[1])
+            parts.append("]")
+        else:
+            parts.append(_item_text(member, 1, sort_keys))
+    parts.append(_INDENTS[0])
+    parts.append("}")
+
+
+def _item_text(value: Any, level: int, sort_keys: bool) -> str:
+    """`value` written as `dumps_indented` writes it at `level` of a document."""
+    parts: list[str] = []
+    try:
+        _dump(value, parts, level, sort_keys)
+    except _NotPlain:
+        # The standard library escapes every line feed inside a string: each one in its text
+        # starts a line, to be indented by `level`.
+        text = json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False)
+        return text.replace("\n", _INDENTS[level])
     return "".join(parts)
 
 
