@@ -91,7 +91,7 @@ texts = st.lists(
 
 def _long_way(text: str) -> str:
     """mask_credentials as it reads with every shortcut taken out: no memory, both rounds."""
-    if not isinstance(text, str) or len(text) < 6:
+    if not isinstance(text, str) or not text:
         return text
     masks = secrets._all_masks().for_text(text)
     spans = [span for mask in masks if mask.precise for span in mask.spans(text)]
