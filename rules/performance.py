@@ -14,12 +14,13 @@ could not be read, or is not numbers, is ERROR.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from prodcheck import Severity, rule
-from prodcheck.arm import is_under, norm
+from prodcheck.arm import norm
 from prodcheck.inventory import Inventory, Resource
 
 from .operations import DASHBOARDS
@@ -211,18 +212,54 @@ def _unread(inv: Inventory, types: tuple[str, ...], resource: Resource | None = 
     rule says so itself rather than take a failed read for an idle workload."""
     if inv.coverage is None:
         return ""
-    wanted = {norm(t) for t in types}
-    records = [c for c in inv.coverage if norm(c.resource_type) in wanted]
-    if inv.coverage_basis != "asserted" and not any(
-        norm(c.resource_type) == norm(METRICS) for c in records
-    ):
+    collected, failed = _coverage_index(inv)
+    if inv.coverage_basis != "asserted" and norm(METRICS) not in collected:
         return "Azure Monitor metrics were not collected: collect again with `prodcheck snapshot`"
-    for c in records:
-        if c.failed and (
-            resource is None or is_under(resource.id, c.scope) or is_under(c.scope, resource.id)
-        ):
-            return c.describe()
+    for kind in dict.fromkeys(norm(t) for t in types):
+        by_scope, anywhere, below = failed.get(kind, ({}, None, {}))
+        if resource is None:
+            if anywhere is not None:
+                return anywhere.describe()
+            continue
+        rid = norm(resource.id)
+        found = below.get(rid)  # a failed read under the resource (or of itself)
+        cut = len(rid)
+        while found is None and cut > 0:  # a failed read of a scope holding the resource
+            found = by_scope.get(rid[:cut])
+            cut = rid.rfind("/", 0, cut)
+        if found is None:
+            found = by_scope.get("")  # a failed read of everything audited ("/")
+        if found is not None:
+            return found.describe()
     return ""
+
+
+# Per inventory: the types with coverage records, and per type its failed records by scope,
+# the first of them, and by every scope above theirs. Built once, so that each "no data"
+# verdict costs a lookup per segment of its resource id, not a pass over the coverage.
+_COVERAGE_INDEX: weakref.WeakKeyDictionary[Inventory, Any] = weakref.WeakKeyDictionary()
+
+
+def _coverage_index(inv: Inventory):
+    index = _COVERAGE_INDEX.get(inv)
+    if index is None:
+        collected: set[str] = set()
+        failed: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {}
+        for c in inv.coverage or []:
+            kind = norm(c.resource_type)
+            collected.add(kind)
+            if not c.failed:
+                continue
+            by_scope, anywhere, below = failed.get(kind, ({}, None, {}))
+            scope = norm(c.scope).rstrip("/")
+            by_scope.setdefault(scope, c)
+            cut = len(scope)
+            while cut > 0:
+                below.setdefault(scope[:cut], c)
+                cut = scope.rfind("/", 0, cut)
+            failed[kind] = (by_scope, anywhere or c, below)
+        index = _COVERAGE_INDEX[inv] = (collected, failed)
+    return index
 
 
 def judge(inv: Inventory, resource: Resource, metric: Metric, *, subject: str = ""):

@@ -199,6 +199,27 @@ def test_a_refused_read_elsewhere_leaves_the_other_apps_verdicts_alone():
     assert {f.status.value for f in findings if f.resource_name == "other"} == {"ERROR"}
 
 
+@pytest.mark.parametrize(
+    "where",
+    ["/", f"/subscriptions/{SUB}", f"/subscriptions/{SUB}/resourceGroups/rg-app"],
+    ids=["everything audited", "the subscription", "the resource group"],
+)
+def test_a_metrics_read_refused_above_the_app_is_error_not_no_data(where):
+    api, other = app("api"), app("other")
+    coverage = [_ok(APP, f"/subscriptions/{SUB}"), _ok("Microsoft.Insights/metrics", api["id"])]
+    coverage.append(_denied(where))
+    findings = run("PC-PERF-001", [api, other], coverage=coverage)
+    assert {f.status.value for f in findings if f.resource_name == "other"} == {"ERROR"}
+
+
+def test_a_metrics_read_refused_in_another_group_leaves_no_data_manual():
+    api = app("api")
+    coverage = [_ok(APP, f"/subscriptions/{SUB}"), _ok("Microsoft.Insights/metrics", api["id"])]
+    coverage.append(_denied(f"/subscriptions/{SUB}/resourceGroups/rg-elsewhere"))
+    findings = run("PC-PERF-001", [api], coverage=coverage)
+    assert {f.status.value for f in findings if f.resource_name == "api"} == {"MANUAL"}
+
+
 def test_metrics_never_collected_are_error_not_an_idle_workload():
     api = app()
     findings = run("PC-PERF-001", [api], coverage=[_ok(APP, f"/subscriptions/{SUB}")])
