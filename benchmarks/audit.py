@@ -54,8 +54,9 @@ def worker(snapshot_file: Path, out_dir: Path) -> None:
     """Audit one snapshot file and write its reports, timing each stage (its own process)."""
     began = time.perf_counter()
     from prodcheck import api, heap
+    from prodcheck.cli import write_atomically
     from prodcheck.engine import audit as run_audit
-    from prodcheck.reporters import Renderer, extension
+    from prodcheck.reporters import Renderer, RenderOptions, extension
     from prodcheck.snapshot import load_snapshot
 
     heap.for_bulk_data()  # as the command line does
@@ -75,12 +76,11 @@ def worker(snapshot_file: Path, out_dir: Path) -> None:
     renderer = Renderer(report)  # as the command line renders several formats
     for fmt in FORMATS:
         started = time.process_time()
-        text = renderer.render(fmt)
-        with (out_dir / f"prodcheck-report.{extension(fmt)}").open("w", encoding="utf-8") as fh:
-            for at in range(0, len(text), 1 << 20):  # as the command line writes a report
-                fh.write(text[at : at + (1 << 20)])
+        # As the command line writes a report: rendered, cleaned and written piece by piece
+        # to a new file that then replaces the old one.
+        destination = out_dir / f"prodcheck-report.{extension(fmt)}"
+        write_atomically(destination, renderer.pieces(fmt, RenderOptions()), [snapshot_file])
         times[fmt] = time.process_time() - started
-        del text
         peaks[fmt] = _peak_mb()
     wall = time.perf_counter() - wall
     sizes = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
 
 import jsonschema
@@ -112,6 +114,51 @@ def test_report_is_never_written_over_the_input(capsys, snap_file):
     assert code == 2
     assert "refusing to write the report over the input" in err
     assert path.read_bytes() == before
+
+
+def test_a_report_that_cannot_be_written_is_one_line_exit_2_and_clobbers_nothing(
+    capsys, snap_file, tmp_path, monkeypatch
+):
+    path = str(snap_file([BAD_VAULT, GOOD_VAULT]))
+    out_dir = tmp_path / "reports"
+    out_dir.mkdir()
+    kept = out_dir / "prodcheck-report.html"
+    kept.write_text("the report of yesterday\n")
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        """A file whose disk fills after the first megabyte."""
+
+        def __init__(self, fh):
+            self.fh, self.written = fh, 0
+
+        def write(self, text):
+            self.written += len(text)
+            if self.written > 1000:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return self.fh.write(text)
+
+        def flush(self):
+            self.fh.flush()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    monkeypatch.setattr(os, "fdopen", lambda *a, **k: FullDisk(real_fdopen(*a, **k)))
+    code, _, err = run_cli(capsys, "audit", "--snapshot", path, "-f", "html", "-o", str(kept))
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"prodcheck: error: cannot write {kept} (No space left on device)")
+    assert kept.read_text() == "the report of yesterday\n"
+    assert sorted(p.name for p in out_dir.iterdir()) == [kept.name]  # no half-written file
+    monkeypatch.undo()
+    code, _, err = run_cli(
+        capsys, "audit", "--snapshot", path, "-f", "json", "-o", "/proc/no-such-dir/r.json"
+    )
+    assert code == 2 and err.count("\n") == 1 and "cannot write /proc/no-such-dir/r.json" in err
 
 
 def test_json_report_is_deterministic_but_for_the_timestamp_and_valid(capsys, snap_file, tmp_path):

@@ -3,11 +3,14 @@
 The JSON report is written by `prodcheck.jsonfile.dumps_indented` instead of the standard
 library's indented encoder, a report rendered in several formats is cleaned once for all of
 them (`prodcheck.reporters.Renderer`), and ARM ids and evidence values are parsed and redacted
-once per process. Each is checked here against the long way.
+once per process. The JSON, HTML and SARIF reports are rendered, cleaned and written in pieces
+(`prodcheck.jsonfile.iter_indented`, `prodcheck.outbound.clean_output_pieces`). Each is
+checked here against the long way.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -17,10 +20,10 @@ from hypothesis import strategies as st
 
 from prodcheck import api, outbound, secrets
 from prodcheck.arm import ArmId
-from prodcheck.jsonfile import dumps_indented
+from prodcheck.jsonfile import dumps_indented, iter_indented
 from prodcheck.outbound import clean_output
 from prodcheck.paths import demos_dir
-from prodcheck.reporters import FORMATS, Renderer, render
+from prodcheck.reporters import FORMATS, Renderer, RenderOptions, html, render, sarif
 from prodcheck.secrets import mask_credentials
 
 json_scalars = st.one_of(
@@ -163,3 +166,91 @@ def test_a_document_that_needs_no_change_is_returned_as_it_is():
     text = "a line\n" * 300_000
     assert clean_output(text, "json") is text
     assert clean_output(text, "html") is text
+
+
+# ---- writing a report in pieces ------------------------------------------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(json_values, st.integers(min_value=0, max_value=5), st.booleans())
+def test_json_written_in_pieces_is_what_the_standard_library_writes(value, levels, sort_keys):
+    pieces = list(iter_indented(value, sort_keys=sort_keys, end="\n", levels=levels))
+    expected = json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n"
+    assert "".join(pieces) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(json_values, max_size=5))
+def test_findings_written_in_pieces_are_let_go_and_written_the_same(findings):
+    doc = {"a": 1, "findings": findings, "notices": ["kept"]}
+    expected = dumps_indented(copy.deepcopy(doc), end="\n")
+    assert "".join(iter_indented(doc, end="\n", release=("findings",))) == expected
+    assert doc["findings"] == [None] * len(findings)
+    assert doc["notices"] == ["kept"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(document_text, max_size=6),
+    st.integers(min_value=1, max_value=12),
+    st.sampled_from(["json", "terminal", "html", "sarif", "csv", "text"]),
+)
+def test_a_document_cleaned_as_it_is_written_equals_it_cleaned_whole(pieces, chunk, fmt):
+    # The pieces are cut anywhere (inside a line, inside a credential, between CR and LF);
+    # cleaning gathers them up to line ends, so a secret split across pieces is still masked.
+    text = "".join(pieces)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(outbound, "_CHUNK", chunk)
+        assert "".join(outbound.clean_output_pieces(pieces, fmt)) == clean_output(text, fmt)
+
+
+def test_a_secret_cut_between_pieces_is_masked_as_it_is_whole():
+    line = 'x AccountKey=c2VjcmV0LXZhbHVlLXZhbHVl; "password": "hunter22x"\n'
+    text = ("filler line\n" * 50) + line + ("filler line\n" * 50)
+    at = text.index("c2Vj") + 3
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(outbound, "_CHUNK", 64)
+        out = "".join(outbound.clean_output_pieces([text[:at], text[at:]], "html"))
+    assert "c2VjcmV0" not in out and "hunter22x" not in out
+    assert out == clean_output(text, "html")
+
+
+def _whole_page(report, options):
+    """The HTML report as one string, then cleaned: the way before it was written in pieces."""
+    css, js = html._asset("report.css"), html._asset("report.js")
+    csp = (
+        "default-src 'none'; img-src data:; "
+        f"style-src {html._csp_hash(css)}; script-src {html._csp_hash(js)}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    template = html._environment().get_template(html.TEMPLATE)
+    page = template.render(css=css, js=js, csp=csp, **html.context(report))
+    return clean_output(page, "html")
+
+
+@pytest.mark.parametrize("demo", ["flat", "hardened"])
+def test_each_format_written_in_pieces_is_the_document_rendered_whole(demo):
+    report = api.audit_snapshot(demos_dir() / f"{demo}.json")
+    renderer = Renderer(report)
+    cleaned = outbound.clean(report)
+    options = RenderOptions()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(outbound, "_CHUNK", 4096)  # many pieces
+        pieces = {fmt: list(renderer.pieces(fmt)) for fmt in FORMATS}
+    assert len(pieces["json"]) > 10 and len(pieces["html"]) > 10
+    assert "".join(pieces["html"]) == _whole_page(cleaned, options)
+    json_doc = outbound.clean(report, visible=False).unmasked_json()
+    assert "".join(pieces["json"]) == clean_output(dumps_indented(json_doc, end="\n"), "json")
+    sarif_doc = sarif.to_sarif(cleaned, include_waived=False)
+    sarif_text = dumps_indented(sarif_doc, sort_keys=False) + "\n"
+    assert "".join(pieces["sarif"]) == clean_output(sarif_text, "sarif")
+    for fmt in FORMATS:
+        assert "".join(pieces[fmt]) == render(report, fmt)
+
+
+def test_html_data_written_finding_by_finding_is_the_data_block_written_whole():
+    report = outbound.clean(api.audit_snapshot(demos_dir() / "hardened.json"))
+    blocking = {f.finding_id for f in report.blocking()}
+    whole = html.json_for_script(html._data(report, blocking))
+    assert "".join(html._data_pieces(report)) == whole
+    json.loads(whole)

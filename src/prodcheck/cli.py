@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -443,8 +444,14 @@ def _selected_rules(
     return registry.select(list(rule or cfg.select), list(skip or cfg.skip))
 
 
-def _write_atomically(path: Path, text: str, protected: list[Path]) -> None:
-    """Write `text` to `path` without ever leaving a half-written file or touching an input."""
+def write_atomically(path: Path, text: str | Iterable[str], protected: list[Path]) -> None:
+    """Write `text` (or its pieces, as a renderer hands them over) to `path` without ever
+    leaving a half-written file or touching an input.
+
+    The text goes to a new file beside `path`, which replaces `path` only once all of it is
+    written; whatever goes wrong on the way (the directory cannot be written, the disk fills,
+    rendering fails), that file is removed and `path` is left as it was.
+    """
     target = path.resolve()
     for p in protected:
         if p.exists() and target == p.resolve():
@@ -461,24 +468,54 @@ def _write_atomically(path: Path, text: str, protected: list[Path]) -> None:
                 f"cannot write {path}: cannot create directory {target.parent} "
                 f"({exc.strerror or exc}): choose another --output"
             ) from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    pieces = iter([text] if isinstance(text, str) else text)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for at in range(0, len(text), 1 << 20):  # a megabyte at a time, not a second copy
-                fh.write(text[at : at + (1 << 20)])
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+    try:
+        try:
+            fh = os.fdopen(fd, "w", encoding="utf-8")
+        except BaseException:
+            os.close(fd)
+            raise
+        with fh:
+            # The pieces are made as they are asked for: an error in making one is not an
+            # error in writing it, and goes on as it is.
+            for piece in pieces:
+                try:
+                    for at in range(0, len(piece), 1 << 20):  # a megabyte at a time, no copy
+                        fh.write(piece[at : at + (1 << 20)])
+                except OSError as exc:
+                    raise _cannot_write(path, exc) from None
+            try:
+                fh.flush()
+            except OSError as exc:
+                raise _cannot_write(path, exc) from None
         # mkstemp creates the file private (0600); a report is shared like any file the user
         # writes: keep the mode of the file it replaces, or follow the umask.
-        if target.exists():
-            mode = target.stat().st_mode & 0o777
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        try:
+            if target.exists():
+                mode = target.stat().st_mode & 0o777
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _cannot_write(path: Path, exc: OSError) -> UserError:
+    # The file it would have replaced is untouched: say so, and what to do.
+    return UserError(
+        f"cannot write {path} ({exc.strerror or exc}); nothing was written: "
+        "choose another path, or make room on its disk"
+    )
 
 
 def emit_report(
@@ -540,12 +577,15 @@ def emit_report(
             sarif_include_waived=sarif_include_waived,
             report_url=report_url or "",
         )
-        text = renderer.render(fmt, options)
+        # Each format is written as it is rendered, a megabyte at a time: no report is ever
+        # held whole.
+        pieces = renderer.pieces(fmt, options)
         if destination is None:
-            sys.stdout.write(text)
+            for piece in pieces:
+                sys.stdout.write(piece)
             sys.stdout.flush()
         else:
-            _write_atomically(destination, text, protected)
+            write_atomically(destination, pieces, protected)
             typer.echo(f"wrote {fmt} report to {destination}", err=True)
 
 
@@ -869,7 +909,7 @@ def snapshot_cmd(
     )
     snap = api.collect_for(options, selected, cfg.params)
     protected = [cfg.path] if cfg.path is not None else []
-    _write_atomically(output, snapshot_text(snap.unmasked_json()), protected)
+    write_atomically(output, snapshot_text(snap.unmasked_json()), protected)
     failed = sum(1 for c in snap.coverage or [] if c.failed)
     note = f", {failed} collection(s) failed (see coverage)" if failed else ""
     typer.echo(f"wrote {len(snap.resources)} resources to {output}{note}", err=True)
@@ -1034,7 +1074,7 @@ def diff_cmd(
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        _write_atomically(output, text, [old, new])
+        write_atomically(output, text, [old, new])
         typer.echo(f"wrote the diff to {output}", err=True)
     raise typer.Exit(1 if exit_code and diff.worse else 0)
 
@@ -1052,7 +1092,7 @@ def init_cmd(
 
     if output.exists() and not force:
         raise UserError(f"{output} already exists: edit it, or pass --force to overwrite it")
-    _write_atomically(output, starter_config(), [])
+    write_atomically(output, starter_config(), [])
     typer.echo(f"wrote {output}: edit it, then run 'prodcheck audit'", err=True)
 
 

@@ -15,7 +15,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +205,58 @@ def dumps_indented(
         return json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False) + end
     parts.append(end)
     return "".join(parts)
+
+
+def iter_indented(
+    value: Any,
+    sort_keys: bool = True,
+    end: str = "",
+    release: Collection[str] = (),
+    levels: int = 2,
+) -> Iterator[str]:
+    """The text of `dumps_indented(value, sort_keys, end, release)`, in pieces, as it is written.
+
+    Objects and lists down to `levels` deep are written member by member, and everything deeper
+    is one piece (a report's finding), so that a report is written to its file while it is
+    written out and its text never exists whole. What `json.dumps` must write is handed to it
+    one such piece at a time, which gives the same text. Members of the top object named in
+    `release` give up their items as they are written (see `dumps_indented`).
+    """
+    yield from _pieces(value, 0, sort_keys, levels, release, False)
+    if end:
+        yield end
+
+
+def _pieces(
+    value: Any,
+    level: int,
+    sort_keys: bool,
+    levels: int,
+    release: Collection[str],
+    releasing: bool,
+) -> Iterator[str]:
+    if levels > 0 and value and not isinstance(value, str | int | float):
+        if isinstance(value, list | tuple):
+            inner = _INDENTS[level + 1]
+            yield "["
+            for n, item in enumerate(value):
+                yield inner if n == 0 else "," + inner
+                yield from _pieces(item, level + 1, sort_keys, levels - 1, (), False)
+                if releasing and isinstance(value, list):
+                    value[n] = item = None
+            yield _INDENTS[level] + "]"
+            return
+        if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+            inner = _INDENTS[level + 1]
+            yield "{"
+            for n, key in enumerate(sorted(value) if sort_keys else value):
+                yield (inner if n == 0 else "," + inner) + _encode_string(key) + ": "
+                member = value[key]
+                frees = level == 0 and key in release and member.__class__ is list
+                yield from _pieces(member, level + 1, sort_keys, levels - 1, (), frees)
+            yield _INDENTS[level] + "}"
+            return
+    yield _item_text(value, level, sort_keys)
 
 
 def _dump_releasing(

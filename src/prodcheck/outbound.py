@@ -26,7 +26,7 @@ import enum
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -193,13 +193,48 @@ def clean_output(text: str, fmt: str = "text") -> str:
     the reporter's own escape sequences. In the JSON report (data that prodcheck reads back),
     misleading characters become JSON escapes, which read back as the same string.
     """
+    # Piece by piece (see `_pieces`): every pattern here reads one character, or a CR and the
+    # character after it, which a piece never leaves for the next.
+    return _by_pieces(text, _piece_cleaner(fmt))
+
+
+def clean_output_pieces(pieces: Iterable[str], fmt: str = "text") -> Iterator[str]:
+    """`clean_output` of the document that `pieces` make, a megabyte or so at a time.
+
+    A renderer hands its document over in pieces as it writes it, so that no report exists
+    whole: the pieces are gathered and cut after a line feed about every `_CHUNK` characters,
+    and each such piece is cleaned and handed on. Masking reads one line at a time and every
+    other pattern one character (or a CR and the character after it), and a line feed always
+    ends a line, so the pieces cleaned are the pieces of the whole document cleaned.
+    """
+    clean_piece = _piece_cleaner(fmt)
+    held: list[str] = []
+    size = 0
+    for piece in pieces:
+        if not piece:
+            continue
+        held.append(piece)
+        size += len(piece)
+        if size < _CHUNK:
+            continue
+        text = "".join(held)
+        cut = text.rfind("\n") + 1
+        if cut == 0:  # no line ends yet: keep gathering
+            held = [text]
+            continue
+        yield clean_piece(text[:cut] if cut < len(text) else text)
+        rest = text[cut:]
+        held, size = ([rest], len(rest)) if rest else ([], 0)
+    if held:
+        yield clean_piece("".join(held))
+
+
+def _piece_cleaner(fmt: str) -> Callable[[str], str]:
     if fmt == "json":
         pattern, shown = _IN_TEXT, _json_escape
     else:
         pattern, shown = (_IN_OUTPUT if fmt == "terminal" else _IN_DOCUMENT), _visible
-    # Piece by piece (see `_pieces`): every pattern here reads one character, or a CR and the
-    # character after it, which a piece never leaves for the next.
-    return _by_pieces(text, lambda piece: pattern.sub(shown, _mask_lines(piece)))
+    return lambda piece: pattern.sub(shown, _mask_lines(piece))
 
 
 def one_line(text: object) -> str:

@@ -1,4 +1,5 @@
-"""Reporters: one module per output format, each a `render(report, options) -> str`.
+"""Reporters: one module per output format, each a `render(report, options) -> str`, and
+for the large formats a `render_pieces(report, options)` giving the same text in pieces.
 
 Formats are looked up here, and imported only when used. Every reporter treats resource
 names, tags and property values as untrusted text.
@@ -7,10 +8,11 @@ names, tags and property values as untrusted text.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from prodcheck.errors import UserError
-from prodcheck.outbound import clean, clean_output
+from prodcheck.outbound import clean, clean_output, clean_output_pieces
 from prodcheck.report import Report
 
 
@@ -56,6 +58,14 @@ class Renderer:
         self._cleaned: dict[bool, Report] = {}
 
     def render(self, fmt: str, options: RenderOptions | None = None) -> str:
+        return "".join(self.pieces(fmt, options))
+
+    def pieces(self, fmt: str, options: RenderOptions | None = None) -> Iterator[str]:
+        """The report in `fmt`, cleaned, in pieces of about a megabyte, as it is rendered.
+
+        A reporter with a `render_pieces` hands its document over as it writes it, so that
+        a large report is written to its file without ever existing whole.
+        """
         try:
             module_name, _ = FORMATS[fmt]
         except KeyError:
@@ -67,8 +77,11 @@ class Renderer:
         cleaned = self._cleaned.get(visible)
         if cleaned is None:
             cleaned = self._cleaned[visible] = clean(self.report, visible=visible)
-        text = str(module.render(cleaned, options or RenderOptions()))
-        return clean_output(text, fmt)
+        options = options or RenderOptions()
+        render_pieces = getattr(module, "render_pieces", None)
+        if render_pieces is not None:
+            return clean_output_pieces(render_pieces(cleaned, options), fmt)
+        return iter([clean_output(str(module.render(cleaned, options)), fmt)])
 
 
 def extension(fmt: str) -> str:

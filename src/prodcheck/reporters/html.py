@@ -26,6 +26,7 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -160,7 +161,12 @@ def json_for_script(value: Any) -> str:
     strings hold no raw line break), so that the report's last masking pass, which reads a
     document line by line, reads one finding at a time rather than one line of megabytes.
     """
-    raw = _dumps_by_line(value)
+    return _for_script(_dumps_by_line(value))
+
+
+def _for_script(raw: str) -> str:
+    """JSON text made safe inside a <script> element (see `json_for_script`). Each character
+    is replaced on its own, so the text may be made safe in pieces."""
     return (
         raw.replace("<", "\\u003c")
         .replace(">", "\\u003e")
@@ -216,8 +222,13 @@ def metric_chart(evidence: dict[str, Any]) -> list[Any] | int:
     return [float(target), 0 if series.get("better") == "higher" else 1, [float(v) for v in values]]
 
 
-def _data(report: Report, blocking_ids: set[str]) -> dict[str, Any]:
-    """The findings as compact arrays: each rule, resource and remediation text once."""
+def _data(
+    report: Report, blocking_ids: set[str], row: Callable[[list[Any]], Any] = lambda r: r
+) -> dict[str, Any]:
+    """The findings as compact arrays: each rule, resource and remediation text once.
+
+    Each finding's array is passed through `row` as it is made (the page's writer makes it
+    its line of JSON text at once, rather than hold every finding's array until the end)."""
     statuses = [s.value for s in STATUS_ORDER]
     severities = [s.value for s in Severity]
     rules = sorted(report.rules, key=lambda i: i.id)
@@ -250,23 +261,25 @@ def _data(report: Report, blocking_ids: set[str]) -> dict[str, Any]:
             rem = remediations.setdefault(template, len(remediations))
         chart = metric_chart(f.evidence)
         findings.append(
-            [
-                rule_index[f.rule_id],
-                statuses.index(f.status.value),
-                severities.index(f.severity.value),
-                resources[key],
-                text(f.message),
+            row(
                 [
-                    [text(k), show_value(v)]
-                    for k, v in sorted(f.evidence.items())
-                    if not (chart and k == "series")  # drawn, not listed
-                ],
-                rem,
-                text(f.subject),
-                [[text(k), show_value(v)] for k, v in sorted(f.note.items())],
-                1 if f.finding_id in blocking_ids else 0,
-                chart,
-            ]
+                    rule_index[f.rule_id],
+                    statuses.index(f.status.value),
+                    severities.index(f.severity.value),
+                    resources[key],
+                    text(f.message),
+                    [
+                        [text(k), show_value(v)]
+                        for k, v in sorted(f.evidence.items())
+                        if not (chart and k == "series")  # drawn, not listed
+                    ],
+                    rem,
+                    text(f.subject),
+                    [[text(k), show_value(v)] for k, v in sorted(f.note.items())],
+                    1 if f.finding_id in blocking_ids else 0,
+                    chart,
+                ]
+            )
         )
     sections = [name for name, _ in report.sections()]
     return {
@@ -329,8 +342,10 @@ def _blocking_groups(report: Report, blocking: list[Finding]) -> list[dict[str, 
     return groups
 
 
-def context(report: Report) -> dict[str, Any]:
-    """Everything the template shows, as plain values (the template does no logic of its own)."""
+def context(report: Report, data: str | None = None) -> dict[str, Any]:
+    """Everything the template shows, as plain values (the template does no logic of its own).
+
+    `data` stands in for the page's data block, when the caller writes that block itself."""
     sections = []
     chart = []
     groups: set[str] = set()
@@ -434,11 +449,22 @@ def context(report: Report) -> dict[str, Any]:
             "groups": sorted(groups, key=lambda g: (g == NO_GROUP, g.lower())),
             "subscriptions": sorted(text(s) for s in subscriptions_seen),
         },
-        "data": json_for_script(_data(report, blocking_ids)),
+        "data": json_for_script(_data(report, blocking_ids)) if data is None else data,
     }
 
 
 def render(report: Report, options: RenderOptions) -> str:
+    return "".join(render_pieces(report, options))
+
+
+# Stands in for the data block while the page around it is rendered: a NUL, which no value of
+# a cleaned report holds raw (`text` and the report's cleaning make every control visible).
+_DATA_MARK = "\x00prodcheck-report-data\x00"
+
+
+def render_pieces(report: Report, options: RenderOptions) -> Iterator[str]:
+    """The page in pieces: the markup before the data block, the block a finding at a time
+    (`_data_pieces`), the markup after it; the same text as `render`."""
     css = _asset("report.css")
     js = _asset("report.js")
     csp = (
@@ -447,4 +473,35 @@ def render(report: Report, options: RenderOptions) -> str:
         "base-uri 'none'; form-action 'none'"
     )
     template = _environment().get_template(TEMPLATE)
-    return template.render(css=css, js=js, csp=csp, **context(report))
+    page = template.render(css=css, js=js, csp=csp, **context(report, data=_DATA_MARK))
+    before, mark, after = page.partition(_DATA_MARK)
+    if not mark or _DATA_MARK in after:  # not where it was put: render the page whole
+        page = template.render(css=css, js=js, csp=csp, **context(report))
+        yield page
+        return
+    del page
+    yield before
+    yield from _data_pieces(report)
+    yield after
+
+
+def _data_pieces(report: Report) -> Iterator[str]:
+    """`json_for_script(_data(report, ...))` in pieces: each finding's line is made as the
+    finding is read, and the arrays of the findings are never held all at once."""
+    blocking_ids = {f.finding_id for f in report.blocking()}
+    data = _data(report, blocking_ids, row=_COMPACT.encode)
+    yield "{\n"
+    for n, (key, value) in enumerate(data.items()):
+        head = ("" if n == 0 else ",\n") + _for_script(_COMPACT.encode(key)) + ":"
+        if key == "findings":
+            if not value:
+                yield head + "[]"
+                continue
+            yield head + "[\n"
+            for i, line in enumerate(value):
+                yield _for_script(line) if i == 0 else ",\n" + _for_script(line)
+                value[i] = None  # written: let it go
+            yield "\n]"
+        else:
+            yield head + _for_script(_dumps_by_line(value))
+    yield "\n}"

@@ -30,10 +30,11 @@ are left out.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from prodcheck.jsonfile import dumps_indented
+from prodcheck.jsonfile import iter_indented
 from prodcheck.model import Finding, Severity, Status
 from prodcheck.report import Report, RuleInfo
 from prodcheck.reporters import RenderOptions
@@ -294,5 +295,10 @@ def to_sarif(report: Report, include_waived: bool = False) -> dict[str, Any]:
 
 
 def render(report: Report, options: RenderOptions) -> str:
+    return "".join(render_pieces(report, options))
+
+
+def render_pieces(report: Report, options: RenderOptions) -> Iterator[str]:
+    """The SARIF text in pieces, one result at a time (`runs` → run → `results` → result)."""
     sarif = to_sarif(report, include_waived=options.sarif_include_waived)
-    return dumps_indented(sarif, sort_keys=False) + "\n"
+    return iter_indented(sarif, sort_keys=False, end="\n", levels=4)
