@@ -77,19 +77,22 @@ def call_with_budget(seconds: float | None, func: Callable[[], T]) -> tuple[T | 
         return func(), False
     active = [True]
     alarms = [0]
-    here = sys._getframe()
+    # This frame and `on_line` (which hands itself on): both would refer to themselves, and
+    # hold what the call made until the cycle collector found them, so they are kept here and
+    # let go when the call ends.
+    held: list[Any] = [sys._getframe()]
     previous_trace = sys.gettrace()
 
     def on_line(frame: FrameType, event: str, arg: Any) -> Any:
         if active[0] and event == "line":
             raise RuleTimeout(seconds)
-        return on_line if active[0] else None
+        return held[1] if active[0] else None
 
     def on_call(frame: FrameType, event: str, arg: Any) -> Any:
         if not active[0]:
             return None
         frame.f_trace_lines = True
-        return on_line
+        return held[1]
 
     def on_alarm(signum: int, frame: FrameType | None) -> None:
         if not active[0]:
@@ -99,12 +102,13 @@ def call_with_budget(seconds: float | None, func: Callable[[], T]) -> tuple[T | 
         if alarms[0] > 3:
             # The code swallowed the interruption: interrupt every line it runs from now on.
             sys.settrace(on_call)
-            while frame is not None and frame is not here:
+            while frame is not None and frame is not held[0]:
                 frame.f_trace_lines = True
-                frame.f_trace = on_line
+                frame.f_trace = held[1]
                 frame = frame.f_back
         raise RuleTimeout(seconds)
 
+    held.append(on_line)
     previous = signal.signal(signal.SIGALRM, on_alarm)
     try:
         try:
@@ -122,6 +126,7 @@ def call_with_budget(seconds: float | None, func: Callable[[], T]) -> tuple[T | 
         return None, True
     finally:
         signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        held.clear()
 
 
 class Params:
