@@ -18,9 +18,11 @@ returns their value (not for secret or Key Vault named values).
 from __future__ import annotations
 
 import re
+import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
@@ -296,14 +298,43 @@ def resolve_named_values(text: str, named: dict[str, str | None]) -> tuple[str, 
     return _NAMED_VALUE_REF.sub(replace, text), unresolved
 
 
-def _document(resource, origin: str, fragments: dict[str, str], errors: list[str]):
+def _document(resource, origin: str, fragments: dict[str, str], errors: list[str], parsed=None):
+    """The policy document of `resource`, or None (with the reason in `errors`).
+
+    `parsed` remembers what each (text, origin, fragments) gave: every rule that judges an
+    API's policy chain asks for the same documents, and the same policy text recurs across
+    services. Only the parsing is remembered; the lookups that found the text are made anew.
+    """
     if resource is None:
         return None
-    try:
-        return parse_policy(_policy_text(resource), origin, fragments)
-    except PolicyError as exc:
-        errors.append(str(exc))
+    text = _policy_text(resource)
+    key = (text, origin, tuple(fragments.items()))
+    done = parsed.get(key) if parsed is not None else None
+    if done is None:
+        try:
+            done = parse_policy(text, origin, fragments)
+        except PolicyError as exc:
+            done = str(exc)
+        if parsed is not None:
+            parsed[key] = done
+    if isinstance(done, str):
+        errors.append(done)
         return None
+    return done
+
+
+# Per inventory: what each policy text parsed to (see `_document`). A parsed document is
+# shared by the rules that ask for it and is never changed by them.
+_PARSED: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], PolicyDocument | str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _parsed_of(inv) -> dict[tuple[Any, ...], PolicyDocument | str]:
+    try:
+        return _PARSED.setdefault(inv, {})
+    except TypeError:  # an inventory that cannot be referred to weakly: parse each time
+        return {}
 
 
 def products_of(inv, service, api) -> list:
@@ -320,8 +351,13 @@ def api_policies(inv, service, api) -> ApiPolicies:
     result = ApiPolicies()
     fragments = fragments_of(inv, service)
     errors = result.errors
-    global_doc = _document(_first_policy(inv, service, GLOBAL_POLICY), "global", fragments, errors)
-    api_doc = _document(_first_policy(inv, api, API_POLICY), f"API {api.name}", fragments, errors)
+    parsed = _parsed_of(inv)
+    global_doc = _document(
+        _first_policy(inv, service, GLOBAL_POLICY), "global", fragments, errors, parsed
+    )
+    api_doc = _document(
+        _first_policy(inv, api, API_POLICY), f"API {api.name}", fragments, errors, parsed
+    )
 
     products: list[tuple[str, PolicyDocument | None]] = []
     for product in products_of(inv, service, api):
@@ -330,6 +366,7 @@ def api_policies(inv, service, api) -> ApiPolicies:
             f"product {product.name}",
             fragments,
             errors,
+            parsed,
         )
         products.append((product.name, doc))
     # Without a subscription key no product applies; that is possible when the API does not
@@ -345,7 +382,7 @@ def api_policies(inv, service, api) -> ApiPolicies:
         if policy is None:
             plain_operation = True
             continue
-        doc = _document(policy, f"operation {operation.name}", fragments, errors)
+        doc = _document(policy, f"operation {operation.name}", fragments, errors, parsed)
         operations.append((operation.name, doc))
     if plain_operation or not all_operations:
         operations.insert(0, ("", None))

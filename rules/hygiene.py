@@ -33,13 +33,14 @@ from ._workload import (
 
 def _exemption_matches(tags, patterns):
     """The `key=value` tags of a resource that match any exemption pattern (case-insensitive)."""
+    wanted = [
+        (want_key.strip().lower(), (want_value.strip() or "*").lower())
+        for want_key, _, want_value in (str(pattern).partition("=") for pattern in patterns)
+    ]
     found = []
     for key, value in tags.items():
-        for pattern in patterns:
-            want_key, _, want_value = str(pattern).partition("=")
-            if str(key).lower() == want_key.strip().lower() and fnmatch.fnmatch(
-                str(value).lower(), (want_value.strip() or "*").lower()
-            ):
+        for want_key, want_value in wanted:
+            if str(key).lower() == want_key and fnmatch.fnmatch(str(value).lower(), want_value):
                 found.append(f"{key}={value}")
                 break
     return found

@@ -609,9 +609,15 @@ def _rule_error(
 
 
 def sort_findings(findings: list[Finding], rules: Mapping[str, RuleInfo]) -> list[Finding]:
+    places: dict[str, tuple[Any, ...]] = {}  # each rule's place in the checklist, found once
+
     def key(f: Finding) -> tuple[Any, ...]:
-        info = rules.get(f.rule_id)
-        where = order_of(info.section, info.checklist) if info else (99, 99, "")
+        where = places.get(f.rule_id)
+        if where is None:
+            info = rules.get(f.rule_id)
+            where = places[f.rule_id] = (
+                order_of(info.section, info.checklist) if info else (99, 99, "")
+            )
         return (where, f.rule_id, norm(f.resource_id), f.status.value, f.message)
 
     return sorted(findings, key=key)
