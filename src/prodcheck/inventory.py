@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 from prodcheck.arm import ArmId, norm
@@ -57,11 +57,11 @@ def dig(obj: Any, path: str, default: Any = None) -> Any:
     same property differently (`DisableLocalAuth` and `disableLocalAuth`).
     """
     current = obj
-    for key, index in _PATH_TOKEN.findall(path):
-        if index:
-            if not isinstance(current, list) or int(index) >= len(current):
+    for key, index in _steps(path) if type(path) is str else _parse_steps(path):
+        if key is None:
+            if not isinstance(current, list) or index >= len(current):
                 return default
-            current = current[int(index)]
+            current = current[index]
             continue
         if not isinstance(current, dict):
             return default
@@ -69,6 +69,8 @@ def dig(obj: Any, path: str, default: Any = None) -> Any:
             current = current[key]
             continue
         lowered = key.lower()
+        if type(current) is dict and _no_str_key_folds_to(lowered, current):
+            return default
         for k, v in current.items():
             if isinstance(k, str) and k.lower() == lowered:
                 current = v
@@ -76,6 +78,26 @@ def dig(obj: Any, path: str, default: Any = None) -> Any:
         else:
             return default
     return default if current is None else current
+
+
+def _parse_steps(path: str) -> tuple[tuple[str | None, int], ...]:
+    """The steps of a `dig` path: (key, 0) for a key, (None, n) for the index `[n]`."""
+    return tuple(
+        (None, int(index)) if index else (key, 0) for key, index in _PATH_TOKEN.findall(path)
+    )
+
+
+# Rules read the same few hundred paths again and again: each is taken apart once.
+_steps = lru_cache(maxsize=4096)(_parse_steps)
+
+
+def _no_str_key_folds_to(lowered: str, mapping: dict[Any, Any]) -> bool:
+    """True when no key of `mapping` is a string whose lower case is `lowered` (a pass in C
+    for the usual mapping, whose keys are all strings); False when one may be."""
+    try:
+        return lowered not in map(str.lower, mapping)
+    except TypeError:  # a key that is not a string: look key by key
+        return False
 
 
 @dataclass
@@ -513,6 +535,19 @@ _PE_TYPE = "microsoft.network/privateendpoints"
 _DIAG_TYPE = "microsoft.insights/diagnosticsettings"
 
 
+def _kinds(types: tuple[str, ...]) -> frozenset[str]:
+    """The case-folded `types`, as a read notes them (each combination folded once)."""
+    try:
+        return _kinds_memo(types)
+    except TypeError:  # something unhashable among them
+        return frozenset(norm(t) for t in types)
+
+
+@lru_cache(maxsize=4096)
+def _kinds_memo(types: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(norm(t) for t in types)
+
+
 def _raw_of(resource: dict[str, Any] | Resource) -> dict[str, Any]:
     return resource.raw if isinstance(resource, Resource) else resource
 
@@ -598,12 +633,11 @@ class Inventory:
         if self._reads is None:
             return
         place = parent.id if isinstance(parent, Resource) else (parent or "")
-        kinds = frozenset(norm(t) for t in types) if types else None
-        self._reads.add(Read(kinds, norm(place), compares))
+        self._reads.add(Read(_kinds(types) if types else None, norm(place), compares))
 
     def _note_own(self, resource: Resource) -> None:
         if self._reads is not None:
-            self._reads.add(Read(frozenset((norm(resource.type),)), resource.key))
+            self._reads.add(Read(_kinds((resource.type_key,)), resource.key))
 
     def record_reads(self, on: bool = True) -> None:
         """Start (or stop) collecting the reads that lookups note; drops what was collected."""
