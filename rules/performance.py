@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,30 +149,54 @@ def find_series(inv: Inventory, resource: Resource, metric: Metric) -> Series | 
     return found
 
 
-def _values(item: dict[str, Any], aggregation: str) -> Iterator[float]:
+def _values(item: dict[str, Any], aggregation: str) -> list[float]:
     timeseries = item.get("timeseries")
     if timeseries is None:
-        return
+        return []
     if not isinstance(timeseries, list):
         raise Unreadable("its 'timeseries' is not a list")
+    values: list[float] = []
     for series in timeseries:
         data = series.get("data") if isinstance(series, dict) else None
         if data is None and isinstance(series, dict):
             continue
         if not isinstance(data, list):
             raise Unreadable("a time series has no 'data' list")
-        for point in data:
-            if not isinstance(point, dict):
-                raise Unreadable("a data point is not an object")
-            value = point.get(aggregation)
-            if value is None:  # no data in that hour: ARM leaves the aggregation out
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise Unreadable(f"a data point's {aggregation} is not a number: {_text(value)!r}")
-            number = float(value)
-            if not math.isfinite(number) or abs(number) > 1e15:
-                raise Unreadable(f"a data point's {aggregation} is not a finite number")
-            yield number
+        values += _series_values(data, aggregation)
+    return values
+
+
+def _series_values(data: list[Any], aggregation: str) -> list[float]:
+    """The `aggregation` of each data point that has one, each a finite number."""
+    if type(data) is list and _OBJECT.issuperset(map(type, data)):
+        # The usual case, checked a whole series at a time: hourly floats within range.
+        found = [point.get(aggregation) for point in data]
+        found = [value for value in found if value is not None]
+        if (
+            _FLOAT.issuperset(map(type, found))
+            and all(map(math.isfinite, found))
+            and (not found or max(map(abs, found)) <= 1e15)
+        ):
+            return found
+    # Anything else point by point, so that the first bad one is the one reported.
+    values: list[float] = []
+    for point in data:
+        if not isinstance(point, dict):
+            raise Unreadable("a data point is not an object")
+        value = point.get(aggregation)
+        if value is None:  # no data in that hour: ARM leaves the aggregation out
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Unreadable(f"a data point's {aggregation} is not a number: {_text(value)!r}")
+        number = float(value)
+        if not math.isfinite(number) or abs(number) > 1e15:
+            raise Unreadable(f"a data point's {aggregation} is not a finite number")
+        values.append(number)
+    return values
+
+
+_OBJECT = frozenset((dict,))
+_FLOAT = frozenset((float,))
 
 
 def _scaled(series: Series, metric: Metric) -> list[float]:

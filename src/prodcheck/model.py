@@ -248,19 +248,35 @@ def fill_remediation(template: str, **values: str) -> str:
     other brace, as in JSON arguments, is left alone.
     """
 
-    def fill(text: str, quote: bool) -> str:
-        def one(m: re.Match[str]) -> str:
-            key = m.group(1)
-            value = values.get(key) or f"<{key.replace('_', '-')}>"
-            return shlex.quote(value) if quote else value
-
-        return _PLACEHOLDER.sub(one, text)
-
     out: list[str] = []
-    last = 0
-    for m in _FENCE.finditer(template or ""):
-        out.append(fill(template[last : m.start(2)], False))
-        out.append(fill(m.group(2), m.group(1).lower() in SHELL_LANGUAGES))
-        last = m.end(2)
-    out.append(fill((template or "")[last:], False))
+    for text, key, quote in _template_parts(template or ""):
+        if key:
+            value = values.get(key) or f"<{key.replace('_', '-')}>"
+            out.append(shlex.quote(value) if quote else value)
+        else:
+            out.append(text)
     return "".join(out)
+
+
+@lru_cache(maxsize=1024)
+def _template_parts(template: str) -> tuple[tuple[str, str, bool], ...]:
+    """A remediation template taken apart once (every finding of a rule fills the same one):
+    (text, "", False) for text kept as it is, ("", placeholder, quoted) for each placeholder,
+    quoted in shell blocks."""
+    parts: list[tuple[str, str, bool]] = []
+
+    def split(text: str, quote: bool) -> None:
+        last = 0
+        for m in _PLACEHOLDER.finditer(text):
+            parts.append((text[last : m.start()], "", False))
+            parts.append(("", m.group(1), quote))
+            last = m.end()
+        parts.append((text[last:], "", False))
+
+    last = 0
+    for m in _FENCE.finditer(template):
+        split(template[last : m.start(2)], False)
+        split(m.group(2), m.group(1).lower() in SHELL_LANGUAGES)
+        last = m.end(2)
+    split(template[last:], False)
+    return tuple(p for p in parts if p[0] or p[1])
