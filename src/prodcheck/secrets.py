@@ -777,6 +777,10 @@ def redact_mapping(
     return out
 
 
+# Values `redact` returns as they are: a list of only these is copied without a walk.
+_PLAIN = frozenset((int, float, bool, type(None)))
+
+
 def redact(value: Any, key: str = "") -> Any:
     """A copy of `value` with every credential replaced by REDACTED.
 
@@ -786,6 +790,9 @@ def redact(value: Any, key: str = "") -> Any:
     pass through.
     """
     if isinstance(value, dict):
+        plain = _plain_mapping(value) if type(value) is dict else None
+        if plain is not None:
+            return plain
         out = {}
         for k, v in value.items():
             if isinstance(v, str) and _secret_key(str(k)):
@@ -794,12 +801,38 @@ def redact(value: Any, key: str = "") -> Any:
                 out[k] = v
         return redact_mapping(out, lambda v: redact(v))
     if isinstance(value, list):
+        if _PLAIN.issuperset(map(type, value)):
+            return list(value)  # numbers (a metric's series) hold no credential
         return [redact(v, key) for v in value]
     if isinstance(value, str):
         if type(value) is str and type(key) is str and len(value) + len(key) <= _MEMO_LENGTH:
             return _redacted_text_memo(key, value)
         return _redacted_text(key, value)
     return value
+
+
+def _plain_mapping(d: dict[Any, Any]) -> dict[Any, Any] | None:
+    """`redact(d)` when no key of `d` means anything to `redact_mapping` (no secret-sounding or
+    credential key, no `value`, `secrets` or `properties`), so that each entry is only walked;
+    None otherwise."""
+    out: dict[Any, Any] = {}
+    for k, v in d.items():
+        shown = _plain_key(k) if type(k) is str and len(k) <= _MEMO_LENGTH else None
+        if shown is None:
+            return None
+        out[shown] = v if type(v) in _PLAIN else redact(v)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _plain_key(key: str) -> str | None:
+    """`key` as `redact_mapping` shows it, or None when the key decides how its value is redacted."""
+    if key.lower() in ("value", "secrets", "properties") or _secret_key(key):
+        return None
+    if _credential_key(key):
+        return None
+    shown: str = redact(key)
+    return shown
 
 
 def _redacted_text(key: str, value: str) -> str:
