@@ -81,6 +81,7 @@ def collect_options_for(args: argparse.Namespace, subscriptions: list[str]) -> A
         connection_verify=args.ca,
         concurrency=args.concurrency,
         subscription_concurrency=args.subscription_concurrency,
+        collect_processes=args.collect_processes,
         quiet=True,
         rate_limit=0.0 if args.no_arm_limits else RATE,
         rate_burst=BURST,
@@ -101,21 +102,29 @@ def worker(args: argparse.Namespace) -> None:
     options = collect_options_for(args, subscription_ids(args.count))
     for module, _ in SDK_CLIENTS.values():  # paid once per process, before the first request
         importlib.import_module(module)
-    cpu0 = time.process_time()
+    cpu0, children0 = time.process_time(), os.times()
     started = time.monotonic()
     snapshot, stats = collect(options, wanted)
     wall = time.monotonic() - started
+    children = os.times()
+    # The collecting processes this one started (ended and waited for by now).
+    workers_cpu = (children.children_user - children0.children_user) + (
+        children.children_system - children0.children_system
+    )
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
             {
                 "started": started,
                 "wall": wall,
-                "cpu": time.process_time() - cpu0,
+                "cpu": time.process_time() - cpu0 + workers_cpu,
+                "processes": stats.get("processes", 1),
                 "resources": len(snapshot["resources"]),
                 "failed": sum(1 for c in snapshot["coverage"] if c["status"] != "ok"),
                 "throttled": stats["throttled"],
-                "peakMB": usage.ru_maxrss / 1024,
+                # This process's peak, plus each worker's: an upper bound on the memory
+                # the collection held at once.
+                "peakMB": (usage.ru_maxrss + sum(stats.get("workerPeakRssKiB", []))) / 1024,
             }
         )
     )
@@ -137,11 +146,15 @@ def run_count(
             command += ["--concurrency", str(args.concurrency)]
         if args.subscription_concurrency:
             command += ["--subscription-concurrency", str(args.subscription_concurrency)]
+        if args.collect_processes:
+            command += ["--collect-processes", str(args.collect_processes)]
         command += ["--no-arm-limits"] if args.no_arm_limits else []
         if args.resource_graph is not None:
             command += ["--resource-graph", args.resource_graph]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path[:3]))
+        fake_cpu0 = time.process_time()
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        fake_cpu = time.process_time() - fake_cpu0
         if done.returncode != 0:
             raise SystemExit(f"worker failed for {count} subscriptions:\n{done.stderr}")
         result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -166,6 +179,8 @@ def run_count(
         "floor": floor,
         "wall": result["wall"],
         "cpu": result["cpu"],
+        "processes": result["processes"],
+        "fakeCpu": fake_cpu,
         "firstDone": done_at[0] if done_at else 0.0,
         "lastDone": done_at[-1] if done_at else 0.0,
         "peakInFlightPerSubscription": peak,
@@ -209,6 +224,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added per request")
     parser.add_argument("--concurrency", type=int, default=None, help="default: the collector's")
     parser.add_argument("--subscription-concurrency", type=int, default=None)
+    parser.add_argument(
+        "--collect-processes", type=int, default=None, help="default: the collector's"
+    )
     parser.add_argument("--no-arm-limits", action="store_true", help="lift the client's pacing")
     parser.add_argument(
         "--resource-graph",

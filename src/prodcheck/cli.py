@@ -212,6 +212,18 @@ SubscriptionConcurrencyOpt = Annotated[
         rich_help_panel=SCOPE,
     ),
 ]
+ProcessesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--collect-processes",
+        metavar="N",
+        min=1,
+        max=64,
+        help="Processes that read the subscriptions, each its share (default: one per 8 "
+        "subscriptions, at most one per CPU; 1 reads all in one process).",
+        rich_help_panel=SCOPE,
+    ),
+]
 TimeoutOpt = Annotated[
     float | None,
     typer.Option(
@@ -340,6 +352,7 @@ def _collect_options(
     management_group: str | None = None,
     subscription_concurrency: int | None = None,
     resource_graph: str | None = None,
+    collect_processes: int | None = None,
 ) -> Any:
     from prodcheck.collect.options import CollectOptions
 
@@ -370,6 +383,7 @@ def _collect_options(
         management_group=management_group,
         subscription_concurrency=subscription_concurrency,
         resource_graph=graph,
+        collect_processes=collect_processes,
     )
 
 
@@ -393,6 +407,7 @@ def _live_options(
     subscription_concurrency: int | None = None,
     metrics_window: str | None = None,
     resource_graph: str | None = None,
+    collect_processes: int | None = None,
 ) -> Any:
     """The collection options of a live run (`audit` and `snapshot` alike): each flag given on
     the command line, else the configuration's `scope` key, else the default."""
@@ -427,6 +442,7 @@ def _live_options(
         management_group,
         subscription_concurrency=subscription_concurrency,
         resource_graph=resource_graph or cfg.resource_graph,
+        collect_processes=collect_processes or cfg.collect_processes,
     )
     options.metrics_window = window
     return options
@@ -659,6 +675,7 @@ def audit(
     token_scope: ScopeOpt = None,
     concurrency: ConcurrencyOpt = None,
     subscription_concurrency: SubscriptionConcurrencyOpt = None,
+    collect_processes: ProcessesOpt = None,
     timeout: TimeoutOpt = None,
     deadline: DeadlineOpt = None,
     metrics_window: MetricsWindowOpt = None,
@@ -819,6 +836,7 @@ def audit(
             subscription_concurrency,
             metrics_window,
             resource_graph,
+            collect_processes,
         )
         snap = api.collect_for(options, selected, settings.params)
     from prodcheck.engine import audit as run_audit
@@ -868,6 +886,7 @@ def snapshot_cmd(
     token_scope: ScopeOpt = None,
     concurrency: ConcurrencyOpt = None,
     subscription_concurrency: SubscriptionConcurrencyOpt = None,
+    collect_processes: ProcessesOpt = None,
     timeout: TimeoutOpt = None,
     deadline: DeadlineOpt = None,
     metrics_window: MetricsWindowOpt = None,
@@ -906,6 +925,7 @@ def snapshot_cmd(
         subscription_concurrency,
         metrics_window,
         resource_graph,
+        collect_processes,
     )
     snap = api.collect_for(options, selected, cfg.params)
     protected = [cfg.path] if cfg.path is not None else []

@@ -109,6 +109,8 @@ class Config:
     exclude_subscriptions: list[str] = field(default_factory=list)
     # scope.resource_graph: auto | always | never (None: the command line's default, auto).
     resource_graph: str | None = None
+    # scope.collect_processes: processes that read the subscriptions (None: the default).
+    collect_processes: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
     # scope.timeout / scope.deadline: the live collection's bounds in seconds (None: the defaults).
     timeout: float | None = None
@@ -270,6 +272,7 @@ _SCOPE = (
     "terraform_source",
     "metrics_window",
     "resource_graph",
+    "collect_processes",
 )
 # The largest bounds a live collection accepts, in seconds: a day per request, a week in all.
 MAX_TIMEOUT = 86400.0
@@ -593,6 +596,16 @@ class _Parser:
                     "resource_graph: never",
                 )
             c.resource_graph = mode
+        if "collect_processes" in fields:
+            node = fields["collect_processes"][1]
+            count = self.value(node) if isinstance(node, yaml.ScalarNode) else None
+            if node.tag != _INT or not isinstance(count, int) or not 1 <= count <= 64:
+                raise self.error(
+                    node,
+                    f"scope.collect_processes must be a whole number from 1 to 64, not "
+                    f"{self.kind(node)}: collect_processes: 4",
+                )
+            c.collect_processes = count
         if "exclude_subscriptions" in fields:
             c.exclude_subscriptions = self.strings(
                 fields["exclude_subscriptions"][1],

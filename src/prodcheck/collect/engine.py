@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -587,7 +588,9 @@ class Run:
                 queue.clear()
             self._sched.notify_all()
 
-    def run(self) -> None:
+    def run(self, fill: bool = True) -> None:
+        """Read everything; with `fill`, then record the child types no parent brought as
+        read and empty (a caller merging several runs does that once, over all of them)."""
         on_arm = [c for c in self.plan.top if self.graph is None or c not in self.graph.listed]
         for subscription in self.subscriptions:
             scopes = (
@@ -618,7 +621,8 @@ class Run:
         self._close()
         for worker in self._workers:
             worker.join()
-        self._fill_empty_child_types()
+        if fill:
+            self._fill_empty_child_types()
 
     def _stop_at_deadline(self) -> None:
         """Abandon the tasks still running or queued: each becomes a failed read, and whatever
@@ -1012,31 +1016,17 @@ class Run:
         return describe(exc, "", 0).error_code == "ResourceTypeNotSupported"
 
     def _listing_scopes(self) -> list[str]:
-        return [
-            f"/subscriptions/{s}" + (f"/resourceGroups/{g}" if g else "")
-            for s in self.subscriptions
-            for g in (self.groups or [""])
-        ]
-
-    def _child_collectors(self) -> list[Collector]:
-        extras = [c for c in self.plan.collectors.values() if c.is_child]
-        if self.plan.diagnostics is not None:
-            extras.append(self.plan.diagnostics)
-        if self.plan.metrics is not None:
-            extras.append(self.plan.metrics)
-        return extras
+        return listing_scopes(self.subscriptions, self.groups)
 
     def _fill_empty_child_types(self) -> None:
         """A child type with no parent anywhere in a listed scope: collected, and empty.
 
         Only true once every task has run: see `_fail_child_types` for a run cut off.
         """
-        for collector in self._child_collectors():
-            key = type_key(collector.type)
-            scopes = [r["scope"] for r in self.coverage if type_key(r["resourceType"]) == key]
-            for listing in self._listing_scopes():
-                if not any(_under(s, listing) for s in scopes):
-                    self._ok(collector, listing, 0)
+        with self._lock:
+            records = empty_child_records(self.plan, self.coverage, self._listing_scopes())
+            if not self.stopped:
+                self.coverage.extend(records)
 
     def _fail_child_types(self, late: BaseException) -> None:
         """A run cut off at the deadline: every child and extension type is incomplete.
@@ -1046,14 +1036,71 @@ class Run:
         alone as empty: each is a failed read in every listed scope, and the verdicts that read
         one are ERROR.
         """
-        records = []
-        for collector in self._child_collectors():
-            failure = describe(
-                late, collector.read_permission, self.options.retry_total, self.options.timeout
-            )
-            records += [failure.record(collector.type, s) for s in self._listing_scopes()]
+        records = failed_records(
+            _child_collectors(self.plan), self._listing_scopes(), late, self.options
+        )
         with self._lock:
             self.coverage.extend(records)
+
+
+def listing_scopes(subscriptions: Iterable[str], groups: list[str]) -> list[str]:
+    """The scopes top-level types are listed in: each subscription, or each of its groups."""
+    return [
+        f"/subscriptions/{s}" + (f"/resourceGroups/{g}" if g else "")
+        for s in subscriptions
+        for g in (groups or [""])
+    ]
+
+
+def _child_collectors(plan: Plan) -> list[Collector]:
+    extras = [c for c in plan.collectors.values() if c.is_child]
+    if plan.diagnostics is not None:
+        extras.append(plan.diagnostics)
+    if plan.metrics is not None:
+        extras.append(plan.metrics)
+    return extras
+
+
+def empty_child_records(
+    plan: Plan, coverage: list[dict[str, Any]], scopes: list[str]
+) -> list[dict[str, Any]]:
+    """`ok` records, count 0, for each child type with no record at all under a listed scope
+    (no parent of it was found there). One pass over the coverage: a record's scope is under a
+    listed scope when its first segments (`/subscriptions/{s}`, or with `/resourceGroups/{g}`)
+    are that scope."""
+    keys = {type_key(c.type) for c in _child_collectors(plan)}
+    seen: dict[str, set[str]] = {k: set() for k in keys}
+    for record in coverage:
+        key = type_key(record["resourceType"])
+        if key not in seen:
+            continue
+        parts = str(record["scope"]).lower().rstrip("/").split("/")
+        seen[key].add("/".join(parts[:3]))
+        if len(parts) >= 5:
+            seen[key].add("/".join(parts[:5]))
+    records: list[dict[str, Any]] = []
+    for collector in _child_collectors(plan):
+        found = seen[type_key(collector.type)]
+        for scope in scopes:
+            if scope.lower().rstrip("/") not in found:
+                records.append(
+                    {"resourceType": collector.type, "scope": scope, "status": "ok", "count": 0}
+                )
+    return records
+
+
+def failed_records(
+    collectors: Iterable[Collector],
+    scopes: list[str],
+    exc: BaseException,
+    options: CollectOptions,
+) -> list[dict[str, Any]]:
+    """A failed record for each collector in each scope, all for the same reason."""
+    records: list[dict[str, Any]] = []
+    for collector in collectors:
+        failure = describe(exc, collector.read_permission, options.retry_total, options.timeout)
+        records += [failure.record(collector.type, s) for s in scopes]
+    return records
 
 
 # --------------------------------------------------------------------------- entry point
@@ -1108,6 +1155,7 @@ def _validate(options: CollectOptions) -> None:
     for name, cap in (
         ("concurrency", options.concurrency),
         ("subscription_concurrency", options.subscription_concurrency),
+        ("collect_processes", options.collect_processes),
     ):
         if cap is not None and cap < 1:
             raise UserError(f"{name} must be at least 1, not {cap}")
@@ -1128,6 +1176,39 @@ def _validate(options: CollectOptions) -> None:
     for k, v in options.tags.items():
         if not isinstance(k, str) or not k or not isinstance(v, str):
             raise UserError(f"bad tag filter {k!r}={v!r}: use KEY=VALUE")
+
+
+@dataclass
+class Merged:
+    """What one run, or the runs of several processes put together, collected."""
+
+    resources: dict[str, dict[str, Any]]
+    coverage: list[dict[str, Any]]
+    graph: dict[str, Any] | None
+    requests: int = 0
+    throttled: int = 0
+    limiter_waited: float = 0.0
+    graph_queries: int = 0
+    # The peak memory of each worker process, when several collected (KiB).
+    worker_peak_rss_kib: list[int] = field(default_factory=list)
+
+
+def _check_subscriptions(
+    clients: Clients, subscriptions: list[str], cloud: Cloud, options: CollectOptions
+) -> None:
+    """Check every named subscription, several at once; the first wrong one (in the order
+    given) is the error."""
+    if len(subscriptions) <= 1:
+        for subscription in subscriptions:
+            _check_subscription(clients, subscription, cloud)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    total, _ = options.caps(len(subscriptions))
+    with ThreadPoolExecutor(max_workers=min(total, len(subscriptions))) as pool:
+        futures = [pool.submit(_check_subscription, clients, s, cloud) for s in subscriptions]
+        for future in futures:
+            future.result()
 
 
 def _check_subscription(clients: Clients, subscription: str, cloud: Cloud) -> None:
@@ -1261,35 +1342,68 @@ def collect(
     clients = Clients(credential, cloud, options, limiter, stats, deadline)
     progress = Progress(Progress.wanted(options.quiet, options.progress))
     plan = Plan(needs)
+    merged: Merged | None = None
+    run: Run | None = None
     try:
         if tenant_wide:
             subscriptions = _tenant_subscriptions(clients, options)
         else:
-            for subscription in subscriptions:
-                _check_subscription(clients, subscription, cloud)
+            _check_subscriptions(clients, subscriptions, cloud, options)
         graph = graph_wanted(options.resource_graph, tenant_wide, len(subscriptions))
-        run = Run(
-            options,
-            plan,
-            clients,
-            stats,
-            progress,
-            subscriptions,
-            deadline,
-            limiter,
-            resource_graph=graph,
-        )
+        processes = options.processes(len(subscriptions))
         progress.subscriptions(len(subscriptions))
         progress.start()
-        run.run()
+        if processes > 1:
+            from prodcheck.collect.processes import collect_in_processes
+
+            merged = collect_in_processes(
+                options,
+                list(needs),
+                plan,
+                subscriptions,
+                processes,
+                credential,
+                deadline,
+                progress,
+                stats,
+                graph,
+            )
+        else:
+            run = Run(
+                options,
+                plan,
+                clients,
+                stats,
+                progress,
+                subscriptions,
+                deadline,
+                limiter,
+                resource_graph=graph,
+            )
+            run.run()
     finally:
         progress.stop()
         clients.close()
         if options.credential is None:
             credential.close()
+    if merged is None:
+        assert run is not None
+        merged = Merged(
+            run.resources,
+            run.coverage,
+            None if run.graph is None else run.graph.summary(),
+            stats.requests,
+            stats.throttled,
+            limiter.waited,
+            clients.graph_quota.queries,
+        )
+    else:
+        merged.requests += stats.requests
+        merged.throttled += stats.throttled
+        merged.limiter_waited += limiter.waited
     seconds = time.monotonic() - started
-    failed = sum(1 for r in run.coverage if r["status"] != "ok")
-    late = sum(1 for r in run.coverage if r.get("errorCode") == "DeadlineExceeded")
+    failed = sum(1 for r in merged.coverage if r["status"] != "ok")
+    late = sum(1 for r in merged.coverage if r.get("errorCode") == "DeadlineExceeded")
     if late:
         print(
             f"prodcheck: the collection's deadline of {options.deadline:g} s passed; {late} "
@@ -1298,12 +1412,13 @@ def collect(
         )
     if progress.enabled:
         print(
-            f"prodcheck: collected {len(run.resources)} resources with {stats.requests} requests "
-            f"in {seconds:.1f} s" + (f"; {failed} reads failed (see the report)" if failed else ""),
+            f"prodcheck: collected {len(merged.resources)} resources with {merged.requests} "
+            f"requests in {seconds:.1f} s"
+            + (f"; {failed} reads failed (see the report)" if failed else ""),
             file=sys.stderr,
         )
     coverage = sorted(
-        run.coverage,
+        merged.coverage,
         key=lambda r: (type_key(r["resourceType"]), r["scope"].lower(), r["status"]),
     )
     snapshot: dict[str, Any] = {
@@ -1316,17 +1431,19 @@ def collect(
             "cloud": cloud.name,
         },
         "coverage": coverage,
-        "resources": [run.resources[k] for k in sorted(run.resources)],
+        "resources": [merged.resources[k] for k in sorted(merged.resources)],
     }
-    if run.graph is not None:
-        snapshot["scope"]["resourceGraph"] = run.graph.summary()
+    if merged.graph is not None:
+        snapshot["scope"]["resourceGraph"] = merged.graph
     stats_out = {
-        "requests": stats.requests,
-        "throttled": stats.throttled,
+        "requests": merged.requests,
+        "throttled": merged.throttled,
         "seconds": round(seconds, 3),
-        "limiterWaitSeconds": round(limiter.waited, 3),
+        "limiterWaitSeconds": round(merged.limiter_waited, 3),
         "failedReads": failed,
         "deadlineExceeded": bool(late),
-        "resourceGraphQueries": clients.graph_quota.queries,
+        "resourceGraphQueries": merged.graph_queries,
+        "processes": processes,
+        "workerPeakRssKiB": merged.worker_peak_rss_kib,
     }
     return snapshot, stats_out

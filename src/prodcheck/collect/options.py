@@ -14,6 +14,9 @@ from typing import Any
 # Default requests in flight per subscription read, and at most in all (see `caps`).
 PER_SUBSCRIPTION = 8
 MAX_CONCURRENCY = 64
+# By default one collecting process per this many subscriptions, at most one per CPU (see
+# `processes`): one process keeps up with about ten subscriptions read at ARM's pace.
+SUBSCRIPTIONS_PER_PROCESS = 8
 
 AUTH_MODES = ("default", "cli", "env", "managed-identity", "workload-identity")
 
@@ -52,6 +55,17 @@ def parse_metrics_window(text: str | int | float, where: str = "--metrics-window
             "93d, such as 7d, 36h or P7D"
         )
     return seconds
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system says), at least 1."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return max(1, len(affinity(0)))
+        except OSError:
+            pass
+    return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -125,6 +139,9 @@ class CollectOptions:
     concurrency: int | None = None
     # Requests in flight at once in any one subscription; None: see `caps`.
     subscription_concurrency: int | None = None
+    # Processes that collect, each reading its share of the subscriptions; None: see
+    # `processes`. 1 reads everything in this process.
+    collect_processes: int | None = None
     # No progress display on stderr.
     quiet: bool = False
     # Retries of one request on 408/429/5xx and connection errors (azure-core RetryPolicy).
@@ -169,6 +186,25 @@ class CollectOptions:
         if subscriptions <= 1:
             return total, total
         return total, max(1, min(PER_SUBSCRIPTION, total // 2))
+
+    def processes(self, subscriptions: int, cpus: int | None = None) -> int:
+        """The processes that collect `subscriptions` subscriptions.
+
+        A subscription is read by one process only (ARM paces each principal per
+        subscription), so never more processes than subscriptions, nor than requests in flight
+        in all. By default one process per 8 subscriptions, at most one per CPU this process
+        may run on: a process spends its own CPU time on every request (TLS, HTTP, JSON), and
+        Python runs one thread of a process at a time.
+        """
+        wanted = self.collect_processes
+        if wanted is None:
+            if cpus is None:
+                cpus = available_cpus()
+            wanted = min(cpus, subscriptions // SUBSCRIPTIONS_PER_PROCESS)
+        if os.name == "nt":  # the workers talk over an inherited socket: POSIX only
+            wanted = 1
+        total, _ = self.caps(subscriptions)
+        return max(1, min(wanted, subscriptions, total))
 
     def resolved_cloud(self) -> Cloud:
         """The cloud with the custom endpoint and scope applied."""
