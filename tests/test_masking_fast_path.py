@@ -2,18 +2,21 @@
 
 `prodcheck.secrets.mask_credentials` runs only the masks whose trigger words (and one word of
 each of their requirements, such as `=` for a `key=value` pair) a text contains, skips its second round when no pattern matched at all, and remembers the result for each string
-it has masked. Each shortcut is checked here against the long way on arbitrary text mixed with
-credentials, trigger words in look-alike letters and control characters.
+it has masked. A rendered document is read at once for the lines that masking may change
+(`prodcheck.secrets.lines_to_mask`), and only those are masked. Each shortcut is checked here
+against the long way on arbitrary text mixed with credentials, text each mask's own pattern
+matches, trigger words in look-alike letters and control characters.
 """
 
 from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prodcheck import secrets
+from prodcheck import outbound, secrets
 from prodcheck.outbound import clean_text, neutralise
 from prodcheck.reporters.html import json_for_script
 from prodcheck.secrets import REDACTED, mask_credentials
@@ -172,3 +175,91 @@ def test_script_data_puts_each_finding_on_a_line_of_its_own():
 
 def test_a_short_credential_is_masked_as_a_long_one_is():
     assert mask_credentials("pwd=0") == secrets._mask("pwd=0") == f"pwd={REDACTED}"
+
+
+# ---- reading a whole document for the lines to mask ----------------------------------------
+
+ALL_MASKS = secrets._all_masks().masks
+
+
+def _screen_passes(mask: secrets._Mask, line: str) -> bool:
+    """Whether `lines_to_mask` would keep `line` for `mask` (see `_Mask.near`, `.exact`)."""
+    if mask.exact is not None:
+        return mask.exact.search(line) is not None
+    folded = secrets._fold(line)
+    return (
+        any(t in folded for t in mask.triggers)
+        and all(any(w in folded for w in group) for group in mask.requires)
+        and (mask.near is None or mask.near.search(folded) is not None)
+    )
+
+
+def _check_screen_holds(mask: secrets._Mask, text: str) -> None:
+    for line in text.splitlines(keepends=True):
+        if mask.search(line):
+            assert _screen_passes(mask, line), (mask.label, mask.pattern.pattern, line)
+
+
+@pytest.mark.parametrize("n", range(len(ALL_MASKS)), ids=lambda n: ALL_MASKS[n].label)
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_what_a_mask_matches_holds_what_the_document_is_read_for(n, data):
+    # Text the mask's own pattern matches, with anything around it: its `exact` pattern, or
+    # its trigger words, requirements and `near` pattern, find something in every such line.
+    mask = ALL_MASKS[n]
+    text = data.draw(st.from_regex(mask.pattern))
+    _check_screen_holds(mask, text)
+    _check_screen_holds(mask, text.upper())
+    _check_screen_holds(mask, text.replace("s", "ſ").replace("k", "\u212a").replace("i", "ı"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_no_mask_matches_a_line_without_what_the_document_is_read_for(text):
+    for mask in ALL_MASKS:
+        _check_screen_holds(mask, text)
+
+
+lines_of_text = st.lists(
+    st.one_of(texts, st.sampled_from(["\n", "\r\n", "\x0b", "\u2028", "\x85"])), max_size=12
+).map(lambda parts: "".join(parts).splitlines(keepends=True))
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines_of_text)
+def test_the_lines_left_out_of_masking_are_the_lines_masking_leaves_as_they_are(lines):
+    lines = list(dict.fromkeys(lines))
+    kept = set(secrets.lines_to_mask(lines))
+    for line in lines:
+        if line not in kept:
+            assert _long_way(line) == line, line
+
+
+def test_a_document_is_read_for_every_mask_and_masked_line_by_line():
+    screen = secrets._all_masks().screen()
+    assert screen is not None  # no mask runs on every text: the document is read at once
+    # Every detector pattern the screen knows is one detect-secrets ships: a table that no
+    # longer matches the installed detectors is noticed here, not by a slower report.
+    shipped = {mask.pattern.pattern for mask in secrets._detectors()}
+    assert set(secrets._DETECTOR_EXACT) <= shipped
+    assert set(secrets._DETECTOR_NEAR) <= shipped
+    lines = [
+        "nothing here\n",
+        "  x Paſſword=hunter22\n",
+        '"clientSecret": "abc123def"\n',
+        "Bearer abcdefghijklmnop1234\n",
+        "https://app:s3cr3t-pass@db.example.net/x\n",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVl\n",
+        "xoxb-123456789012-aBcDeFgHiJkLmNoPqRsTuVwX\n",
+        "Mabcdefghijklmnopqrstuvwx.abcdef.abcdefghijklmnopqrstuvwxyz0\n",
+        "123456789:" + "a" * 35 + "\n",
+        "sig: " + "A" * 86 + "==\n",
+        "resource kv-1 has a key vault reference\n",
+    ]
+    chosen = secrets.lines_to_mask(lines)
+    assert "nothing here\n" not in chosen
+    for line in lines:
+        if _long_way(line) != line:
+            assert line in chosen, line
+    document = "".join(lines) * 3
+    assert outbound.mask_document(document) == "".join(_long_way(x) for x in lines) * 3

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
-from prodcheck.secrets import SECRET_FIELDS, mask_credentials, redact_mapping
+from prodcheck.secrets import SECRET_FIELDS, lines_to_mask, mask_credentials, redact_mapping
 
 # Characters that can make text read differently from what it is. C0 controls (but for the tab
 # and line feed), DEL and C1 are added per use below.
@@ -89,7 +89,19 @@ def mask_document(text: str) -> str:
 
 
 def _mask_lines(text: str) -> str:
-    return "".join([mask_credentials(line) for line in text.splitlines(keepends=True)])
+    """`text` with each of its lines masked on its own (`mask_credentials`).
+
+    Only the lines that masking may change are masked (`lines_to_mask`, which reads the
+    distinct lines of `text` at once); the others are left as they are, as masking would."""
+    lines = text.splitlines(keepends=True)
+    changed = {}
+    for line in lines_to_mask(list(dict.fromkeys(lines))):
+        masked = mask_credentials(line)
+        if masked != line:
+            changed[line] = masked
+    if not changed:
+        return text
+    return "".join([changed.get(line, line) for line in lines])
 
 
 # A document is cleaned a megabyte or so at a time, so that its lines are never all held at

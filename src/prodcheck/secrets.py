@@ -23,8 +23,10 @@ idempotent: masked text masks to itself.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 REDACTED = "***redacted***"
@@ -66,6 +68,18 @@ _QUERY_KEYS = (
     r"api-key|apikey|api_key|subscription-key|subscription_key|key|password|secret|sas"
 )
 _XML_HEADER_ELEMENTS = r"set-header|set-query-parameter|check-header"
+# Keys of a JSON or YAML mapping whose quoted value is a credential (lower case).
+_JSON_KEYS = (
+    r"password|passwd|pwd|secret|client[-_]?secret|api[-_]?key|"
+    r"access[-_]?key|account[-_]?key|primary[-_]?key|secondary[-_]?key|shared[-_]?key|"
+    r"(?:access|refresh|id|sas|auth)?[-_]?token|connection[-_]?string|private[-_]?key"
+)
+# Every GitLab token, and every AWS access key id, starts with one of these (one pattern for
+# all, so that a document is read for them once: see `lines_to_mask`).
+_GITLAB = r"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-"
+_AWS = r"A(?:3T|BIA|CCA|KIA|SIA)"
+# `_EQ` as it reads folded text (see `_fold`).
+_EQ_FOLDED = r"\s*(?:=|%3d|%253d)"
 _SECRET_HEADER = re.compile(
     r"(?:^|[-_])(?:api[-_]?key|key|secret|token|password|authorization|cookie|signature|code)$"
     r"|subscription[-_]?key|functions[-_]?key|access[-_]?token",
@@ -87,6 +101,8 @@ class _Mask:
         pattern: str | re.Pattern[str],
         flags: int = 0,
         requires: tuple[tuple[str, ...], ...] = (),
+        near: str | None = None,
+        exact: str | None = None,
     ) -> None:
         self.label = label
         # Lower-case strings one of which any match contains: a cheap test before the pattern.
@@ -94,6 +110,15 @@ class _Mask:
         # More such tests, all of which must pass: each a tuple of strings one of which any match
         # contains (`=` for a `key=value` pair).
         self.requires = requires
+        # For reading a whole document at once (`lines_to_mask`), each optional:
+        # - `near`: a pattern that finds something in the folded text (see `_fold`) of any
+        #   text the mask matches, read only where a trigger word is;
+        # - `exact`: a pattern (case-sensitive, with a literal start, on the text as it is)
+        #   that finds something in any text the mask matches, read instead of the trigger
+        #   words, for a mask whose trigger words are everywhere (`.`, `:`).
+        # Neither may read a line break (a line is masked on its own) or look around.
+        self.near = re.compile(near) if near else None
+        self.exact = re.compile(exact) if exact else None
         self.pattern = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
         self._groups = [g for g in ("v", "w") if g in self.pattern.groupindex]
         # A mask of ours names the secret's group; a detector's match is judged by `_detected`.
@@ -156,6 +181,7 @@ _MASKS: list[_Mask] = [
         ("accountkey",),
         _START + r"AccountKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         requires=(_EQ_WORDS,),
+        near=r"accountkey" + _EQ_FOLDED,
     ),
     _Mask(
         "SharedAccessKey=",
@@ -163,6 +189,7 @@ _MASKS: list[_Mask] = [
         _START + r"SharedAccessKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         re.IGNORECASE,
         requires=(_EQ_WORDS,),
+        near=r"sharedaccesskey" + _EQ_FOLDED,
     ),
     _Mask(
         "AccessKey=",
@@ -170,6 +197,7 @@ _MASKS: list[_Mask] = [
         _START + r"AccessKey" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         re.IGNORECASE,
         requires=(_EQ_WORDS,),
+        near=r"accesskey" + _EQ_FOLDED,
     ),
     _Mask(
         "Password=",
@@ -177,6 +205,7 @@ _MASKS: list[_Mask] = [
         _START + r"(?:Password|Passwd|Pwd)" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         re.IGNORECASE,
         requires=(_EQ_WORDS,),
+        near=r"(?:password|passwd|pwd)" + _EQ_FOLDED,
     ),
     _Mask(
         "mongodb://user:pass@",
@@ -184,6 +213,7 @@ _MASKS: list[_Mask] = [
         r"mongodb(?:\+srv)?://[^\s:/?#@\"'<>\\]*:" + _NOT_A_VALUE + r"(?P<v>[^\s/?#\"'`<>\\]+)@",
         re.IGNORECASE,
         requires=(("@",),),
+        near=r"mongodb(?:\+srv)?://",
     ),
     _Mask(
         "redis://:pass@",
@@ -191,6 +221,7 @@ _MASKS: list[_Mask] = [
         r"rediss?://[^\s:/?#@\"'<>\\]*:" + _NOT_A_VALUE + r"(?P<v>[^\s/?#\"'`<>\\]+)@",
         re.IGNORECASE,
         requires=(("@",),),
+        near=r"rediss?://",
     ),
     _Mask(
         "URL password",
@@ -199,6 +230,7 @@ _MASKS: list[_Mask] = [
         + _NOT_A_VALUE
         + r"(?P<v>[^\s/?#\"'`<>\\]+)@",
         requires=(("@",),),
+        near=r"://[^\s:/?#@\"'<>\\]*:[^\s/?#\"'`<>\\]+@",
     ),
     _Mask(
         "sig=",
@@ -206,6 +238,7 @@ _MASKS: list[_Mask] = [
         r"(?:[?&;\s]|&amp;|%26|%3[Ff]|^)sig(?:=|%3[Dd])" + _NOT_A_VALUE + r"(?P<v>"
         r"(?:%(?!26|23)[0-9A-Fa-f]{2}|[^&\s\"'`<>#\\%;])+)",
         re.IGNORECASE,
+        near=r"sig(?:=|%3d)",
     ),
     _Mask(
         "secret query parameter",
@@ -214,6 +247,7 @@ _MASKS: list[_Mask] = [
         r"(?:%(?!26|23)[0-9A-Fa-f]{2}|[^&\s\"'`<>#\\%;])+)",
         re.IGNORECASE,
         requires=(("?", "&", "%26", "%3f"), ("=", "%3d")),
+        near=r"(?:[?&]|&amp;|%26|%3f)(?:" + _QUERY_KEYS + r")(?:=|%3d)",
     ),
     _Mask(
         "secret=",
@@ -229,16 +263,15 @@ _MASKS: list[_Mask] = [
         + ")",
         re.IGNORECASE,
         requires=(_EQ_WORDS,),
+        near=r"(?:" + _PAIR_KEYS.lower() + ")" + _EQ_FOLDED,
     ),
     _Mask(
         '"password": "..."',
         ("passw", "pwd", "secret", "key", "token", "connection"),
-        r"\\?[\"']?(?<![A-Za-z0-9_-])(?:password|passwd|pwd|secret|client[-_]?secret|api[-_]?key|"
-        r"access[-_]?key|account[-_]?key|primary[-_]?key|secondary[-_]?key|shared[-_]?key|"
-        r"(?:access|refresh|id|sas|auth)?[-_]?token|connection[-_]?string|private[-_]?key)"
-        r"\\?[\"']?\s*:\s*" + _QUOTED,
+        r"\\?[\"']?(?<![A-Za-z0-9_-])(?:" + _JSON_KEYS + r")\\?[\"']?\s*:\s*" + _QUOTED,
         re.IGNORECASE,
         requires=((":",), ('"', "'")),
+        near=r"(?:" + _JSON_KEYS + r")\\?[\"']?\s*:\s*\\?[\"']",
     ),
     _Mask(
         "Authorization header",
@@ -248,16 +281,19 @@ _MASKS: list[_Mask] = [
         + _NOT_A_VALUE
         + r"(?P<v>(?=[A-Za-z]*[0-9._~+/=:-])[A-Za-z0-9._~+/=:-]{6,})",
         requires=((":", "="),),
+        near=r"authorization\\?[\"']?\s*[:=]",
     ),
     _Mask(
         "Bearer token",
         ("bearer",),
         r"\b[Bb]earer\s+(?P<v>(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{16,})",
+        near=r"bearer\s",
     ),
     _Mask(
         "Basic credentials",
         ("basic",),
         r"\b[Bb]asic\s+(?P<v>(?=[A-Za-z]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])",
+        near=r"basic\s",
     ),
     # An APIM policy header or query parameter that carries a key: its <value> elements.
     _Mask(
@@ -268,6 +304,7 @@ _MASKS: list[_Mask] = [
         r"[^>]*>(?:(?!</(?:" + _XML_HEADER_ELEMENTS + r")).)*?<value>\s*"
         r"(?!\{\{|@|\*\*\*redacted)(?P<v>[^<]+?)\s*</value>",
         re.IGNORECASE | re.DOTALL,
+        near=r"<(?:" + _XML_HEADER_ELEMENTS + ")",
     ),
     _Mask(
         "policy certificate body",
@@ -280,6 +317,7 @@ _MASKS: list[_Mask] = [
         ("<key",),
         r"<key\b[^>]*>\s*(?!\{\{|@)(?P<v>[^<\s][^<]*?)\s*</key>",
         re.IGNORECASE,
+        near=r"</key>",
     ),
     # Token formats: the vendor prefix stays as the label.
     _Mask("GitHub token", ("github_pat_",), r"\bgithub_pat_(?P<v>" + _RED + r"|[A-Za-z0-9_]{22,})"),
@@ -293,11 +331,13 @@ _MASKS: list[_Mask] = [
         "AWS access key",
         ("akia", "asia", "abia", "acca"),
         r"\b(?:AKIA|ASIA|ABIA|ACCA)(?P<v>" + _RED + r"|[A-Z0-9]{16}\b)",
+        exact=_AWS,
     ),
     _Mask(
         "JSON web token",
         ("eyj",),
         r"\beyJ(?P<v>" + _RED + r"|[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.?[A-Za-z0-9_-]*)",
+        exact=r"eyJ",
     ),
     _Mask(
         "Entra client secret",
@@ -352,6 +392,41 @@ _DETECTOR_TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 
+# For the detectors whose trigger words are in most lines of a report (`.`, `:`, `ac`), a part
+# of their pattern that every match holds, read over a whole document at once instead
+# (`_Mask.exact`), by the pattern as detect-secrets ships it. A pattern not listed (another
+# version of detect-secrets) is read by its trigger words, as every text is masked.
+_DETECTOR_EXACT: dict[str, str] = {
+    r"[MNO][a-zA-Z\d_-]{23,25}\.[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}": (
+        r"\.[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}"
+    ),
+    r"://[^:/\?\#\[\]@!\$\&'\(\)\*\+,;=\s]+:([^:/\?\#\[\]@!\$\&'\(\)\*\+,;=\s]+)@": (
+        r"://[^:/\?\#\[\]@!\$\&'\(\)\*\+,;=\s]+:[^:/\?\#\[\]@!\$\&'\(\)\*\+,;=\s]+@"
+    ),
+    r"\d{8,10}:[0-9A-Za-z_-]{35}": r":[0-9A-Za-z_-]{35}",
+    r"AC[a-z0-9]{32}": r"AC[a-z0-9]{32}",
+    r"SK[a-z0-9]{32}": r"SK[a-z0-9]{32}",
+    r"[0-9a-z]{32}-us[0-9]{1,2}": r"-us[0-9]",
+    r"(glpat|gldt|glft|glsoat|glrt)-[A-Za-z0-9_\-]{20,50}(?!\w)": _GITLAB,
+    r"GR1348941[A-Za-z0-9_\-]{20,50}(?!\w)": r"GR1348941",
+    r"glcbt-([0-9a-fA-F]{2}_)?[A-Za-z0-9_\-]{20,50}(?!\w)": _GITLAB,
+    r"glimt-[A-Za-z0-9_\-]{25}(?!\w)": _GITLAB,
+    r"glptt-[A-Za-z0-9_\-]{40}(?!\w)": _GITLAB,
+    r"glagent-[A-Za-z0-9_\-]{50,1024}(?!\w)": _GITLAB,
+    r"gloas-[A-Za-z0-9_\-]{64}(?!\w)": _GITLAB,
+    r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}": _AWS,
+    r"eyJ[A-Za-z0-9-_=]+\.[A-Za-z0-9-_=]+\.?[A-Za-z0-9-_.+/=]*?": r"eyJ",
+    r"AccountKey=[a-zA-Z0-9+\/=]{88}": r"AccountKey=",
+}
+
+# Likewise a `_Mask.near` for a detector whose trigger words are common in a report.
+_DETECTOR_NEAR: dict[str, str] = {
+    r"aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?[\'\"]([0-9a-zA-Z/+]{40})[\'\"]": (
+        r"aws.{0,20}?(?:key|pwd|pw|password|pass|token)"
+    ),
+}
+
+
 @lru_cache(maxsize=1)
 def _detectors() -> list[_Mask]:
     """The regex detectors detect-secrets ships, as masks labelled with their secret type."""
@@ -377,7 +452,13 @@ def _detectors() -> list[_Mask]:
                 triggers = _DETECTOR_TRIGGERS.get(obj.__name__, ("",))
                 detector: Any = obj
                 for pattern in detector.denylist:
-                    out.append(_Mask(str(obj.secret_type), triggers, pattern))
+                    exact = None
+                    if not pattern.flags & re.IGNORECASE:
+                        exact = _DETECTOR_EXACT.get(pattern.pattern)
+                    near = _DETECTOR_NEAR.get(pattern.pattern)
+                    out.append(
+                        _Mask(str(obj.secret_type), triggers, pattern, near=near, exact=exact)
+                    )
     return out
 
 
@@ -501,7 +582,8 @@ _mask_memo = lru_cache(maxsize=_MEMO_SIZE)(_mask)
 # The four characters outside ASCII that a case-insensitive pattern takes for an ASCII letter
 # (`re.IGNORECASE`: "İ" and "ı" for i, "ſ" for s, the Kelvin sign for k), so that a trigger
 # word is found wherever a pattern could match: "paſſword" holds the trigger "pass".
-_ASCII_LOOKALIKES = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_LOOKALIKE_PAIRS = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
+_ASCII_LOOKALIKES = str.maketrans(dict(_LOOKALIKE_PAIRS))
 
 
 def _fold(text: str) -> str:
@@ -524,6 +606,19 @@ class _MaskSet:
         self._words = tuple(words)
         # The masks chosen for each combination of words found (few combinations occur).
         self._chosen: dict[tuple[str, ...], list[_Mask]] = {}
+        self._screen: _Screen | None = None
+
+    def screen(self) -> _Screen | None:
+        """How `lines_to_mask` reads a document; None when a mask runs on every text."""
+        if any(
+            mask.exact is None
+            and (not mask.triggers or any(not w or not w.isascii() for w in mask.triggers))
+            for mask in self.masks
+        ):
+            return None
+        if self._screen is None:
+            self._screen = _Screen(self.masks)
+        return self._screen
 
     def for_text(self, text: str) -> list[_Mask]:
         """The masks whose triggers, and one word of each of whose requirements, `text`
@@ -543,6 +638,93 @@ class _MaskSet:
             if len(self._chosen) < 4096:
                 self._chosen[found] = masks
         return masks
+
+
+class _Screen:
+    """What `lines_to_mask` reads a document for: the trigger words of the masks read by them
+    (only those that hold no other: a text holding `accountkey` holds `key`), each with the
+    masks it may select, and the `exact` patterns of the others."""
+
+    def __init__(self, masks: list[_Mask]) -> None:
+        by_words = [mask for mask in masks if mask.exact is None]
+        triggers = {word for mask in by_words for word in mask.triggers}
+        minimal = sorted(w for w in triggers if not any(v != w and v in w for v in triggers))
+        self.words = [(word, word.encode("ascii")) for word in minimal]
+        self.masks_of = {
+            word: [mask for mask in by_words if any(word in t for t in mask.triggers)]
+            for word in minimal
+        }
+        exact = {mask.exact.pattern: mask.exact for mask in masks if mask.exact is not None}
+        self.exact = list(exact.values())
+        self._chosen: dict[tuple[str, ...], list[_Mask]] = {}
+
+    def may_match(self, folded: str, words: list[str]) -> bool:
+        """Whether a mask that one of `words` may select can match the line whose folded text
+        is `folded`: one of its trigger words and one word of each of its requirements are
+        there (it is selected, as `_MaskSet.for_text` selects), and its `near` pattern finds
+        something."""
+        key = tuple(words)
+        masks = self._chosen.get(key)
+        if masks is None:
+            masks = list({id(m): m for word in words for m in self.masks_of[word]}.values())
+            if len(self._chosen) < 4096:
+                self._chosen[key] = masks
+        for mask in masks:
+            if (
+                any(t in folded for t in mask.triggers)
+                and all(any(w in folded for w in group) for group in mask.requires)
+                and (mask.near is None or mask.near.search(folded) is not None)
+            ):
+                return True
+        return False
+
+
+def lines_to_mask(lines: list[str]) -> list[str]:
+    """Those of `lines` that `mask_credentials` may change: it leaves every other one as it is.
+
+    A whole document's lines are read at once, at the speed of `str.find` and of a pattern
+    with a literal start, rather than line by line: the trigger words in the folded text (see
+    `_fold`), then, for a line where one is, whether a mask it selects can match there (its
+    requirements and its `near` pattern); and the `exact` patterns of the masks whose trigger
+    words are everywhere. No word or pattern read here spans a line break, so what is found in
+    the whole is found in the line. A mask without trigger words (a detector not listed) runs
+    on every line, so then every line is returned.
+    """
+    screen = _all_masks().screen()
+    if screen is None or not lines:
+        return lines
+    joined = "".join(lines)
+    # The trigger words are ASCII: they are looked for in the folded text as bytes, one byte
+    # per character, every character outside ASCII (none folds to a trigger word's letter
+    # once the look-alikes are made ASCII) made a "?".
+    folded = joined
+    if not folded.isascii():
+        for odd, ascii_letter in _LOOKALIKE_PAIRS:
+            if odd in folded:
+                folded = folded.replace(odd, ascii_letter)
+    data = folded.encode("ascii", "replace").lower()
+    del folded
+    if len(data) != len(joined):
+        return lines
+    ends = list(accumulate(map(len, lines)))
+    found: dict[int, list[str]] = {}
+    for word, word_bytes in screen.words:
+        at = data.find(word_bytes)
+        while at != -1:
+            n = bisect_right(ends, at)
+            found.setdefault(n, []).append(word)
+            at = data.find(word_bytes, ends[n])
+    chosen: set[int] = set()
+    for pattern in screen.exact:
+        match = pattern.search(joined)
+        while match is not None:
+            n = bisect_right(ends, match.start())
+            chosen.add(n)
+            match = pattern.search(joined, ends[n])
+    for n, words in found.items():
+        if n not in chosen and screen.may_match(_fold(lines[n]), words):
+            chosen.add(n)
+    return [lines[n] for n in sorted(chosen)]
 
 
 @lru_cache(maxsize=1)
