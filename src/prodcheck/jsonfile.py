@@ -11,13 +11,15 @@ and strings that are not Unicode (a lone UTF-16 surrogate written as `\\ud800`).
 
 from __future__ import annotations
 
+import codecs
+import gc
 import json
 import math
 import re
 import sys
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from prodcheck.errors import UserError
 
@@ -36,6 +38,16 @@ class InvalidJson(ValueError):
 # short values (metric time stamps, types, locations, units) in every resource, and the decoder
 # keeps only its keys once.
 SHARED_STRING_CHARS = 64
+
+# The fast reading (`_read_fast`) takes a file this many bytes at a time.
+READ_BYTES = 1 << 23
+
+
+# ---- the long way: the reference reading --------------------------------------------------
+#
+# Every refusal and its message comes from here. The fast reading below reads the same documents
+# to the same values; whatever it cannot vouch for (anything it would refuse, any doubt) is read
+# again this way.
 
 
 def _object_reader() -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
@@ -120,8 +132,8 @@ def _check_strings(doc: Any) -> None:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def parse_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse `text` strictly; raise `InvalidJson` or `json.JSONDecodeError`."""
+def parse_json_long(text: str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse `text` strictly, the long way; raise `InvalidJson` or `json.JSONDecodeError`."""
     try:
         doc = json.loads(
             text,
@@ -139,6 +151,337 @@ def parse_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
     return doc
 
 
+# ---- the fast reading ---------------------------------------------------------------------
+#
+# The same checks, made while the decoder builds the document rather than in walks after it:
+# the object hook refuses a repeated key by the length of the object it builds, shares short
+# strings and keys, and computes each object's height from its members' (a list's height from
+# its items' when the object holding it is built), so that nesting deeper than `max_depth` is
+# found without a walk of the whole document; numbers are decoded by the decoder's own parsers
+# and only checked for range. A file is read a few megabytes at a time, and each item of a list
+# at the top of the document (a snapshot's resources) is decoded on its own, so that the file's
+# text and the document are not held whole at once. Whatever this reading would refuse, and any
+# text it cannot read, raises `_Unread`: the document is then read again the long way, which
+# refuses it with its message.
+
+
+class _Unread(Exception):
+    """The fast reading does not vouch for this document: read it the long way."""
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")  # what json's decoder skips between tokens
+_INT_BOUND = 10**MAX_INT_DIGITS  # the smallest integer of more than MAX_INT_DIGITS digits
+
+
+def _checks(
+    max_depth: int,
+) -> tuple[
+    Callable[[list[tuple[str, Any]]], dict[str, Any]],
+    Callable[[Any], int],
+    dict[int, int],
+    Callable[[str, str], str],
+]:
+    """One document's object hook, the height of a decoded value, the pending heights, `share`.
+
+    The height of a value is 0 for a scalar, 1 for a list or object without lists or objects in
+    it, and one more than its highest member otherwise: a document nests as deep as its height.
+    Each object taller than 1 leaves its height, by id, until the object or list holding it is
+    built (the decoder builds members first) and takes it: an object is alive while it waits.
+    """
+    shared: dict[str, str] = {}
+    share = shared.setdefault
+    pending: dict[int, int] = {}
+    take = pending.pop
+    inf = math.inf
+    bound = _INT_BOUND
+
+    def list_height(items: list[Any]) -> int:
+        height = 0
+        for item in items:
+            cls = item.__class__
+            if cls is dict:
+                member = take(id(item), 1)
+            elif cls is list:
+                member = list_height(item)
+            elif cls is float:
+                if item == inf or item == -inf:
+                    raise _Unread
+                continue
+            elif cls is int:
+                if not -bound < item < bound:
+                    raise _Unread
+                continue
+            else:
+                continue
+            if member > height:
+                height = member
+        height += 1
+        if height > max_depth:
+            raise _Unread
+        return height
+
+    def read_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = {}
+        height = 0
+        for key, value in pairs:
+            cls = value.__class__
+            if cls is str:
+                if len(value) <= SHARED_STRING_CHARS:
+                    value = share(value, value)
+            elif cls is float:
+                if value == inf or value == -inf:
+                    raise _Unread
+            elif cls is dict:
+                member = take(id(value), 1)
+                if member > height:
+                    height = member
+            elif cls is list:
+                member = list_height(value)
+                if member > height:
+                    height = member
+            elif cls is int and not -bound < value < bound:
+                raise _Unread
+            # Each top-level item is decoded on its own, so keys are shared here.
+            out[share(key, key)] = value
+        if len(out) != len(pairs):
+            raise _Unread
+        if height:
+            height += 1
+            if height > max_depth:
+                raise _Unread
+            pending[id(out)] = height
+        return out
+
+    def height_of(value: Any) -> int:
+        cls = value.__class__
+        if cls is dict:
+            return take(id(value), 1)
+        if cls is list:
+            return list_height(value)
+        if cls is float and (value == inf or value == -inf):
+            raise _Unread
+        if cls is int and not -bound < value < bound:
+            raise _Unread
+        return 0
+
+    return read_object, height_of, pending, share
+
+
+class _FastReader:
+    """One document read from its text in pieces (see above)."""
+
+    def __init__(self, pieces: Iterator[str], max_depth: int) -> None:
+        self.pieces = pieces
+        self.max_depth = max_depth
+        self.text = ""  # the window of the document's text being read
+        self.pos = 0  # where in the window reading stands
+        self.tail = ""  # the last characters read, for an escape cut between two pieces
+        self.escapes = False  # whether the text holds an escape that can make a surrogate
+        self.read_object, self.height_of, self.pending, self.share = _checks(max_depth)
+        decoder = json.JSONDecoder(object_pairs_hook=self.read_object, parse_constant=_constant)
+        # The decoder's own scanner (C): one value from a position, and where it ends.
+        self.scan: Callable[[str, int], tuple[Any, int]] = decoder.scan_once  # type: ignore[attr-defined]
+
+    def read(self) -> Any:
+        if self.char() == "\ufeff":
+            raise _Unread  # the long way names the byte order mark
+        self.skip()
+        first = self.char()
+        doc: Any
+        if first == "{":
+            doc, height = self.top_object()
+        elif first == "[":
+            doc, height = self.top_list()
+        else:
+            doc = self.value()
+            height = self.height_of(doc)
+        if height > self.max_depth:
+            raise _Unread
+        self.skip()
+        if self.char():
+            raise _Unread  # more than one document
+        if self.escapes and doc.__class__ in (dict, list):  # as the long way checks
+            _check_strings(doc)
+        return doc
+
+    # -- the window of text
+
+    def more(self, chars: int) -> bool:
+        """Read on until `chars` characters stand after `pos` (or the text ends); whether any were."""
+        added = False
+        while len(self.text) - self.pos < chars:
+            piece = next(self.pieces, None)
+            if piece is None:
+                break
+            if _SURROGATE_ESCAPE.search(piece) or _SURROGATE_ESCAPE.search(self.tail + piece[:3]):
+                self.escapes = True
+            self.tail = (self.tail + piece[-3:])[-3:]
+            self.text = self.text[self.pos :] + piece
+            self.pos = 0
+            added = True
+        return added
+
+    def char(self) -> str:
+        """The character at `pos`, or "" at the end of the text."""
+        if self.pos >= len(self.text) and not self.more(1):
+            return ""
+        return self.text[self.pos]
+
+    def skip(self) -> None:
+        while True:
+            match = _WHITESPACE.match(self.text, self.pos)
+            assert match is not None  # it matches the empty string
+            self.pos = match.end()
+            if self.pos < len(self.text) or not self.more(1):
+                return
+
+    def value(self) -> Any:
+        """The value that starts at `pos`, decoded whole; `pos` moves past it."""
+        while True:
+            try:
+                value, end = self.scan(self.text, self.pos)
+            except Exception:
+                # Bad text, a refusal, or a value cut off at the end of the window: read on
+                # (twice as much each time) and try again; at the end of the text, give up.
+                self.pending.clear()
+                if self.more(2 * (len(self.text) - self.pos) + 1):
+                    continue
+                raise _Unread from None
+            if end == len(self.text):
+                # A number cut off at the end of the window reads as a shorter one.
+                self.pending.clear()
+                if self.more(2 * (len(self.text) - self.pos) + 1):
+                    continue
+            self.pos = end
+            return value
+
+    # -- the top of the document
+
+    def top_object(self) -> tuple[dict[str, Any], int]:
+        self.pos += 1
+        pairs: list[tuple[str, Any]] = []
+        height = 0
+        self.skip()
+        if self.char() == "}":
+            self.pos += 1
+            return {}, 1
+        while True:
+            if self.char() != '"':
+                raise _Unread
+            key = self.value()
+            self.skip()
+            if self.char() != ":":
+                raise _Unread
+            self.pos += 1
+            self.skip()
+            if self.char() == "[":
+                value, member = self.top_list()
+            else:
+                value = self.value()
+                member = self.height_of(value)
+            pairs.append((key, value))
+            height = max(height, member)
+            self.skip()
+            after = self.char()
+            self.pos += 1
+            if after == "}":
+                break
+            if after != ",":
+                raise _Unread
+            self.skip()
+        # As the object hook does for every other object.
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            raise _Unread
+        for key, value in pairs:
+            if value.__class__ is str and len(value) <= SHARED_STRING_CHARS:
+                out[key] = self.share(value, value)
+        return out, height + 1
+
+    def top_list(self) -> tuple[list[Any], int]:
+        """The list that starts at `pos`, decoded item by item, and its height."""
+        self.pos += 1
+        items: list[Any] = []
+        height = 1
+        self.skip()
+        if self.char() == "]":
+            self.pos += 1
+            return items, height
+        scan, take, height_of = self.scan, self.pending.pop, self.height_of
+        while True:
+            # The usual case, inline: an item that ends inside the window, then a comma.
+            text = self.text
+            try:
+                item, end = scan(text, self.pos)
+            except Exception:
+                end = len(text)
+            if end < len(text):
+                self.pos = end
+            else:
+                self.pending.clear()
+                item = self.value()
+            items.append(item)
+            member = (take(id(item), 1) if item.__class__ is dict else height_of(item)) + 1
+            if member > height:
+                height = member
+            text = self.text
+            match = _COMMA.match(text, self.pos)
+            if match is not None and match.end() < len(text):
+                self.pos = match.end()
+                continue
+            self.skip()
+            after = self.char()
+            self.pos += 1
+            if after == "]":
+                return items, height
+            if after != ",":
+                raise _Unread
+            self.skip()
+
+
+_COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+
+
+def _read_fast(pieces: Iterator[str], max_depth: int = MAX_DEPTH) -> Any:
+    """The document whose text comes in `pieces`, read fast; `_Unread` if it cannot vouch for it."""
+    enabled = gc.isenabled()
+    # The decoder makes no reference cycles: the cycle collector would only rescan the
+    # document again and again while it grows.
+    gc.disable()
+    try:
+        return _FastReader(pieces, max_depth).read()
+    except _Unread:
+        raise
+    except Exception:
+        raise _Unread from None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _file_pieces(fh: BinaryIO, size: int) -> Iterator[str]:
+    """The text of a UTF-8 file, `size` bytes at a time; `UnicodeDecodeError` if it is not UTF-8."""
+    decode = codecs.getincrementaldecoder("utf-8")().decode
+    while True:
+        data = fh.read(size)
+        if not data:
+            rest = decode(b"", True)
+            if rest:
+                yield rest
+            return
+        text = decode(data)
+        if text:
+            yield text
+
+
+def parse_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse `text` strictly; raise `InvalidJson` or `json.JSONDecodeError`."""
+    try:
+        return _read_fast(iter((text,)), max_depth)
+    except _Unread:
+        return parse_json_long(text, max_depth)
+
+
 def read_json(
     path: str | Path, kind: str, fix: str, missing: str = "check the path"
 ) -> tuple[Any, str]:
@@ -146,6 +489,9 @@ def read_json(
 
     `kind` says what the file should be ("snapshot", "report"); `fix` is the advice appended to
     a JSON syntax error (how to produce the file again), `missing` to a missing file.
+
+    A file is read fast, a few megabytes at a time; a file the fast reading does not vouch for
+    is read again whole, the long way, which gives every refusal its message.
     """
     source = str(path)
     try:
@@ -153,6 +499,11 @@ def read_json(
             text = sys.stdin.read()
             source = "standard input"
         else:
+            try:
+                with open(path, "rb") as fh:
+                    return _read_fast(_file_pieces(fh, READ_BYTES)), source
+            except _Unread:
+                pass
             text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{kind} file {source} not found: {missing}") from None
@@ -163,7 +514,8 @@ def read_json(
     except OSError as exc:
         raise UserError(f"cannot read {kind} {source}: {exc.strerror}") from None
     try:
-        return parse_json(text), source
+        doc = parse_json(text) if source == "standard input" else parse_json_long(text)
+        return doc, source
     except json.JSONDecodeError as exc:
         hint = (
             "the file looks truncated" if exc.pos >= len(text.rstrip()) else "the JSON is malformed"
