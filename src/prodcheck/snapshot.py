@@ -20,6 +20,7 @@ Input is untrusted and read fail-closed:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,14 +244,122 @@ _FIELD_KINDS: dict[str, tuple[type, ...]] = {
 }
 
 
+# The same, split for `plainly_valid`: the fields that may be null, and the one that may not.
+_NULLABLE_KINDS = tuple(
+    (key, tuple(kind for kind in kinds if kind is not _NONE))
+    for key, kinds in _FIELD_KINDS.items()
+    if _NONE in kinds
+)
+_REQUIRED_KINDS = tuple((key, kinds) for key, kinds in _FIELD_KINDS.items() if _NONE not in kinds)
+
+
 def plainly_valid(resource: Any) -> bool:
     """Whether `resource` certainly satisfies the schema's `$defs/resource`."""
     if not isinstance(resource, dict):
         return False
-    rid = resource.get("id")
+    get = resource.get
+    rid = get("id")
     if not isinstance(rid, str) or not rid:
         return False
-    return all(isinstance(resource[k], kinds) for k, kinds in _FIELD_KINDS.items() if k in resource)
+    for key, kinds in _NULLABLE_KINDS:
+        value = get(key)  # None when absent, which the schema allows as well
+        if value is not None and not isinstance(value, kinds):
+            return False
+    if not all(isinstance(resource[k], kinds) for k, kinds in _REQUIRED_KINDS if k in resource):
+        return False
+    rtype = get("type")
+    return not (isinstance(rtype, str) and _METRICS_TYPE.search(rtype)) or _plain_metrics(resource)
+
+
+# `$defs/resource` holds a resource of this type (a metrics answer) to `$defs/metricsRecord`.
+# Matched more widely than the schema's pattern (any case): what it matches beyond is only
+# handed to the schema.
+_METRICS_TYPE = re.compile(r"^microsoft\.insights/metrics$", re.IGNORECASE)
+
+
+def _plain_metrics(resource: dict[str, Any]) -> bool:
+    """Whether a metrics answer certainly satisfies `$defs/metricsRecord`."""
+    name, props = resource.get("name"), resource.get("properties")
+    if not isinstance(name, str) or not name or not isinstance(props, dict):
+        return False
+    value = props.get("value")
+    if not isinstance(value, list) or not all(isinstance(point, dict) for point in value):
+        return False
+    return all(
+        isinstance(props[k], str) for k in ("timespan", "interval", "namespace") if k in props
+    )
+
+
+def _plain_top(doc: dict[str, Any]) -> bool:
+    """Whether `doc` without its resources certainly satisfies the snapshot schema.
+
+    The schema (and the `jsonschema` it needs) is then only read to explain a document that
+    is not: an integer here is an `int` (the schema also counts 1.0), so anything unusual
+    goes to the schema.
+    """
+    if not _TOP_KEYS.issuperset(doc) or doc.get("format") != FORMAT:
+        return False
+    collected = doc.get("collectedAt")
+    if collected is not None and not isinstance(collected, str):
+        return False
+    if "scope" in doc and not _plain_scope(doc["scope"]):
+        return False
+    coverage = doc.get("coverage", [])
+    return isinstance(coverage, list) and all(map(_plain_record, coverage))
+
+
+_TOP_KEYS = frozenset({"format", "collectedAt", "scope", "coverage", "resources"})
+_RECORD_KEYS = frozenset(
+    {"resourceType", "scope", "status", "statusCode", "errorCode", "message", "permission", "count"}
+)
+
+
+def _count(value: Any, maximum: int | None = None) -> bool:
+    return value.__class__ is int and value >= 0 and (maximum is None or value <= maximum)
+
+
+def _names(value: Any, min_length: int = 0) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(item, str) and len(item) >= min_length for item in value
+    )
+
+
+def _plain_scope(scope: Any) -> bool:
+    if not isinstance(scope, dict):
+        return False
+    for key in ("subscriptions", "resourceGroups"):
+        if key in scope and not _names(scope[key], 1):
+            return False
+    tags = scope.get("tags", {})
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        return False
+    if "cloud" in scope and not isinstance(scope["cloud"], str):
+        return False
+    graph = scope.get("resourceGraph", {})
+    if not isinstance(graph, dict):
+        return False
+    return (
+        all(_names(graph[k]) for k in ("types", "fallbacks") if k in graph)
+        and all(_count(graph[k]) for k in ("scopes", "queries", "rows") if k in graph)
+        and all(isinstance(graph[k], str) for k in ("queriedAt", "lag") if k in graph)
+    )
+
+
+def _plain_record(record: Any) -> bool:
+    if not isinstance(record, dict) or not _RECORD_KEYS.issuperset(record):
+        return False
+    rtype = record.get("resourceType")
+    if not isinstance(rtype, str) or not rtype or not isinstance(record.get("scope"), str):
+        return False
+    if record.get("status") not in ("ok", "failed") or not isinstance(record["status"], str):
+        return False
+    if "statusCode" in record and not _count(record["statusCode"], 999):
+        return False
+    if "count" in record and not _count(record["count"]):
+        return False
+    return all(
+        isinstance(record[k], str) for k in ("errorCode", "message", "permission") if k in record
+    )
 
 
 def _check_schema(doc: dict[str, Any], source: str, key: str) -> dict[int, str]:
@@ -263,8 +372,9 @@ def _check_schema(doc: dict[str, Any], source: str, key: str) -> dict[int, str]:
     def label(p: list[Any]) -> str:
         return _label(doc, p, key)
 
-    for error in schema_errors({**doc, "resources": []}, SNAPSHOT_SCHEMA):
-        raise UserError(f"{source}: {describe(error, label)} ({_DOC})")
+    if not _plain_top(doc):
+        for error in schema_errors({**doc, "resources": []}, SNAPSHOT_SCHEMA):
+            raise UserError(f"{source}: {describe(error, label)} ({_DOC})")
     malformed: dict[int, str] = {}
     for i, resource in enumerate(doc["resources"]):
         if plainly_valid(resource):
@@ -316,11 +426,12 @@ def _prepare(snapshot: Snapshot, malformed: dict[int, str], key: str) -> None:
     normalised: list[dict[str, Any]] = []
     derived: Counter[str] = Counter()
     respelled: dict[str, str] = {}
+    spelled: dict[str, str] = {}
     for i, resource in enumerate(snapshot.resources):
-        where = f"{key}[{i}]" if key else f"resource [{i}]"
         rid = resource["id"]
         id_key = norm(rid)
         if id_key in seen:
+            where = f"{key}[{i}]" if key else f"resource [{i}]"
             first = snapshot.resources[seen[id_key]]["id"]
             same = "the same id" if first == rid else "ids that differ only in case"
             raise UserError(
@@ -330,11 +441,15 @@ def _prepare(snapshot: Snapshot, malformed: dict[int, str], key: str) -> None:
             )
         seen[id_key] = i
         raw_type = resource.get("type")
-        rtype = raw_type.strip().strip("/").strip() if isinstance(raw_type, str) else ""
-        rtype = "/".join(part.strip() for part in rtype.split("/"))
+        if isinstance(raw_type, str):
+            # A snapshot holds few types, each in many resources: normalise each once.
+            rtype = spelled.get(raw_type) or spelled.setdefault(raw_type, _type_spelling(raw_type))
+        else:
+            rtype = ""
         if not rtype:
             rtype = ArmId.parse(rid).type
             if not rtype:
+                where = f"{key}[{i}]" if key else f"resource [{i}]"
                 raise UserError(
                     f"{snapshot.source}: {where} has no 'type', and its id {_short(rid)} names "
                     "none: give the 'type' ARM returns"
@@ -363,6 +478,12 @@ def _prepare(snapshot: Snapshot, malformed: dict[int, str], key: str) -> None:
         snapshot.notes["typesNormalised"] = dict(sorted(respelled.items()))
     if snapshot.problems:
         snapshot.notes["malformedResources"] = [p.scope for p in snapshot.problems]
+
+
+def _type_spelling(raw_type: str) -> str:
+    """A resource type as the rules spell it: no blanks around its parts, no outer slashes."""
+    rtype = raw_type.strip().strip("/").strip()
+    return "/".join(part.strip() for part in rtype.split("/"))
 
 
 def load_snapshot(path: str | Path) -> Snapshot:
