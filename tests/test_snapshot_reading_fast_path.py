@@ -16,7 +16,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from prodcheck import jsonfile
@@ -134,6 +134,10 @@ def _outcome(read):  # type: ignore[no-untyped-def]
 
 @settings(max_examples=400, deadline=None)
 @given(_documents(), st.lists(st.integers(0, 10_000), max_size=6))
+@example(text='{"a":0.0}', cuts=[7])  # a number cut after its "."
+@example(text="[1, 2.5e1]", cuts=[6, 8])
+@example(text="[true]", cuts=[2])  # an item that does not decode until the next piece
+@example(text='["\\ud800"]', cuts=[3])  # an escape cut between two pieces
 def test_the_fast_reading_reads_exactly_what_the_long_way_reads(text, cuts):
     long_way = _outcome(lambda: parse_json_long(text))
     try:

@@ -347,8 +347,7 @@ class _FastReader:
                 if self.more(2 * (len(self.text) - self.pos) + 1):
                     continue
                 raise _Unread from None
-            if end == len(self.text):
-                # A number cut off at the end of the window reads as a shorter one.
+            if _maybe_cut(value, self.text, end):
                 self.pending.clear()
                 if self.more(2 * (len(self.text) - self.pos) + 1):
                     continue
@@ -414,8 +413,8 @@ class _FastReader:
             try:
                 item, end = scan(text, self.pos)
             except Exception:
-                end = len(text)
-            if end < len(text):
+                item, end = None, len(text)  # decoded again below, reading on as needed
+            if not _maybe_cut(item, text, end):
                 self.pos = end
             else:
                 self.pending.clear()
@@ -440,6 +439,17 @@ class _FastReader:
 
 
 _COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+_NUMBER_TAIL = re.compile(r"[0-9.eE+-]*")
+
+
+def _maybe_cut(value: Any, text: str, end: int) -> bool:
+    """Whether a value decoded from `text` up to `end` may go on past the end of `text`.
+
+    Only a number can: "0.5" cut after "0." decodes as 0, ending at the ".".
+    """
+    if end >= len(text):
+        return True
+    return value.__class__ in (int, float) and _NUMBER_TAIL.fullmatch(text, end) is not None
 
 
 def _read_fast(pieces: Iterator[str], max_depth: int = MAX_DEPTH) -> Any:
