@@ -1,4 +1,5 @@
-"""Reading a snapshot keeps each short string once, and reads the same values as `json.loads`."""
+"""Reading a snapshot keeps each short string once, reads the same values as `json.loads`, and
+holds the file's text only a piece at a time."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from prodcheck import jsonfile
 from prodcheck.jsonfile import SHARED_STRING_CHARS, InvalidJson, parse_json
 
 _json_values = st.recursive(
@@ -46,3 +48,34 @@ def test_a_repeated_key_is_still_refused_after_a_shared_value() -> None:
 def test_reading_gives_what_json_loads_gives(value: object) -> None:
     text = json.dumps(value)
     assert parse_json(text) == json.loads(text)
+
+
+def test_a_large_file_is_read_without_holding_its_whole_text(tmp_path, monkeypatch):
+    resources = [
+        {"id": f"/subscriptions/s/providers/Microsoft.Web/sites/app{i}", "properties": {"n": i}}
+        for i in range(3000)
+    ]
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps({"format": "prodcheck.snapshot/v1", "resources": resources}))
+    piece = 4096
+    assert path.stat().st_size > 40 * piece
+    monkeypatch.setattr(jsonfile, "READ_BYTES", piece)
+
+    def no_long_way(*_args: object) -> None:
+        raise AssertionError("the file was read whole, the long way")
+
+    monkeypatch.setattr(jsonfile, "parse_json_long", no_long_way)
+    widest = 0
+    more = jsonfile._FastReader.more
+
+    def watched_more(reader: jsonfile._FastReader, chars: int) -> bool:
+        nonlocal widest
+        added = more(reader, chars)
+        widest = max(widest, len(reader.text))
+        return added
+
+    monkeypatch.setattr(jsonfile._FastReader, "more", watched_more)
+    doc, _ = jsonfile.read_json(path, "snapshot", "re-collect it")
+    assert doc["resources"] == resources
+    # The text in hand is never more than what is left of one piece and the next.
+    assert 0 < widest <= 2 * piece
