@@ -130,22 +130,61 @@ def find_series(inv: Inventory, resource: Resource, metric: Metric) -> Series | 
     """
     found: Series | None = None
     for record in _records(inv, resource):
-        namespace = record.get("properties.namespace")
-        if isinstance(namespace, str) and namespace.lower() != metric.namespace.lower():
+        for unit, timespan, values in _record_series(resource, record, metric):
+            found = found or Series([], unit, timespan)
+            found.values.extend(values)
+    return found
+
+
+def _record_series(
+    resource: Resource, record: Resource, metric: Metric
+) -> list[tuple[str, str, list[float]]]:
+    """(unit, timespan, values) of each item of one metrics record that holds `metric`.
+
+    Several rules read the same metrics (each its own, then the baseline all of them, once per
+    workload unit too): what a record holds is read once and kept on the record, since it is
+    a function of the record's own data. A record from a deployment plan is read each time, so
+    that reading a value known only after deployment is noted each time.
+    """
+    if record.unknown:
+        return _read_record(resource, record, metric)
+    memo = record.memo
+    if memo is None:
+        memo = record.memo = {}
+    key = ("series", metric)
+    done = memo.get(key)
+    if done is None:
+        try:
+            done = _read_record(resource, record, metric)
+        except Unreadable as problem:
+            done = str(problem)
+        memo[key] = done
+    if isinstance(done, str):
+        raise Unreadable(done)
+    return done
+
+
+def _read_record(
+    resource: Resource, record: Resource, metric: Metric
+) -> list[tuple[str, str, list[float]]]:
+    namespace = record.get("properties.namespace")
+    if isinstance(namespace, str) and namespace.lower() != metric.namespace.lower():
+        return []
+    items = record.get("properties.value")
+    if not isinstance(items, list):
+        raise Unreadable(f"the metrics record {_text(record.name)} has no 'value' list")
+    timespan = record.get("properties.timespan")
+    found: list[tuple[str, str, list[float]]] = []
+    for item in items:
+        if not isinstance(item, dict) or _metric_name(item).lower() != metric.name.lower():
             continue
-        items = record.get("properties.value")
-        if not isinstance(items, list):
-            raise Unreadable(f"the metrics record {_text(record.name)} has no 'value' list")
-        timespan = record.get("properties.timespan")
-        for item in items:
-            if not isinstance(item, dict) or _metric_name(item).lower() != metric.name.lower():
-                continue
-            code = item.get("errorCode")
-            if code not in (None, "", "Success"):
-                message = _text(item.get("errorMessage") or "", 200)
-                raise Unreadable(f"Azure Monitor answered {_text(code)} for it {message}".strip())
-            found = found or Series([], str(item.get("unit") or ""), str(timespan or ""))
-            found.values.extend(_values(item, metric.aggregation))
+        code = item.get("errorCode")
+        if code not in (None, "", "Success"):
+            message = _text(item.get("errorMessage") or "", 200)
+            raise Unreadable(f"Azure Monitor answered {_text(code)} for it {message}".strip())
+        found.append(
+            (str(item.get("unit") or ""), str(timespan or ""), _values(item, metric.aggregation))
+        )
     return found
 
 

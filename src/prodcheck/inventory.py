@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from prodcheck.arm import ArmId, norm
@@ -199,6 +200,7 @@ class Resource(_Target):
         "resource_group",
         "unknown",
         "_reads",
+        "memo",
     )
 
     def __init__(self, raw: dict[str, Any]) -> None:
@@ -219,6 +221,9 @@ class Resource(_Target):
             else ()
         )
         self._reads: list[tuple[str, str, str]] | None = None
+        # What rule helpers derive from this resource's own data alone, kept so that each is
+        # derived once (say, the data points of a metric): None until one is kept.
+        self.memo: dict[Any, Any] | None = None
 
     def _note(self, path: str) -> None:
         """Record a read of `path` that touches a value known only after deployment."""
@@ -548,6 +553,9 @@ def _kinds_memo(types: tuple[str, ...]) -> frozenset[str]:
     return frozenset(norm(t) for t in types)
 
 
+_KEY = attrgetter("key")
+
+
 def _raw_of(resource: dict[str, Any] | Resource) -> dict[str, Any]:
     return resource.raw if isinstance(resource, Resource) else resource
 
@@ -566,13 +574,11 @@ class Inventory:
         # A view of another inventory (a workload unit) passes that inventory's Resource objects,
         # which are shared, except those with values known only after deployment: their reads
         # are noted in the inventory that holds them, so each gets its own.
-        self._resources: list[Resource] = sorted(
-            (
-                r if isinstance(r, Resource) and not r.unknown else Resource(_raw_of(r))
-                for r in resources
-            ),
-            key=lambda r: r.key,
-        )
+        self._resources: list[Resource] = [
+            r if isinstance(r, Resource) and not r.unknown else Resource(_raw_of(r))
+            for r in resources
+        ]
+        self._resources.sort(key=_KEY)
         self.coverage: list[CoverageRecord] | None = (
             list(coverage) if coverage is not None else None
         )
@@ -595,11 +601,13 @@ class Inventory:
         self._reads: set[Read] | None = None
         # Resources a rule is run without, because their data broke it (keys).
         self._hidden: frozenset[str] = frozenset()
+        by_id, by_type, children = self._by_id, self._by_type, self._children
         for resource in self._resources:
-            self._by_id.setdefault(resource.key, resource)
-            self._by_type[norm(resource.type)].append(resource)
-            if resource.parent_id:
-                self._children[norm(resource.parent_id)].append(resource)
+            by_id.setdefault(resource.key, resource)
+            by_type[resource.type_key].append(resource)
+            parent = resource.arm.parent
+            if parent:
+                children[norm(parent)].append(resource)
         self._links: dict[str, list[PrivateEndpointLink]] | None = None
         self._alerts: dict[str, _AlertIndex] = {}
         # On a plan, the unknowns each shared index read while it was built: every answer from
@@ -716,7 +724,7 @@ class Inventory:
 
     def children(self, parent: Resource | str, type: str | None = None) -> list[Resource]:
         """Direct child and extension resources of `parent`, optionally of one type."""
-        key = norm(parent.id if isinstance(parent, Resource) else parent)
+        key = parent.key if isinstance(parent, Resource) else norm(parent)
         if type is None:
             self.note_read(parent=key)
         else:
