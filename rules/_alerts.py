@@ -322,6 +322,21 @@ def receiver_report(
     reaches nobody; a webhook on `http://` sends the alert, and any token in its URL, in clear
     to anyone on the path, who can also answer in its place.
     """
+    if group.unknown:
+        return _receiver_report(group, allow_http_webhooks)
+    # A function of the group's own data: worked out once per group (every alert that
+    # notifies it asks), except on a plan, where reading it is noted each time.
+    memo = group.memo
+    if memo is None:
+        memo = group.memo = {}
+    key = ("receivers", bool(allow_http_webhooks))
+    done = memo.get(key)
+    if done is None:
+        done = memo[key] = _receiver_report(group, allow_http_webhooks)
+    return list(done[0]), list(done[1])
+
+
+def _receiver_report(group: Resource, allow_http_webhooks: bool) -> tuple[list[str], list[str]]:
     names, dropped = [], []
     for key, value in group.props.items():
         if not str(key).lower().endswith("receivers"):

@@ -230,9 +230,19 @@ class RequestPath:
     product: str  # product name, or "" for requests without a subscription key
     operation: str  # operation name, or "" for operations without a policy of their own
     chain: list[PolicyDocument | None]
+    # Where the effective sections of a chain of shared documents are kept (see `_document`):
+    # every rule asks for the same ones.
+    memo: dict[tuple[Any, ...], Any] | None = field(default=None, compare=False, repr=False)
 
     def effective(self, section: str) -> list[Item]:
-        return effective(self.chain, section)
+        if self.memo is None:
+            return effective(self.chain, section)
+        key = ("effective", section, *map(id, self.chain))
+        done = self.memo.get(key)
+        if done is None:
+            # The documents are kept with their items, so that no id above is reused.
+            done = self.memo[key] = (tuple(self.chain), effective(self.chain, section))
+        return list(done[1])
 
     def describe(self) -> str:
         parts = []
@@ -325,12 +335,10 @@ def _document(resource, origin: str, fragments: dict[str, str], errors: list[str
 
 # Per inventory: what each policy text parsed to (see `_document`). A parsed document is
 # shared by the rules that ask for it and is never changed by them.
-_PARSED: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], PolicyDocument | str]] = (
-    weakref.WeakKeyDictionary()
-)
+_PARSED: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
 
 
-def _parsed_of(inv) -> dict[tuple[Any, ...], PolicyDocument | str]:
+def _parsed_of(inv) -> dict[tuple[Any, ...], Any]:
     try:
         return _PARSED.setdefault(inv, {})
     except TypeError:  # an inventory that cannot be referred to weakly: parse each time
@@ -394,6 +402,7 @@ def api_policies(inv, service, api) -> ApiPolicies:
                     product_name,
                     operation_name,
                     [global_doc, product_doc, api_doc, operation_doc],
+                    parsed,
                 )
             )
     return result

@@ -1002,7 +1002,13 @@ def _plain_mapping(d: dict[Any, Any]) -> dict[Any, Any] | None:
         shown = _plain_key(k) if type(k) is str and len(k) <= _MEMO_LENGTH else None
         if shown is None:
             return None
-        out[shown] = v if type(v) in _PLAIN else redact(v)
+        kind = type(v)
+        if kind is str:  # as `redact(v)` reads a string, without its checks on the way
+            out[shown] = (
+                _redacted_text_memo("", v) if len(v) <= _MEMO_LENGTH else _redacted_text("", v)
+            )
+        else:
+            out[shown] = v if kind in _PLAIN else redact(v)
     return out
 
 
