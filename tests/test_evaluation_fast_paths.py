@@ -152,11 +152,14 @@ def test_rule_pack_reaches_the_same_findings_with_every_shortcut_turned_off(monk
     monkeypatch.setattr(secrets, "_plain_mapping", lambda d: None)
     monkeypatch.setattr(secrets, "_PLAIN", frozenset())
     monkeypatch.setattr(performance, "_OBJECT", frozenset())
-    monkeypatch.setattr(apim_policy, "_parsed_of", lambda inv: parsed.append(1) or {})
+    monkeypatch.setattr(apim_policy, "_parsed_of", lambda inv: parsed.append(1))
+    monkeypatch.setattr(performance, "_record_series", performance._read_record)
+    alerts = _pack_module("_alerts")
+    monkeypatch.setattr(alerts, "receiver_report", alerts._receiver_report)
     monkeypatch.setattr(engine, "fill_remediation", fill_the_long_way)
     slow = findings_of(Inventory(resources))
     assert len(fast) > 500
-    assert parsed, "the APIM rules parse policies without the memo"
+    assert parsed, "the APIM rules parse policies without remembering them"
     assert any("series" in evidence for *_, evidence, _ in fast)
     assert fast == slow
 
@@ -263,3 +266,19 @@ def test_budgeted_call_frees_what_it_was_given_once_done():
     finally:
         if enabled:
             gc.enable()
+
+
+# ---- what is kept on a resource -------------------------------------------------------------------
+
+
+def test_unreadable_metric_data_is_reported_alike_each_time_it_is_read():
+    from builders import arm, metric_item, metrics_record
+
+    app = arm("Microsoft.App/containerApps", "api")
+    item = metric_item(app["id"], "CpuPercentage", [1.0, float("nan")])
+    inv = Inventory([app, metrics_record(app, "Microsoft.App/containerApps", [item])])
+    rules = [r for r in registry().all() if r.id in ("PC-PERF-001", "PC-OPS-008")]
+    first = [(f.rule_id, f.status.value, f.message) for r in rules for f in run_rule(r, inv)]
+    again = [(f.rule_id, f.status.value, f.message) for r in rules for f in run_rule(r, inv)]
+    assert first == again
+    assert any(status == "ERROR" and "finite" in message for _, status, message in first)
