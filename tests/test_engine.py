@@ -330,3 +330,22 @@ def test_a_credential_quoted_in_a_message_is_masked():
     [finding] = run_rule(quotes.__prodcheck_rule__, _inv([arm(REDIS, "cache")]))
     assert "s3cr3tvalue" not in finding.message
     assert "SharedAccessKey=***redacted***" in finding.message
+
+
+def test_the_gap_named_for_a_verdict_does_not_depend_on_the_order_of_its_reads():
+    # A verdict's reads are a set, whose order changes from one process to the next (string
+    # hashing): the gap it is reported against must not.
+    from prodcheck.engine import _unread_input
+    from prodcheck.inventory import Read
+
+    scope = f"/subscriptions/{SUB}"
+    alerts = CoverageRecord("Microsoft.Insights/metricAlerts", scope, "failed", 403)
+    endpoints = CoverageRecord("Microsoft.Network/privateEndpoints", scope, "failed", 403)
+    reads = [
+        Read(frozenset({"microsoft.network/privateendpoints"})),
+        Read(frozenset({"microsoft.insights/metricalerts"})),
+    ]
+    for order in (reads, reads[::-1]):
+        assert _unread_input(order, None, [alerts, endpoints]) is alerts
+        assert _unread_input(order, None, [endpoints, alerts]) is endpoints
+    assert _unread_input(reads[:1], None, [alerts]) is None

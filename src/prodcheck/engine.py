@@ -200,12 +200,16 @@ def _own_data(read: Read, target: Resource | None) -> Read:
 def _unread_input(
     reads: Iterable[Read], target: Resource | None, gaps: Sequence[CoverageRecord]
 ) -> CoverageRecord | None:
-    """The first gap among the data a verdict rests on, or None when it had all of it."""
-    for read in reads:
-        bearing = _own_data(read, target)
-        for gap in gaps:
-            if _touches(gap, bearing):
-                return gap
+    """The first gap (in the order of `gaps`) among the data a verdict rests on, or None when
+    it had all of it.
+
+    The gaps' order decides which one is named, not the reads': they are a set, whose order
+    changes from one process to the next, and the same audit must name the same gap.
+    """
+    bearings = [_own_data(read, target) for read in reads]
+    for gap in gaps:
+        if any(_touches(gap, bearing) for bearing in bearings):
+            return gap
     return None
 
 
