@@ -12,6 +12,8 @@ trailing data, with the text cut into pieces anywhere.
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 from unittest import mock
 
@@ -262,3 +264,28 @@ def test_a_refusal_found_by_the_fast_reading_keeps_the_long_ways_message(text, e
         _read_fast(iter((text,)))
     with pytest.raises(jsonfile.InvalidJson, match=expected):
         parse_json(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"format": "prodcheck.snapshot/v1", "resources": [{"id": "a", "id": "b"}]}',
+        '{"a": [1,',
+        "[]",
+    ],
+    ids=["refused", "truncated", "read"],
+)
+def test_a_pipe_is_read_as_a_file_is(tmp_path, text):
+    """A pipe cannot be read twice: it is read whole, then fast or the long way, as a file is."""
+    regular = tmp_path / "doc.json"
+    regular.write_text(text, encoding="utf-8")
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=lambda: pipe.write_text(text, encoding="utf-8"))
+    writer.start()
+    try:
+        from_pipe = _read_outcome(pipe)
+    finally:
+        writer.join(timeout=10)
+    from_file = _read_outcome(regular)
+    assert from_pipe == (from_file[0], from_file[1].replace(str(regular), str(pipe)))

@@ -501,19 +501,23 @@ def read_json(
     a JSON syntax error (how to produce the file again), `missing` to a missing file.
 
     A file is read fast, a few megabytes at a time; a file the fast reading does not vouch for
-    is read again whole, the long way, which gives every refusal its message.
+    is read again whole, the long way, which gives every refusal its message. Standard input
+    and pipes, which cannot be read twice, are read whole first.
     """
     source = str(path)
+    # Only a regular file can be read a second time, the long way; a pipe is read whole first.
+    again = source != "-" and Path(path).is_file()
     try:
         if source == "-":
             text = sys.stdin.read()
             source = "standard input"
         else:
-            try:
-                with open(path, "rb") as fh:
-                    return _read_fast(_file_pieces(fh, READ_BYTES)), source
-            except _Unread:
-                pass
+            if again:
+                try:
+                    with open(path, "rb") as fh:
+                        return _read_fast(_file_pieces(fh, READ_BYTES)), source
+                except _Unread:
+                    pass
             text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{kind} file {source} not found: {missing}") from None
@@ -524,7 +528,7 @@ def read_json(
     except OSError as exc:
         raise UserError(f"cannot read {kind} {source}: {exc.strerror}") from None
     try:
-        doc = parse_json(text) if source == "standard input" else parse_json_long(text)
+        doc = parse_json_long(text) if again else parse_json(text)
         return doc, source
     except json.JSONDecodeError as exc:
         hint = (
