@@ -220,6 +220,23 @@ def _items(result: Any) -> Iterable[Any]:
     return result
 
 
+def _decoded(pipeline_response: Any) -> Any:
+    """The JSON object the pipeline's ContentDecodePolicy already parsed from this response's
+    text (the same `json.loads` of the same text), or None: then the caller parses the text.
+    A body is parsed once, not once by the pipeline and again by prodcheck."""
+    context = getattr(pipeline_response, "context", None)
+    body = context.get("deserialized_data") if context is not None else None
+    return body if isinstance(body, dict) else None
+
+
+def _json(pipeline_response: Any) -> Any:
+    """A response's JSON, parsed once (see `_decoded`); ValueError if it is not JSON."""
+    body = _decoded(pipeline_response)
+    if body is None:
+        body = json.loads(pipeline_response.http_response.text())
+    return body
+
+
 def _page_body(sink: list[Any], what: str) -> Any:
     """The JSON of the one page the SDK just read (None if none was captured), checked to be
     ARM's list shape: an object whose `value` is a list of objects."""
@@ -228,7 +245,7 @@ def _page_body(sink: list[Any], what: str) -> Any:
     if len(responses) != 1:
         return None
     try:
-        body = json.loads(responses[0].text())
+        body = _json(responses[0])
     except (ValueError, TypeError) as exc:
         raise MalformedResponse(f"a page of {what} is not JSON: {one_line(str(exc))}") from exc
     _check_page(body, what)
@@ -283,8 +300,13 @@ def sdk_items(call: Callable[[], Any], client: Any, pages: Pages) -> Iterator[di
         yield from rest_pages(client, next_link, api_version, pages=pages)
 
 
-def _send(client: Any, request: Any) -> Any:
+def _send(client: Any, request: Any, *, pipeline_response: bool = False) -> Any:
+    """Send `request` through `client`'s pipeline: its HTTP response, or with
+    `pipeline_response` the pipeline's response, whose context holds the JSON the pipeline
+    parsed (see `_decoded`)."""
     send = getattr(client, "send_request", None) or client._send_request
+    if pipeline_response:
+        return send(request, _return_pipeline_response=True)
     return send(request)
 
 
@@ -306,11 +328,12 @@ def rest_pages(
     if api_version and "api-version=" not in path.lower():
         params["api-version"] = api_version
     while url:
-        response = _send(client, HttpRequest("GET", url, params=params))
+        answer = _send(client, HttpRequest("GET", url, params=params), pipeline_response=True)
+        response = answer.http_response
         if response.status_code != 200:
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
         try:
-            body = response.json()
+            body = _json(answer)
         except ValueError as exc:
             raise MalformedResponse(
                 f"a page of {pages.what} is not JSON: {one_line(str(exc))}"
@@ -336,13 +359,18 @@ def rest_singleton(client: Any, path: str, api_version: str) -> Iterator[dict[st
     from azure.core.rest import HttpRequest
     from azure.mgmt.core.exceptions import ARMErrorFormat
 
-    response = _send(client, HttpRequest("GET", path, params={"api-version": api_version}))
+    answer = _send(
+        client,
+        HttpRequest("GET", path, params={"api-version": api_version}),
+        pipeline_response=True,
+    )
+    response = answer.http_response
     if response.status_code == 404:
         return
     if response.status_code != 200:
         raise HttpResponseError(response=response, error_format=ARMErrorFormat)
     try:
-        body = response.json()
+        body = _json(answer)
     except ValueError as exc:
         raise MalformedResponse(f"GET {path} is not JSON: {one_line(str(exc))}") from exc
     if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
@@ -379,11 +407,12 @@ def metrics_page(
     from azure.mgmt.core.exceptions import ARMErrorFormat
 
     params = {**query, "api-version": api_version}
-    response = _send(client, HttpRequest("GET", path, params=params))
+    answer = _send(client, HttpRequest("GET", path, params=params), pipeline_response=True)
+    response = answer.http_response
     if response.status_code != 200:
         raise HttpResponseError(response=response, error_format=ARMErrorFormat)
     try:
-        body = response.json()
+        body = _json(answer)
     except ValueError as exc:
         raise MalformedResponse(f"the answer of {what} is not JSON: {one_line(str(exc))}") from exc
     _check_page(body, what)
