@@ -4,6 +4,7 @@ to requests' way for anything out of the ordinary (a proxy, no TLS verification)
 from __future__ import annotations
 
 import ssl
+import sys
 import threading
 
 import pytest
@@ -254,3 +255,72 @@ def test_each_request_gets_its_own_client_request_id(recorder, make_options):
     ]
     assert len(set(ids)) == 3
     assert all(len(i) == 36 for i in ids)
+
+
+# --------------------------------------------------------------------------- SDK lists
+
+
+@pytest.fixture
+def synthetic(monkeypatch):
+    """A synthetic subscription of 300 resources (benchmarks/generate.py) and what the rule
+    pack reads."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import generate
+    import run
+
+    from prodcheck.collect.catalog import METRICS
+
+    try:
+        wanted = [n for n in run.needs() if METRICS.lower() not in n.lower()]
+        yield generate.generate(300)["resources"], wanted, generate.SUBSCRIPTION
+    finally:
+        for name in ("generate", "run"):
+            sys.modules.pop(name, None)
+
+
+def _requests(fake_arm):
+    return sorted(
+        (r.method, r.path, tuple(sorted(r.query.items())), r.body) for r in fake_arm.requests
+    )
+
+
+def test_sdk_lists_read_the_same_through_planned_urls_and_the_sdk_pager(
+    synthetic, fake_arm, make_options, monkeypatch
+):
+    """Three ways to read what an SDK lists: its own pager (models thrown away for the JSON
+    ARM sent), the URL it plans sent by prodcheck, and that URL learned once per child type
+    and put after each parent's id. Same requests (path, api-version, query), same snapshot."""
+    from prodcheck.collect import engine
+
+    resources, wanted, subscription = synthetic
+    fake_arm.page_size = 7  # several pages for the larger lists
+    fake_arm.serve(resources)
+    runs = {}
+    for way in ("pager", "planned", "learned"):
+        with monkeypatch.context() as patch:
+            if way == "pager":
+                patch.setattr(engine, "planned_url", lambda call: None)
+            if way in ("pager", "planned"):
+                patch.setattr(engine.Run, "_child_url", lambda self, c, p, call: None)
+            planned = engine.planned_url
+            asked = []
+
+            def counted(call, planned=planned, asked=asked):
+                asked.append(1)
+                return planned(call)
+
+            patch.setattr(engine, "planned_url", counted)
+            fake_arm.requests.clear()
+            snap = collect_snapshot(make_options(subscriptions=[subscription]), wanted)
+            runs[way] = (snap, _requests(fake_arm), len(asked))
+    pager, planned, learned = runs["pager"], runs["planned"], runs["learned"]
+    assert len(pager[0]["resources"]) > 250
+    assert all(c["status"] == "ok" for c in pager[0]["coverage"])
+    for snap, requests, _ in (planned, learned):
+        assert snap["resources"] == pager[0]["resources"]
+        assert snap["coverage"] == pager[0]["coverage"]
+        assert requests == pager[1]
+    # learned: the SDK is asked once per child type, not once per parent
+    assert 0 < learned[2] <= planned[2] // 2

@@ -136,6 +136,33 @@ class ClientRequestIdPolicy(SansIOHTTPPolicy):
             headers["x-ms-client-request-id"] = str(uuid.uuid4())
 
 
+class Planned(Exception):  # noqa: N818 - not an error: the request an SDK call would send
+    """Raised instead of sending inside `plan_request()`: carries the URL of the GET an SDK
+    call would send. Not an `AzureError`, so that no policy retries it."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+@contextlib.contextmanager
+def plan_request() -> Iterator[None]:
+    """Inside the block, the first GET this thread would send through a client's pipeline is
+    not sent: the guard raises `Planned` with its URL (after the endpoint and read-only checks,
+    before the rate limiter). Anything but a plain GET is refused as it always is.
+
+    An SDK call builds its request exactly as it would send it (path, api-version, query);
+    sending that URL through `engine.rest_pages` then reads the pages without the SDK turning
+    each one into models, which prodcheck would throw away for the JSON as ARM sent it.
+    """
+    previous = getattr(_capture, "plan", False)
+    _capture.plan = True
+    try:
+        yield
+    finally:
+        _capture.plan = previous
+
+
 class EndpointPolicy(HTTPPolicy):
     """Lets a request through only to the Resource Manager endpoint (scheme, host and port).
 
@@ -218,6 +245,8 @@ class GuardPolicy(HTTPPolicy):
             raise ReadOnlyViolation(
                 f"prodcheck is read-only and refused to send {http_request.method} {path}"
             )
+        if method == "GET" and getattr(_capture, "plan", False):
+            raise Planned(http_request.url)
         match = _SUBSCRIPTION.match(path)
         subscription = match.group(1).lower() if match else ""
         self._limiter.acquire(subscription, self._deadline)

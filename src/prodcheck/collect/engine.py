@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, MutableMap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from prodcheck.arm import with_catalogue_id
 from prodcheck.collect.auth import (
@@ -45,7 +46,13 @@ from prodcheck.collect.catalog import (
     diagnostics_base,
     metrics_need,
 )
-from prodcheck.collect.clients import Clients, RequestStats, capture_responses
+from prodcheck.collect.clients import (
+    Clients,
+    Planned,
+    RequestStats,
+    capture_responses,
+    plan_request,
+)
 from prodcheck.collect.failures import Failure, MalformedResponse, describe
 from prodcheck.collect.ids import Parent, last_segment, namespace, parent_type, type_key, url_path
 from prodcheck.collect.limiter import RateLimiter
@@ -60,6 +67,8 @@ from prodcheck.outbound import MaskingFilter
 from prodcheck.outbound import one_line as one_line_out
 
 FORMAT = "prodcheck.snapshot/v1"
+# A URL path that no quoting changes: letters, digits and `/ - _ . ~` only.
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9/_.~-]+$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _GROUP = re.compile(r"^[-\w.()]{1,90}$")
 _MANAGEMENT_GROUP = re.compile(r"^[-\w.()]{1,90}$")
@@ -271,14 +280,42 @@ def _raw_items(body: Any, models: list[Any]) -> list[dict[str, Any]]:
     return [to_json(m) for m in models]
 
 
-def sdk_items(call: Callable[[], Any], client: Any, pages: Pages) -> Iterator[dict[str, Any]]:
+def planned_url(call: Callable[[], Any]) -> str | None:
+    """The URL of the first GET an SDK list call sends (see `clients.plan_request`), without
+    sending it; None if the call sent nothing."""
+    with plan_request():
+        try:
+            result = call()
+            if hasattr(result, "by_page"):
+                for _ in result.by_page():
+                    break
+        except Planned as planned:
+            return planned.url
+    return None
+
+
+def sdk_items(
+    call: Callable[[], Any], client: Any, pages: Pages, url: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Run an SDK list call and yield its items as ARM JSON, page by page.
+
+    The SDK builds the request (its path, api-version and query, exactly as it would send it);
+    prodcheck sends it and reads the pages itself (`rest_pages`), as ARM sent them: the SDK's
+    models of each page would cost more than the read and be thrown away. Only an SDK call that
+    sends nothing to plan is read through the SDK's own pager (below). `url`, when given, is
+    the URL the call would send (see `Run._child_url`): then the SDK is not asked.
 
     Every page is checked before the pager may follow its nextLink: a repeated link or a list
     longer than `pages` allows stops the read. A few SDK operations model a list as unpaged
     (metric alerts, action groups); should ARM send a nextLink there anyway, the rest of the
     pages are read rather than silently dropped.
     """
+    url = url or planned_url(call)
+    if url is not None:
+        query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+        api_version = next((v for k, v in query.items() if k.lower() == "api-version"), "")
+        yield from rest_pages(client, url, api_version, pages=pages)
+        return
     next_link = None
     with capture_responses() as sink:
         result = call()
@@ -508,6 +545,8 @@ class Run:
         self._collections: set[tuple[str, str]] = set()
         self._api_versions: dict[str, dict[str, str]] = {}
         self._api_locks: dict[str, threading.Lock] = {}
+        # (SDK, child type) -> (endpoint, path after the parent's, query): see `_child_url`.
+        self._child_urls: dict[tuple[str, str], tuple[str, str, str]] = {}
         # Tasks submitted and not yet finished (queued, on their way to a worker, or running),
         # by submission number; and whether the run was cut off at the deadline (then nothing
         # a straggling task finds is kept).
@@ -919,7 +958,8 @@ class Run:
             assert collector.children is not None
             client = self.clients.get(collector.client, parent.subscription)
             children = collector.children
-            yield from sdk_items(lambda: children(client, parent), client, pages)
+            call = lambda: children(client, parent)  # noqa: E731
+            yield from sdk_items(call, client, pages, self._child_url(collector, parent, call))
             return
         api_version = collector.api_version or self.api_version_for(
             collector.type, parent.subscription
@@ -997,6 +1037,45 @@ class Run:
             self._failed(collector, rid, exc, 0)
             return
         self._ok(collector, rid, count)
+
+    # ---- the URLs of SDK child lists
+
+    def _child_url(
+        self, collector: Collector, parent: Parent, call: Callable[[], Any]
+    ) -> str | None:
+        """The URL the SDK call `call` would send to list `collector`'s children of `parent`.
+
+        The SDK is asked once per child type (`planned_url`); when its URL is the parent's id
+        followed by a suffix and a query that name nothing of that parent (`/privateDnsZoneGroups
+        ?api-version=...`), the same suffix and query are put after each other parent's id,
+        whose path neither the SDK's quoting nor prodcheck's changes; otherwise the SDK is asked
+        every time. Building a request through the SDK costs about as much as the read.
+        """
+        key = (collector.client, type_key(collector.type))
+        parent_path = url_path(parent.id).rstrip("/")
+        plain = bool(_PLAIN_PATH.match(parent_path))
+        with self._lock:
+            known = self._child_urls.get(key)
+        if known is not None and plain:
+            base, suffix, query = known
+            return f"{base}{parent_path}{suffix}" + (f"?{query}" if query else "")
+        url = planned_url(call)
+        if url is None or known is not None or not plain:
+            return url
+        parts = urlsplit(url)
+        suffix = parts.path[len(parent_path) :]
+        named = [parent.subscription, parent.resource_group, *parent.names]
+        if (
+            parts.path.startswith(parent_path)
+            and suffix.startswith("/")
+            and not parts.fragment
+            and not any(n and n.lower() in parts.query.lower() for n in named)
+        ):
+            with self._lock:
+                self._child_urls.setdefault(
+                    key, (f"{parts.scheme}://{parts.netloc}", suffix, parts.query)
+                )
+        return url
 
     # ---- api-versions for types without a collector
 
