@@ -4,9 +4,16 @@ For each subscription count S, the runner builds S copies of the synthetic subsc
 `--size` resources (benchmarks/generate.py, each copy under its own subscription id), serves all
 of them from one fake ARM (tests/fake_arm) with `--latency` added to every request, and runs one
 live collection of everything the rule pack reads across the S subscriptions, in a separate
-process that reports its wall time, CPU time and peak memory (max RSS). The client-side limiter
-keeps ARM's pacing per subscription (a burst of 250 reads refilled at 25 per second) unless
-`--no-arm-limits` is given.
+process that reports its wall time, CPU time (its own and that of the collecting processes it
+starts, `--collect-processes`) and peak memory (max RSS, its own plus each collecting
+process's). The client-side limiter keeps ARM's pacing per subscription (a burst of 250 reads
+refilled at 25 per second) unless `--no-arm-limits` is given.
+
+The fake shares the machine's cores with the collection, so it is answered by
+`--fake-processes` forked processes (default 2) on one listening socket, each reading requests
+with a lean HTTP/1.1 reader; the answers are those the tests' threaded fake gives
+(tests/test_fake_arm_processes.py). Its CPU time per request is reported too: a fake that cost
+more than the collector would measure itself.
 
     .venv/bin/python benchmarks/tenant.py --subscriptions 1 4                   # 4 vs 1 at ARM pacing
     .venv/bin/python benchmarks/tenant.py --subscriptions 50                    # the landing zone
@@ -15,7 +22,8 @@ keeps ARM's pacing per subscription (a burst of 250 reads refilled at 25 per sec
 For each run it prints the requests per subscription, the slowest subscription's pacing floor
 ((its requests - 250) / 25 s: what ARM allows one principal in one subscription), the wall time
 against that floor and against the one-subscription run when there is one, when the first and
-the last subscription were done, and the peak RSS.
+the last subscription were done, the CPU time of the collection and of the fake per request,
+and the peak RSS.
 
 `--resource-graph MODE` sets the collector's `resource_graph` option (for instance `always` or
 `never`: list top-level resources through Azure Resource Graph or through ARM's lists), for
@@ -136,9 +144,12 @@ def run_count(
     import trustme
     from fake_arm.server import FakeArm
 
-    with FakeArm(trustme.CA(), page_size=PAGE_SIZE, latency=args.latency) as fake:
-        fake.serve(estate(count, args.size))
-        fake.graph_quota, fake.graph_window = 15, 5.0
+    fake = FakeArm(
+        trustme.CA(), page_size=PAGE_SIZE, latency=args.latency, processes=args.fake_processes
+    )
+    fake.serve(estate(count, args.size))
+    fake.graph_quota, fake.graph_window = 15, 5.0
+    with fake:
         command = [sys.executable, __file__, "--worker", "--count", str(count)]
         command += ["--endpoint", fake.base_url, "--ca", fake.ca_path(workdir)]
         command += ["--needs-file", str(needs_file)]
@@ -158,6 +169,9 @@ def run_count(
         if done.returncode != 0:
             raise SystemExit(f"worker failed for {count} subscriptions:\n{done.stderr}")
         result = json.loads(done.stdout.strip().splitlines()[-1])
+        fake.stop()  # gathers the log of every process that answered
+        # The fake's CPU: this process's threads, or the forked processes that answered.
+        fake_cpu += fake.processes_cpu
         per_sub: dict[str, int] = {}
         finished: dict[str, float] = {}
         for r in fake.requests:
@@ -196,22 +210,27 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"{args.size} resources per subscription, latency {args.latency * 1000:.0f} ms, "
         f"concurrency {args.concurrency or 'default'}, per subscription "
-        f"{args.subscription_concurrency or 'default'}, limiter {limiter}"
+        f"{args.subscription_concurrency or 'default'}, limiter {limiter}, "
+        f"fake ARM processes {args.fake_processes}"
         + (f", Resource Graph {args.resource_graph}" if args.resource_graph is not None else ""),
         "",
         "| subscriptions | resources | requests | Resource Graph queries | per subscription "
         "| slowest floor (s) "
-        "| wall (s) | wall / floor | wall / one subscription | first / last done (s) "
-        "| collector CPU (s) | failed reads | peak RSS (MB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| processes | wall (s) | wall / floor | wall / one subscription | first / last done (s) "
+        "| collector CPU (s) | per request (ms) | fake per request (ms) | failed reads "
+        "| peak RSS (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         vs_floor = f"{r['wall'] / r['floor']:.2f}" if r["floor"] else "-"
         vs_one = f"{r['wall'] / one:.2f}" if one else "-"
         lines.append(
             f"| {r['subscriptions']} | {r['resources']:,} | {r['requests']:,} | "
-            f"{r['graphQueries']} | {r['perSubscription']:,} | {r['floor']:.1f} | {r['wall']:.1f} | {vs_floor} | "
+            f"{r['graphQueries']} | {r['perSubscription']:,} | {r['floor']:.1f} | "
+            f"{r['processes']} | {r['wall']:.1f} | {vs_floor} | "
             f"{vs_one} | {r['firstDone']:.1f} / {r['lastDone']:.1f} | {r['cpu']:.1f} | "
+            f"{r['cpu'] / max(r['requests'], 1) * 1000:.2f} | "
+            f"{r['fakeCpu'] / max(r['requests'], 1) * 1000:.2f} | "
             f"{r['failed']} | {r['peakMB']:.0f} |"
         )
     return "\n".join(lines)
@@ -228,6 +247,12 @@ def main() -> None:
         "--collect-processes", type=int, default=None, help="default: the collector's"
     )
     parser.add_argument("--no-arm-limits", action="store_true", help="lift the client's pacing")
+    parser.add_argument(
+        "--fake-processes",
+        type=int,
+        default=2,
+        help="processes answering as the fake ARM (1: one threaded server, as in the tests)",
+    )
     parser.add_argument(
         "--resource-graph",
         metavar="MODE",

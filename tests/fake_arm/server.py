@@ -31,6 +31,12 @@ error body and Retry-After (403 with ARM's AuthorizationFailed body), hangs (tim
 trickling in byte by byte, malformed or truncated JSON, any other body (an HTML page, `value` not
 a list), and nextLinks that loop, never end, or name another host.
 
+For benchmarks, `FakeArm(..., processes=N)` answers from N forked processes on one listening
+socket, each with a lean HTTP/1.1 reader, so that the fake is not the bottleneck of what it
+measures (a threaded Python server is bound to one core): the same answers, the Resource Graph
+quota shared, and the log and the peak requests in flight gathered from every process when it
+stops.
+
 `RecordingServer` is that other host: it logs every request with its headers and answers an
 empty page, so a test can show that nothing (least of all the token) was sent there.
 """
@@ -41,6 +47,7 @@ import contextlib
 import copy
 import fnmatch
 import json
+import platform
 import re
 import socket
 import ssl
@@ -48,6 +55,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -212,8 +220,20 @@ class _Index:
 class FakeArm:
     """The fake ARM server. Use as a context manager, or start()/stop()."""
 
-    def __init__(self, ca: Any, *, page_size: int = 100, latency: float = 0.0) -> None:
+    def __init__(
+        self, ca: Any, *, page_size: int = 100, latency: float = 0.0, processes: int = 1
+    ) -> None:
         self.ca = ca
+        # Benchmarks: this many forked processes answer on one listening socket, each with a
+        # lean HTTP/1.1 reader (see `_serve_connection`). The answers are the same; the log
+        # (`requests`, `peak_in_flight`) is gathered from every process when it stops, and
+        # faults must be set before `start`.
+        self.processes = processes
+        self._children: list[tuple[int, Any]] = []
+        self._spans: list[tuple[str, float, float]] = []
+        self._shared_quota: Any = None
+        # The CPU time the forked processes spent, once they stopped (seconds).
+        self.processes_cpu = 0.0
         self.page_size = page_size
         self.latency = latency
         self.hang_seconds = 30.0
@@ -254,16 +274,100 @@ class FakeArm:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         self._server = _Server(("127.0.0.1", 0), _Handler, context, self)
+        if self.processes > 1:
+            return self._fork()
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="fake-arm", daemon=True
         )
         self._thread.start()
         return self
 
+    def _fork(self) -> FakeArm:
+        """Answer from `processes` forked processes; this one only gathers their logs."""
+        import multiprocessing
+        import os
+
+        assert self._server is not None
+        self._server.socket.setblocking(False)  # several processes race to accept
+        self._server.lean = True
+        self._shared_quota = (
+            multiprocessing.Lock(),
+            multiprocessing.Value("i", 0, lock=False),
+            multiprocessing.Value("d", 0.0, lock=False),
+        )
+        for _ in range(self.processes):
+            control, theirs = socket.socketpair()
+            pid = os.fork()
+            if pid == 0:  # the child: serve until told to stop, then send the log
+                control.close()
+                self._child(theirs)
+            theirs.close()
+            self._children.append((pid, control))
+        return self
+
+    def _child(self, control: socket.socket) -> None:
+        import os
+        import pickle
+
+        assert self._server is not None
+        server = self._server
+        try:
+
+            def watch() -> None:
+                control.recv(1)  # a byte, or the parent gone
+                server.shutdown()
+
+            threading.Thread(target=watch, daemon=True).start()
+            server.serve_forever(0.05)
+            with self._lock:
+                log = pickle.dumps(
+                    (self.requests, self._spans, self.graph_queries, time.process_time())
+                )
+            control.sendall(len(log).to_bytes(8, "big") + log)
+        finally:
+            os._exit(0)
+
+    def _gather(self) -> None:
+        import os
+        import pickle
+
+        for _, control in self._children:
+            with contextlib.suppress(OSError):
+                control.sendall(b"x")
+        for pid, control in self._children:
+            reader = control.makefile("rb")
+            size = int.from_bytes(reader.read(8) or b"\0" * 8, "big")
+            requests, spans, queries, cpu = (
+                pickle.loads(reader.read(size)) if size else ([], [], [], 0.0)
+            )
+            self.processes_cpu += cpu
+            self.requests.extend(requests)
+            self._spans.extend(spans)
+            self.graph_queries.extend(queries)
+            reader.close()
+            control.close()
+            os.waitpid(pid, 0)
+        self._children = []
+        self.requests.sort(key=lambda r: r.at)
+        # The most requests to one subscription answered at once, across the processes.
+        events: dict[str, list[tuple[float, int]]] = {}
+        for sub, begun, ended in self._spans:
+            events.setdefault(sub, []).extend([(begun, 1), (ended, -1)])
+        for sub, marks in events.items():
+            now = peak = 0
+            for _, step in sorted(marks, key=lambda m: (m[0], m[1])):
+                now += step
+                peak = max(peak, now)
+            self.peak_in_flight[sub] = peak
+
     def stop(self) -> None:
         self._stopping.set()
+        forked = bool(self._children) or self._shared_quota is not None
+        if self._children:
+            self._gather()
         if self._server is not None:
-            self._server.shutdown()
+            if not forked:  # the forked processes served; this one never did
+                self._server.shutdown()
             self._server.server_close()
             self._server = None
 
@@ -380,26 +484,22 @@ class FakeArm:
     ) -> Reply | None:
         """The reply to one request, or None to hang up without answering."""
         path = unquote(raw_path).rstrip("/") or "/"
-        logged = LoggedRequest(method, path, dict(query))
-        sub = logged.subscription
+        parts = path.split("/", 3)
+        sub = parts[2].lower() if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""
         with self._lock:
             now = self.in_flight[sub] = self.in_flight.get(sub, 0) + 1
             self.peak_in_flight[sub] = max(self.peak_in_flight.get(sub, 0), now)
-            self.requests.append(
-                LoggedRequest(
-                    method,
-                    path,
-                    dict(query),
-                    time.monotonic(),
-                    now,
-                    body if method == "POST" else b"",
-                )
+            arrived = LoggedRequest(
+                method, path, dict(query), time.monotonic(), now, body if method == "POST" else b""
             )
+            self.requests.append(arrived)
         try:
             return self._answer(method, path, query, headers, body)
         finally:
             with self._lock:
                 self.in_flight[sub] -= 1
+                if self._shared_quota is not None:
+                    self._spans.append((sub, arrived.at, time.monotonic()))
 
     def _answer(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes = b""
@@ -477,15 +577,27 @@ class FakeArm:
                 "x-ms-user-quota-remaining": "14",
                 "x-ms-user-quota-resets-after": "00:00:05",
             }
-        with self._lock:
-            now = time.monotonic()
-            if now >= self._graph_window_ends:
-                self._graph_used, self._graph_window_ends = 0, now + self.graph_window
-            allowed = self._graph_used < self.graph_quota
-            if allowed:
-                self._graph_used += 1
-            left = max(0.0, self._graph_window_ends - now)
-            remaining = self.graph_quota - self._graph_used
+        if self._shared_quota is not None:  # one quota across the forked processes
+            lock, used, ends = self._shared_quota
+            with lock:
+                now = time.monotonic()
+                if now >= ends.value:
+                    used.value, ends.value = 0, now + self.graph_window
+                allowed = used.value < self.graph_quota
+                if allowed:
+                    used.value += 1
+                left = max(0.0, ends.value - now)
+                remaining = self.graph_quota - used.value
+        else:
+            with self._lock:
+                now = time.monotonic()
+                if now >= self._graph_window_ends:
+                    self._graph_used, self._graph_window_ends = 0, now + self.graph_window
+                allowed = self._graph_used < self.graph_quota
+                if allowed:
+                    self._graph_used += 1
+                left = max(0.0, self._graph_window_ends - now)
+                remaining = self.graph_quota - self._graph_used
         seconds = int(left) + (1 if left % 1 else 0)
         return allowed, {
             "x-ms-user-quota-remaining": str(remaining),
@@ -724,8 +836,13 @@ class FakeArm:
         return arm_error("ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
 
     @staticmethod
-    def _shape(resource: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
-        fmt = {k.lower(): v for k, v in query.items()}.get("format")
+    def _shape(
+        resource: dict[str, Any], query: dict[str, str], fmt: str | None = None
+    ) -> dict[str, Any]:
+        """The resource as answered: a policy in the `format` the query asks for (`fmt`, when
+        the caller has read it from the query already)."""
+        if fmt is None:
+            fmt = {k.lower(): v for k, v in query.items()}.get("format")
         if fmt and str(resource.get("type", "")).lower().endswith("/policies"):
             shaped = copy.deepcopy(resource)
             props = shaped.setdefault("properties", {})
@@ -780,10 +897,11 @@ class FakeArm:
     ) -> tuple[int, Any]:
         lowered = {k.lower(): k for k in query}
         start = int(query.get(lowered.get("$skiptoken", ""), "0") or 0)
+        fmt = query.get(lowered["format"]) if "format" in lowered else ""
         rtype = path_type(path).lower()
         if rtype in UNPAGED_TYPES or rtype.endswith("/policies"):
-            return 200, {"value": [self._shape(r, query) for r in items]}
-        page = [self._shape(r, query) for r in items[start : start + self.page_size]]
+            return 200, {"value": [self._shape(r, query, fmt) for r in items]}
+        page = [self._shape(r, query, fmt) for r in items[start : start + self.page_size]]
         body: dict[str, Any] = {"value": page}
         if start + self.page_size < len(items):
             params = {k: v for k, v in query.items() if k.lower() != "$skiptoken"}
@@ -838,27 +956,103 @@ def _graph_row(resource: dict[str, Any], sub: str, group: str) -> dict[str, Any]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
     def __init__(self, address: Any, handler: Any, context: ssl.SSLContext, fake: FakeArm) -> None:
         self.ssl_context = context
         self.fake = fake
+        # Read requests with `_serve_connection` rather than http.server's handler.
+        self.lean = False
         super().__init__(address, handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The TLS handshake happens here, in the connection's own thread. Headers and body go
         # out in separate writes: without TCP_NODELAY, Nagle and delayed ACKs add 40 ms to each.
         try:
+            request.setblocking(True)
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             tls = self.ssl_context.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
             return
         try:
-            self.RequestHandlerClass(tls, client_address, self)
+            if self.lean:
+                _serve_connection(tls, self.fake)
+            else:
+                self.RequestHandlerClass(tls, client_address, self)
         except (ssl.SSLError, OSError):
             pass
         finally:
             with contextlib.suppress(OSError):
                 tls.close()
+
+
+class _Headers(dict[str, str]):
+    """Request headers by lower-case name (what `FakeArm.answer` reads of them)."""
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+_SERVER = f"BaseHTTP/0.6 Python/{platform.python_version()}"
+
+
+def _date() -> str:
+    from email.utils import formatdate
+
+    return formatdate(usegmt=True)
+
+
+def _serve_connection(tls: Any, fake: FakeArm) -> None:
+    """Answer the requests of one keep-alive connection as `_Handler` does, with a lean
+    HTTP/1.1 reader and one write per answer (benchmarks: see `FakeArm.processes`)."""
+    rfile = tls.makefile("rb", 65536)
+    try:
+        while True:
+            line = rfile.readline(65537)
+            if not line or line in (b"\r\n", b"\n"):
+                return
+            try:
+                method, target, _ = line.decode("latin-1").split(" ", 2)
+            except ValueError:
+                return
+            headers = _Headers()
+            while True:
+                raw = rfile.readline(65537)
+                if raw in (b"\r\n", b"\n", b""):
+                    break
+                name, _, value = raw.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("Content-Length") or 0)
+            body = rfile.read(length) if length else b""
+            split = urlsplit(target)
+            query = dict(parse_qsl(split.query, keep_blank_values=True))
+            reply = fake.answer(method, split.path, query, headers, body)
+            if reply is None:
+                return
+            length = len(reply.body) + (1000 if reply.truncated else 0)
+            head = [
+                f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, '')}",
+                f"Server: {_SERVER}",
+                f"Date: {_date()}",
+                f"Content-Type: {reply.content_type}",
+                f"Content-Length: {length}",
+                "x-ms-request-id: fake",
+                *(f"{k}: {v}" for k, v in reply.headers.items()),
+            ]
+            data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+            if reply.drip:
+                tls.sendall(data)
+                for i in range(len(reply.body)):
+                    if fake.stopping.wait(reply.drip):
+                        return
+                    tls.sendall(reply.body[i : i + 1])
+            else:
+                tls.sendall(data + reply.body)
+            if reply.truncated or headers.get("Connection", "").lower() == "close":
+                return
+    finally:
+        rfile.close()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -461,6 +461,10 @@ def _watch_parent(parent: int) -> None:
 
 def worker_main(fd: int) -> None:
     """A worker: read the job, collect its subscriptions, send the results, end."""
+    import signal
+
+    # Ctrl-C reaches every process of the terminal's group: the parent stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = Channel(socket.socket(fileno=fd))
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     message = channel.receive()
