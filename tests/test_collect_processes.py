@@ -289,3 +289,17 @@ def test_a_bad_processes_count_in_the_configuration_is_one_line(value, tmp_path)
         parse_config(f"scope:\n  collect_processes: {value}\n", tmp_path / "prodcheck.yaml")
     message = str(info.value)
     assert "\n" not in message and "scope.collect_processes" in message
+
+
+def test_a_worker_that_cannot_be_started_is_one_line_naming_the_fix(
+    fake_arm, make_options, monkeypatch
+):
+    fake_arm.serve(estate([SUB, SUB2]))
+
+    def cannot(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(processes, "subprocess", SimpleNamespace(Popen=cannot, DEVNULL=-3))
+    with pytest.raises(UserError, match="--collect-processes 1") as info:
+        collect_snapshot(make_options(subscriptions=[SUB, SUB2], collect_processes=2), [VAULT])
+    assert "\n" not in str(info.value)

@@ -143,6 +143,14 @@ class _Worker:
         self.channel = Channel(ours)
         try:
             self.process = _spawn(theirs.fileno())
+        except OSError as exc:
+            self.channel.close()
+            from prodcheck.errors import UserError
+
+            raise UserError(
+                f"could not start a collecting process ({exc.strerror or exc}): "
+                "collect in this process with --collect-processes 1"
+            ) from None
         finally:
             theirs.close()
         self.result: dict[str, Any] | None = None
@@ -329,20 +337,17 @@ def _children(plan: Any) -> list[Any]:
 
 
 def _wait(workers: list[_Worker], deadline: Deadline, options: CollectOptions) -> None:
-    """Until every worker has sent its results or ended; past the deadline (and the time to
-    send results), the rest are stopped."""
+    """Until every worker has sent its results or ended (its reader then reads to the end of
+    the socket); past the deadline and the time to send results, the rest are stopped."""
     for worker in workers:
         while worker.reader.is_alive():
+            wait = 1.0
             if options.deadline is not None:
                 left = deadline.remaining() + RESULT_GRACE
                 if left <= 0:
                     return
-                worker.reader.join(min(left, 1.0))
-            else:
-                worker.reader.join(1.0)
-            if worker.process.poll() is not None:
-                worker.reader.join(1.0)  # what it sent before it ended
-                break
+                wait = min(left, wait)
+            worker.reader.join(wait)
 
 
 def merge_graph_summaries(summaries: list[dict[str, Any]]) -> dict[str, Any]:
