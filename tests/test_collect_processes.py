@@ -161,10 +161,10 @@ def test_a_read_hanging_in_one_worker_ends_at_the_deadline_with_the_rest_kept(
     fake_arm.fault(rf"/subscriptions/{SUB2}/providers/Microsoft.KeyVault/vaults", hang=True)
     started = time.monotonic()
     snap = collect_snapshot(
-        make_options(subscriptions=[SUB, SUB2], collect_processes=2, timeout=30, deadline=8.0),
+        make_options(subscriptions=[SUB, SUB2], collect_processes=2, timeout=30, deadline=12.0),
         NEEDS,
     )
-    assert time.monotonic() - started < 8.0 + processes.RESULT_GRACE
+    assert time.monotonic() - started < 12.0 + processes.RESULT_GRACE
     late = {(c["resourceType"], c["scope"]) for c in snap["coverage"] if c["status"] != "ok"}
     assert (VAULT, f"/subscriptions/{SUB2}") in late
     assert {r["id"].split("/")[2] for r in snap["resources"] if VAULT in r["id"]} == {SUB}
