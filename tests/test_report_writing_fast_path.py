@@ -254,3 +254,15 @@ def test_html_data_written_finding_by_finding_is_the_data_block_written_whole():
     whole = html.json_for_script(html._data(report, blocking))
     assert "".join(html._data_pieces(report)) == whole
     json.loads(whole)
+
+
+def test_every_character_a_document_pattern_reads_is_one_isprintable_refuses():
+    # `clean_output` skips its patterns on printable text: each of them must read nothing else.
+    patterns = (outbound._IN_TEXT, outbound._IN_DOCUMENT, outbound._IN_OUTPUT)
+    for code in range(0x110000):
+        char = chr(code)
+        if char.isprintable() or char in "\n\t":
+            for pattern in patterns:
+                assert pattern.search(char) is None, hex(code)
+                assert pattern.search(char + "\n") is None, hex(code)
+    assert not outbound._printable("a\rb") and outbound._printable("a\n\tb é ✓")

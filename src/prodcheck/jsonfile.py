@@ -682,6 +682,20 @@ def _float_text(value: float) -> str:
     return float.__repr__(value)
 
 
+def _numbers_text(items: list[Any] | tuple[Any, ...]) -> list[str] | None:
+    """The text of each item of a list of finite floats, or of ints, as `_dump` writes them;
+    None for any other list."""
+    kind = type(items[0])
+    if kind is float and all(type(v) is float for v in items):
+        texts = list(map(float.__repr__, items))
+        if "nan" in texts or "inf" in texts or "-inf" in texts:
+            return None
+        return texts
+    if kind is int and all(type(v) is int for v in items):
+        return list(map(int.__repr__, items))
+    return None
+
+
 def _dump(value: Any, parts: list[str], level: int, sort_keys: bool) -> None:
     # The order of these tests is json's own (a str or int subclass is written as one).
     if isinstance(value, str):
@@ -703,6 +717,10 @@ def _dump(value: Any, parts: list[str], level: int, sort_keys: bool) -> None:
         if level + 1 >= len(_INDENTS):
             raise _NotPlain
         inner = _INDENTS[level + 1]
+        numbers = _numbers_text(value)
+        if numbers is not None:  # a metric's series: hundreds of numbers, one a line
+            parts.append("[" + inner + ("," + inner).join(numbers) + _INDENTS[level] + "]")
+            return
         parts.append("[")
         for n, item in enumerate(value):
             start = len(parts)

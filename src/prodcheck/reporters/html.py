@@ -83,7 +83,10 @@ def _csp_hash(text: str) -> str:
 
 def text(value: Any) -> str:
     """Untrusted text with control characters made visible (escaping is the template's job)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    shown = str(value)
+    if shown.isprintable():  # holds no control character: the usual case, at C speed
+        return shown
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", shown)
 
 
 def show_value(value: Any) -> str:
