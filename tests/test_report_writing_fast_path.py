@@ -266,3 +266,20 @@ def test_every_character_a_document_pattern_reads_is_one_isprintable_refuses():
                 assert pattern.search(char) is None, hex(code)
                 assert pattern.search(char + "\n") is None, hex(code)
     assert not outbound._printable("a\rb") and outbound._printable("a\n\tb é ✓")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=8),
+        st.lists(st.integers(), min_size=1, max_size=8),
+        st.lists(st.one_of(st.integers(), st.floats(), st.booleans()), min_size=1, max_size=8),
+    ),
+    st.integers(min_value=0, max_value=3),
+)
+def test_a_list_of_numbers_is_written_as_the_standard_library_writes_it(numbers, depth):
+    value: object = numbers
+    for _ in range(depth):
+        value = {"series": {"values": value}}
+    assert dumps_indented(value) == _standard(value)
+    assert "".join(iter_indented(value, levels=depth)) == _standard(value)
