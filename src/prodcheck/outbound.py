@@ -163,6 +163,8 @@ def _clean(value: Any, text: Callable[[str], str]) -> Any:
     if kind is dict:
         return redact_mapping(value, lambda v: _clean(v, text), SECRET_FIELDS)
     if kind is list:
+        if value and _plain_numbers(value):  # a metric's series: nothing in it to clean
+            return list(value)
         return [_clean(v, text) for v in value]
     if value is None or kind is bool or kind is int or kind is float:
         return value
@@ -183,6 +185,12 @@ def _clean(value: Any, text: Callable[[str], str]) -> Any:
                 changes[name] = new
         return dataclasses.replace(value, **changes) if changes else value
     return value
+
+
+def _plain_numbers(items: list[Any]) -> bool:
+    """Whether every item is a float, or every item an int (exactly: not a bool, not an enum)."""
+    kind = type(items[0])
+    return (kind is float or kind is int) and all(type(v) is kind for v in items)
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
