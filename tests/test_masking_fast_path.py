@@ -188,9 +188,10 @@ def _screen_passes(mask: secrets._Mask, line: str) -> bool:
         return mask.exact.search(line) is not None
     folded = secrets._fold(line)
     return (
-        any(t in folded for t in mask.triggers)
+        any(w in folded for w in mask.words)
+        and any(t in folded for t in mask.triggers)
         and all(any(w in folded for w in group) for group in mask.requires)
-        and (mask.near is None or mask.near.search(folded) is not None)
+        and (not mask.near or any(p.search(folded) for p in mask.near))
     )
 
 
@@ -235,6 +236,22 @@ def test_the_lines_left_out_of_masking_are_the_lines_masking_leaves_as_they_are(
             assert _long_way(line) == line, line
 
 
+KEYS_AND_ENDINGS = [
+    (secrets._QUERY_KEYS, secrets._QUERY_KEY_ENDINGS),
+    (secrets._PAIR_KEYS, secrets._PAIR_KEY_ENDINGS),
+    (secrets._JSON_KEYS, secrets._JSON_KEY_ENDINGS),
+]
+
+
+@pytest.mark.parametrize("n", range(len(KEYS_AND_ENDINGS)))
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_every_credential_key_ends_with_an_ending_its_near_pattern_reads(n, data):
+    keys, endings = KEYS_AND_ENDINGS[n]
+    key = data.draw(st.from_regex(f"(?:{keys})", fullmatch=True))
+    assert secrets._fold(key).endswith(endings), key
+
+
 def test_a_document_is_read_for_every_mask_and_masked_line_by_line():
     screen = secrets._all_masks().screen()
     assert screen is not None  # no mask runs on every text: the document is read at once
@@ -243,6 +260,7 @@ def test_a_document_is_read_for_every_mask_and_masked_line_by_line():
     shipped = {mask.pattern.pattern for mask in secrets._detectors()}
     assert set(secrets._DETECTOR_EXACT) <= shipped
     assert set(secrets._DETECTOR_NEAR) <= shipped
+    assert set(secrets._DETECTOR_WORDS) <= shipped
     lines = [
         "nothing here\n",
         "  x Paſſword=hunter22\n",

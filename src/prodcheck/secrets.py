@@ -74,12 +74,25 @@ _JSON_KEYS = (
     r"access[-_]?key|account[-_]?key|primary[-_]?key|secondary[-_]?key|shared[-_]?key|"
     r"(?:access|refresh|id|sas|auth)?[-_]?token|connection[-_]?string|private[-_]?key"
 )
-# Every GitLab token, and every AWS access key id, starts with one of these (one pattern for
+# Every GitLab token, AWS access key id and GitHub token starts with one of these (one pattern for
 # all, so that a document is read for them once: see `lines_to_mask`).
 _GITLAB = r"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-"
 _AWS = r"A(?:3T|BIA|CCA|KIA|SIA)"
+_GITHUB = r"g(?:h[pousr]|ithub_pat)_"
 # `_EQ` as it reads folded text (see `_fold`).
 _EQ_FOLDED = r"\s*(?:=|%3d|%253d)"
+# What each key of `_QUERY_KEYS`, `_PAIR_KEYS` and `_JSON_KEYS` ends with (lower case): the
+# `near` pattern of each mask starts with one, so that it is found at the speed of a literal.
+_QUERY_KEY_ENDINGS = ("sig", "code", "secret", "token", "key", "password", "sas")
+_PAIR_KEY_ENDINGS = ("key", "password", "passwd", "pwd", "signature", "secret", "token")
+_JSON_KEY_ENDINGS = ("password", "passwd", "pwd", "secret", "key", "token", "string")
+
+
+def _ending(endings: tuple[str, ...], after: str) -> tuple[str, ...]:
+    """One pattern per key ending: the ending, then `after`."""
+    return tuple(re.escape(ending) + after for ending in endings)
+
+
 _SECRET_HEADER = re.compile(
     r"(?:^|[-_])(?:api[-_]?key|key|secret|token|password|authorization|cookie|signature|code)$"
     r"|subscription[-_]?key|functions[-_]?key|access[-_]?token",
@@ -101,8 +114,9 @@ class _Mask:
         pattern: str | re.Pattern[str],
         flags: int = 0,
         requires: tuple[tuple[str, ...], ...] = (),
-        near: str | None = None,
+        near: str | tuple[str, ...] | None = None,
         exact: str | None = None,
+        words: tuple[str, ...] | None = None,
     ) -> None:
         self.label = label
         # Lower-case strings one of which any match contains: a cheap test before the pattern.
@@ -111,13 +125,16 @@ class _Mask:
         # contains (`=` for a `key=value` pair).
         self.requires = requires
         # For reading a whole document at once (`lines_to_mask`), each optional:
-        # - `near`: a pattern that finds something in the folded text (see `_fold`) of any
-        #   text the mask matches, read only where a trigger word is;
+        # - `near`: patterns one of which finds something in the folded text (see `_fold`)
+        #   of any text the mask matches, read only where a trigger word is;
         # - `exact`: a pattern (case-sensitive, with a literal start, on the text as it is)
         #   that finds something in any text the mask matches, read instead of the trigger
         #   words, for a mask whose trigger words are everywhere (`.`, `:`).
-        # Neither may read a line break (a line is masked on its own) or look around.
-        self.near = re.compile(near) if near else None
+        # - `words`: lower-case words one of which the folded text of any text the mask
+        #   matches holds, read instead of the trigger words (fewer, or rarer, ones).
+        # None may read a line break (a line is masked on its own) or look around.
+        self.words = words or triggers
+        self.near = tuple(map(re.compile, (near,) if isinstance(near, str) else near or ()))
         self.exact = re.compile(exact) if exact else None
         self.pattern = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
         self._groups = [g for g in ("v", "w") if g in self.pattern.groupindex]
@@ -205,7 +222,7 @@ _MASKS: list[_Mask] = [
         _START + r"(?:Password|Passwd|Pwd)" + _EQ + r"(?:" + _QUOTED + "|" + _BARE + ")",
         re.IGNORECASE,
         requires=(_EQ_WORDS,),
-        near=r"(?:password|passwd|pwd)" + _EQ_FOLDED,
+        near=(r"passw(?:or)?d" + _EQ_FOLDED, r"pwd" + _EQ_FOLDED),
     ),
     _Mask(
         "mongodb://user:pass@",
@@ -247,7 +264,7 @@ _MASKS: list[_Mask] = [
         r"(?:%(?!26|23)[0-9A-Fa-f]{2}|[^&\s\"'`<>#\\%;])+)",
         re.IGNORECASE,
         requires=(("?", "&", "%26", "%3f"), ("=", "%3d")),
-        near=r"(?:[?&]|&amp;|%26|%3f)(?:" + _QUERY_KEYS + r")(?:=|%3d)",
+        near=_ending(_QUERY_KEY_ENDINGS, r"(?:=|%3d)"),
     ),
     _Mask(
         "secret=",
@@ -263,7 +280,7 @@ _MASKS: list[_Mask] = [
         + ")",
         re.IGNORECASE,
         requires=(_EQ_WORDS,),
-        near=r"(?:" + _PAIR_KEYS.lower() + ")" + _EQ_FOLDED,
+        near=_ending(_PAIR_KEY_ENDINGS, _EQ_FOLDED),
     ),
     _Mask(
         '"password": "..."',
@@ -271,7 +288,7 @@ _MASKS: list[_Mask] = [
         r"\\?[\"']?(?<![A-Za-z0-9_-])(?:" + _JSON_KEYS + r")\\?[\"']?\s*:\s*" + _QUOTED,
         re.IGNORECASE,
         requires=((":",), ('"', "'")),
-        near=r"(?:" + _JSON_KEYS + r")\\?[\"']?\s*:\s*\\?[\"']",
+        near=_ending(_JSON_KEY_ENDINGS, r"\\?[\"']?\s*:\s*\\?[\"']"),
     ),
     _Mask(
         "Authorization header",
@@ -320,11 +337,17 @@ _MASKS: list[_Mask] = [
         near=r"</key>",
     ),
     # Token formats: the vendor prefix stays as the label.
-    _Mask("GitHub token", ("github_pat_",), r"\bgithub_pat_(?P<v>" + _RED + r"|[A-Za-z0-9_]{22,})"),
+    _Mask(
+        "GitHub token",
+        ("github_pat_",),
+        r"\bgithub_pat_(?P<v>" + _RED + r"|[A-Za-z0-9_]{22,})",
+        exact=_GITHUB,
+    ),
     _Mask(
         "GitHub token",
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
         r"\bgh[pousr]_(?P<v>" + _RED + r"|[A-Za-z0-9]{20,})",
+        exact=_GITHUB,
     ),
     _Mask("Slack token", ("xox",), r"\bxox[abposrec]-(?P<v>" + _RED + r"|[A-Za-z0-9-]{8,})"),
     _Mask(
@@ -415,11 +438,18 @@ _DETECTOR_EXACT: dict[str, str] = {
     r"glagent-[A-Za-z0-9_\-]{50,1024}(?!\w)": _GITLAB,
     r"gloas-[A-Za-z0-9_\-]{64}(?!\w)": _GITLAB,
     r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}": _AWS,
+    r"(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}": _GITHUB,
     r"eyJ[A-Za-z0-9-_=]+\.[A-Za-z0-9-_=]+\.?[A-Za-z0-9-_.+/=]*?": r"eyJ",
     r"AccountKey=[a-zA-Z0-9+\/=]{88}": r"AccountKey=",
 }
 
-# Likewise a `_Mask.near` for a detector whose trigger words are common in a report.
+# Likewise a `_Mask.near` for a detector whose trigger words are common in a report, and the
+# words a document is read for instead of its trigger words (`_Mask.words`).
+_DETECTOR_WORDS: dict[str, tuple[str, ...]] = {
+    r"aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?[\'\"]([0-9a-zA-Z/+]{40})[\'\"]": (
+        "aws",
+    ),
+}
 _DETECTOR_NEAR: dict[str, str] = {
     r"aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?[\'\"]([0-9a-zA-Z/+]{40})[\'\"]": (
         r"aws.{0,20}?(?:key|pwd|pw|password|pass|token)"
@@ -456,8 +486,16 @@ def _detectors() -> list[_Mask]:
                     if not pattern.flags & re.IGNORECASE:
                         exact = _DETECTOR_EXACT.get(pattern.pattern)
                     near = _DETECTOR_NEAR.get(pattern.pattern)
+                    words = _DETECTOR_WORDS.get(pattern.pattern)
                     out.append(
-                        _Mask(str(obj.secret_type), triggers, pattern, near=near, exact=exact)
+                        _Mask(
+                            str(obj.secret_type),
+                            triggers,
+                            pattern,
+                            near=near,
+                            exact=exact,
+                            words=words,
+                        )
                     )
     return out
 
@@ -612,7 +650,7 @@ class _MaskSet:
         """How `lines_to_mask` reads a document; None when a mask runs on every text."""
         if any(
             mask.exact is None
-            and (not mask.triggers or any(not w or not w.isascii() for w in mask.triggers))
+            and (not mask.words or any(not w or not w.isascii() for w in mask.words))
             for mask in self.masks
         ):
             return None
@@ -647,11 +685,11 @@ class _Screen:
 
     def __init__(self, masks: list[_Mask]) -> None:
         by_words = [mask for mask in masks if mask.exact is None]
-        triggers = {word for mask in by_words for word in mask.triggers}
-        minimal = sorted(w for w in triggers if not any(v != w and v in w for v in triggers))
+        words = {word for mask in by_words for word in mask.words}
+        minimal = sorted(w for w in words if not any(v != w and v in w for v in words))
         self.words = [(word, word.encode("ascii")) for word in minimal]
         self.masks_of = {
-            word: [mask for mask in by_words if any(word in t for t in mask.triggers)]
+            word: [mask for mask in by_words if any(word in w for w in mask.words)]
             for word in minimal
         }
         exact = {mask.exact.pattern: mask.exact for mask in masks if mask.exact is not None}
@@ -673,7 +711,7 @@ class _Screen:
             if (
                 any(t in folded for t in mask.triggers)
                 and all(any(w in folded for w in group) for group in mask.requires)
-                and (mask.near is None or mask.near.search(folded) is not None)
+                and (not mask.near or any(p.search(folded) for p in mask.near))
             ):
                 return True
         return False
