@@ -696,8 +696,41 @@ def _numbers_text(items: list[Any] | tuple[Any, ...]) -> list[str] | None:
     return None
 
 
+# The text of a value of exactly these types needs no call of `_dump` (the common leaves).
+_LEAF_TEXT: dict[type, Callable[[Any], str]] = {
+    str: _encode_string,
+    int: int.__repr__,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda value: "null",
+}
+
+
 def _dump(value: Any, parts: list[str], level: int, sort_keys: bool) -> None:
-    # The order of these tests is json's own (a str or int subclass is written as one).
+    # Exactly a dict or a list first (a report is mostly these), each leaf of exactly a str,
+    # int, bool or None written on the spot; anything else by json's own order of tests below
+    # (a str or int subclass is written as one).
+    kind = type(value)
+    if kind is dict and value:
+        if level + 1 >= len(_INDENTS):
+            raise _NotPlain
+        for key in value:
+            if not isinstance(key, str):
+                raise _NotPlain
+        inner = _INDENTS[level + 1]
+        parts.append("{")
+        before = inner
+        leaf = _LEAF_TEXT.get
+        for key in sorted(value) if sort_keys else value:
+            item = value[key]
+            text = leaf(type(item))
+            if text is not None:
+                parts.append(before + _encode_string(key) + ": " + text(item))
+            else:
+                parts.append(before + _encode_string(key) + ": ")
+                _dump(item, parts, level + 1, sort_keys)
+            before = "," + inner
+        parts.append(_INDENTS[level] + "}")
+        return
     if isinstance(value, str):
         parts.append(_encode_string(value))
     elif value is None:
@@ -722,16 +755,21 @@ def _dump(value: Any, parts: list[str], level: int, sort_keys: bool) -> None:
             parts.append("[" + inner + ("," + inner).join(numbers) + _INDENTS[level] + "]")
             return
         parts.append("[")
+        leaf = _LEAF_TEXT.get
         for n, item in enumerate(value):
             start = len(parts)
-            parts.append(inner if n == 0 else "," + inner)
+            before = inner if n == 0 else "," + inner
+            text = leaf(type(item))
+            if text is not None:
+                parts.append(before + text(item))
+                continue
+            parts.append(before)
             _dump(item, parts, level + 1, sort_keys)
             if level < 2:
                 # An item of a top-level list (a finding) becomes one string: a document of
                 # 100,000 findings then holds 100,000 parts, not tens of millions.
                 parts[start:] = ["".join(parts[start:])]
-        parts.append(_INDENTS[level])
-        parts.append("]")
+        parts.append(_INDENTS[level] + "]")
     elif isinstance(value, dict):
         if not value:
             parts.append("{}")
