@@ -129,6 +129,10 @@ def worker(args: argparse.Namespace) -> None:
                 "processes": stats.get("processes", 1),
                 "resources": len(snapshot["resources"]),
                 "failed": sum(1 for c in snapshot["coverage"] if c["status"] != "ok"),
+                # Why the listing went back to ARM's lists, where it did (none when it did not).
+                "graphFallbacks": (snapshot.get("scope", {}).get("resourceGraph") or {}).get(
+                    "fallbacks", []
+                ),
                 "throttled": stats["throttled"],
                 # This process's peak, plus each worker's: an upper bound on the memory
                 # the collection held at once.
@@ -195,6 +199,7 @@ def run_count(
         "cpu": result["cpu"],
         "processes": result["processes"],
         "fakeCpu": fake_cpu,
+        "graphFallbacks": result.get("graphFallbacks", []),
         "firstDone": done_at[0] if done_at else 0.0,
         "lastDone": done_at[-1] if done_at else 0.0,
         "peakInFlightPerSubscription": peak,
@@ -281,6 +286,8 @@ def main() -> None:
                 f"(floor {row['floor']:.1f} s), {row['peakMB']:.0f} MB",
                 file=sys.stderr,
             )
+            for why in row["graphFallbacks"]:
+                print(f"  Resource Graph listing fell back to ARM lists: {why}", file=sys.stderr)
     print(table(rows, args))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
