@@ -7,6 +7,8 @@ token is fake, and it reaches them from this process over their socket.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import threading
@@ -308,3 +310,31 @@ def test_a_worker_that_cannot_be_started_is_one_line_naming_the_fix(
     with pytest.raises(UserError, match="--collect-processes 1") as info:
         collect_snapshot(make_options(subscriptions=[SUB, SUB2], collect_processes=2), [VAULT])
     assert "\n" not in str(info.value)
+
+
+def test_a_worker_that_fails_says_only_the_kind_of_error_and_sends_no_results():
+    # A job whose option name carries terminal escapes and a planted secret: the error it
+    # raises repeats that name, and none of it may reach the terminal through the worker.
+    planted = "\x1b]8;;https://evil.example\x07AccountKey=c2VjcmV0c2VjcmV0c2VjcmV0\x1b[2J"
+    ours, theirs = socket.socketpair()
+    worker = subprocess.Popen(
+        processes._worker_command(theirs.fileno()),
+        pass_fds=(theirs.fileno(),),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=dict(
+            os.environ,
+            PYTHONPATH=str(processes.Path(processes.__file__).resolve().parents[2]),
+        ),
+    )
+    theirs.close()
+    channel = processes.Channel(ours)
+    channel.send(("job", {"options": {planted: 1}}))
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 1
+    assert channel.receive() is None  # no results: the parent records the reads as failed
+    channel.close()
+    text = err.decode("utf-8", "replace")
+    assert text == "prodcheck: a collecting process stopped on TypeError\n"
+    assert "AccountKey" not in text and "\x1b" not in text

@@ -475,7 +475,18 @@ def worker_main(fd: int) -> None:
     message = channel.receive()
     if not isinstance(message, tuple) or len(message) != 2 or message[0] != "job":
         os._exit(2)
-    job = message[1]
+    try:
+        _work(channel, message[1])
+    except Exception as exc:
+        # The parent records this worker's subscriptions as failed reads. No traceback: its
+        # message may carry text from an ARM answer; the kind of error is enough to say here.
+        sys.stderr.write(f"prodcheck: a collecting process stopped on {type(exc).__name__}\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+
+def _work(channel: Channel, job: Any) -> None:
+    """Collect `job`'s subscriptions and send the results over `channel`, then end."""
     from prodcheck.collect.auth import CachedCredential
     from prodcheck.collect.clients import Clients, RequestStats
     from prodcheck.collect.engine import Plan, Run, _quiet_sdk_logging
