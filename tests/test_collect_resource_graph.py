@@ -261,6 +261,28 @@ def test_the_quota_is_waited_for_when_used_up(fake_arm, make_options):
     assert "fallbacks" not in snap["scope"]["resourceGraph"]
 
 
+def test_a_query_throttled_by_quota_spent_elsewhere_is_retried_after_the_reset(
+    fake_arm, make_options
+):
+    # Another process or tool sharing the identity spent the quota: this process's own count
+    # still says some is left, and Resource Graph answers 429 (no Retry-After, the reset only).
+    fake_arm.serve(estate())
+    fake_arm.fault(
+        "^/providers/Microsoft.ResourceGraph/resources$",
+        status=429,
+        code="RateLimiting",
+        times=1,
+        headers={"x-ms-user-quota-remaining": "0", "x-ms-user-quota-resets-after": "00:00:01"},
+    )
+    snap = collect_snapshot(make_options(subscriptions=SUBS), [VAULT])
+    assert "fallbacks" not in snap["scope"]["resourceGraph"]
+    assert not arm_lists_of(fake_arm, VAULT)
+    posts = [r for r in fake_arm.requests if r.method == "POST"]
+    assert len(posts) == 2
+    assert posts[1].at - posts[0].at >= 0.9
+    assert {c["status"] for c in snap["coverage"]} == {"ok"}
+
+
 def test_a_quota_wait_beyond_the_bound_falls_back_to_arm(fake_arm, make_options):
     vaults = [resource(VAULT, f"kv-{i:04d}", sub=s) for s in SUBS for i in range(500)]
     fake_arm.serve(vaults)

@@ -196,6 +196,22 @@ class BoundedRetryPolicy(RetryPolicy):
         self._max_retry_after = max_retry_after
         self._deadline = deadline
 
+    def _is_method_retryable(
+        self, settings: dict[str, Any], request: Any, response: Any = None
+    ) -> bool:
+        """azure-core retries no POST on a 429; a Resource Graph query reads, and Resource Graph
+        answers 429 once the user's query quota is spent (by another process or tool sharing
+        the identity, whose queries this process's quota count does not see): retried after
+        the reset it names, like a GET, rather than given up at once."""
+        if (
+            response is not None
+            and getattr(response, "status_code", 0) == 429
+            and str(request.method).upper() == "POST"
+            and urlsplit(request.url).path.lower() == _QUERY_POST
+        ):
+            return True
+        return bool(super()._is_method_retryable(settings, request, response=response))
+
     def get_retry_after(self, response: Any) -> float | None:
         """Retry-After, or on a 429 from Resource Graph the quota reset it names."""
         wait = super().get_retry_after(response)
