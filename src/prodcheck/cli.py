@@ -278,6 +278,18 @@ GraphOpt = Annotated[
         rich_help_panel=SCOPE,
     ),
 ]
+JobsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        help="Processes that evaluate the rules and write the report files: auto (default: one "
+        "per CPU, at most 4, from 2,000 resources, where the system can fork safely) or 1 to "
+        "64; 1 uses one process (default: the configuration's rules.jobs, else auto).",
+        rich_help_panel=SELECTION,
+    ),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -468,6 +480,20 @@ def write_atomically(path: Path, text: str | Iterable[str], protected: list[Path
     written; whatever goes wrong on the way (the directory cannot be written, the disk fills,
     rendering fails), that file is removed and `path` is left as it was.
     """
+    target = _report_target(path, protected)
+    pieces = iter([text] if isinstance(text, str) else text)
+    fd, tmp = _new_file(path, target)
+    try:
+        _fill(fd, pieces, path)
+        _put_in_place(tmp, target, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _report_target(path: Path, protected: list[Path]) -> Path:
+    """Where the report `path` goes, once checked: not over an input, not a directory, in a
+    directory that exists (made if need be)."""
     target = path.resolve()
     for p in protected:
         if p.exists() and target == p.resolve():
@@ -484,46 +510,54 @@ def write_atomically(path: Path, text: str | Iterable[str], protected: list[Path
                 f"cannot write {path}: cannot create directory {target.parent} "
                 f"({exc.strerror or exc}): choose another --output"
             ) from None
-    pieces = iter([text] if isinstance(text, str) else text)
+    return target
+
+
+def _new_file(path: Path, target: Path) -> tuple[int, str]:
+    """A new, empty, private file beside `target`, to be filled and then put in its place."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        return tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     except OSError as exc:
         raise _cannot_write(path, exc) from None
+
+
+def _fill(fd: int, pieces: Iterable[str], path: Path) -> None:
+    """Write `pieces` to the open file `fd` (which this closes)."""
     try:
-        try:
-            fh = os.fdopen(fd, "w", encoding="utf-8")
-        except BaseException:
-            os.close(fd)
-            raise
-        with fh:
-            # The pieces are made as they are asked for: an error in making one is not an
-            # error in writing it, and goes on as it is.
-            for piece in pieces:
-                try:
-                    for at in range(0, len(piece), 1 << 20):  # a megabyte at a time, no copy
-                        fh.write(piece[at : at + (1 << 20)])
-                except OSError as exc:
-                    raise _cannot_write(path, exc) from None
+        fh = os.fdopen(fd, "w", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        # The pieces are made as they are asked for: an error in making one is not an
+        # error in writing it, and goes on as it is.
+        for piece in pieces:
             try:
-                fh.flush()
+                for at in range(0, len(piece), 1 << 20):  # a megabyte at a time, no copy
+                    fh.write(piece[at : at + (1 << 20)])
             except OSError as exc:
                 raise _cannot_write(path, exc) from None
-        # mkstemp creates the file private (0600); a report is shared like any file the user
-        # writes: keep the mode of the file it replaces, or follow the umask.
         try:
-            if target.exists():
-                mode = target.stat().st_mode & 0o777
-            else:
-                umask = os.umask(0)
-                os.umask(umask)
-                mode = 0o666 & ~umask
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
+            fh.flush()
         except OSError as exc:
             raise _cannot_write(path, exc) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+
+def _put_in_place(tmp: str, target: Path, path: Path) -> None:
+    """Let the written file `tmp` replace `target`."""
+    # mkstemp creates the file private (0600); a report is shared like any file the user
+    # writes: keep the mode of the file it replaces, or follow the umask.
+    try:
+        if target.exists():
+            mode = target.stat().st_mode & 0o777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
 
 
 def _cannot_write(path: Path, exc: OSError) -> UserError:
@@ -543,11 +577,14 @@ def emit_report(
     protected: list[Path],
     sarif_include_waived: bool = False,
     report_url: str | None = None,
+    jobs: int | None = 1,
 ) -> None:
     """Render `report` in every requested format to stdout or files.
 
     The terminal format goes to stdout unless it is the only format and `--output` is given.
     One other format takes `--output` (or stdout without it); several need `--output-dir`.
+    Several files are written by `jobs` processes at once (None: chosen by the size of the
+    report and the CPUs; see `_write_shared`).
     """
     from prodcheck.reporters import FORMATS, Renderer, RenderOptions, extension
 
@@ -578,6 +615,7 @@ def emit_report(
             ) from None
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     renderer = Renderer(report)  # cleans the report once for all the formats
+    plan: list[tuple[str, Path | None, RenderOptions]] = []
     for fmt in formats:
         destination: Path | None = None
         if fmt == "terminal":
@@ -593,6 +631,19 @@ def emit_report(
             sarif_include_waived=sarif_include_waived,
             report_url=report_url or "",
         )
+        plan.append((fmt, destination, options))
+    written: set[str] = set()
+    to_files = [(fmt, dest, options) for fmt, dest, options in plan if dest is not None]
+    if len(to_files) > 1 and jobs != 1:
+        from prodcheck.fanout import jobs_for
+
+        count = jobs_for(jobs, len(report.findings), PARALLEL_FINDINGS)
+        if count > 1:
+            written = _write_shared(renderer, to_files, protected, count)
+    for fmt, destination, options in plan:
+        if fmt in written:
+            typer.echo(f"wrote {fmt} report to {destination}", err=True)
+            continue
         # Each format is written as it is rendered, a megabyte at a time: no report is ever
         # held whole.
         pieces = renderer.pieces(fmt, options)
@@ -603,6 +654,72 @@ def emit_report(
         else:
             write_atomically(destination, pieces, protected)
             typer.echo(f"wrote {fmt} report to {destination}", err=True)
+
+
+# Reports of fewer findings than this are written by one process: forking costs more than it
+# saves (see docs/performance.md).
+PARALLEL_FINDINGS = 2000
+# What each format costs to render, clean and write, about, relative to the others.
+_FORMAT_COST = {"json": 5, "html": 5, "sarif": 1}
+
+
+def _write_shared(
+    renderer: Any, files: list[tuple[str, Path, Any]], protected: list[Path], jobs: int
+) -> set[str]:
+    """Write several report files with `jobs` processes (prodcheck.fanout); the formats written.
+
+    The JSON report is cleaned apart from the others (see `Renderer`), so it is written by
+    one process and the others by another (or, without JSON, HTML apart from the rest). Each
+    file is first written in full beside its report; the reports are replaced only once every
+    one is: if any fails, none is, the new files are removed and the error is reported.
+    """
+    from functools import partial
+
+    from prodcheck.fanout import share
+
+    alone = "json" if any(fmt == "json" for fmt, _, _ in files) else "html"
+    groups = [
+        [f for f in files if f[0] == alone],
+        [f for f in files if f[0] != alone],
+    ]
+    groups = [g for g in groups if g]
+    if len(groups) < 2:
+        return set()
+    prepared: list[tuple[Path, Path, str]] = []  # (destination, target, new file)
+    news: dict[str, str] = {}
+    try:
+        for fmt, destination, _ in files:
+            target = _report_target(destination, protected)
+            fd, tmp = _new_file(destination, target)
+            os.close(fd)
+            prepared.append((destination, target, tmp))
+            news[fmt] = tmp
+
+        def write(group: list[tuple[str, Path, Any]]) -> None:
+            for fmt, destination, options in group:
+                fd = os.open(news[fmt], os.O_WRONLY | os.O_TRUNC)
+                _fill(fd, renderer.pieces(fmt, options), destination)
+
+        def cost(i: int) -> int:
+            return -sum(_FORMAT_COST.get(f[0], 1) for f in groups[i])
+
+        # A process that writes nothing for this long is stuck: the reports are not written.
+        stall = 600 + len(renderer.report.findings) / 100
+        order = sorted(range(len(groups)), key=cost)
+        share(
+            [partial(write, g) for g in groups],
+            jobs,
+            what="writing reports",
+            stall=stall,
+            order=order,
+        )
+        for destination, target, tmp in prepared:
+            _put_in_place(tmp, target, destination)
+    except BaseException:
+        for _, _, tmp in prepared:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    return set(news)
 
 
 @app.command()
@@ -685,6 +802,7 @@ def audit(
     skip: SkipOpt = None,
     rules_dir: RulesDirOpt = None,
     scope_unit: ScopeUnitOpt = None,
+    jobs: JobsOpt = None,
     rule_timeout: Annotated[
         float | None,
         typer.Option(
@@ -790,6 +908,10 @@ def audit(
         except ValueError as exc:
             raise UserError(f"--scope-unit: {exc}") from None
     settings = cfg.settings(Severity.parse(fail_on) if fail_on else None, rule_timeout, unit)
+    if jobs is not None:
+        from prodcheck.fanout import parse_jobs
+
+        settings.jobs = parse_jobs(jobs, "--jobs")
     selected = _selected_rules(cfg, rule, skip, rules_dir)
     from prodcheck.engine import check_selection
 
@@ -863,6 +985,7 @@ def audit(
         protected,
         sarif_include_waived=sarif_include_waived,
         report_url=report_url,
+        jobs=settings.jobs,
     )
     raise typer.Exit(report.exit_code)
 

@@ -129,6 +129,8 @@ class Config:
     severity: dict[str, Severity] = field(default_factory=dict)
     # Seconds one rule may run (rules.timeout); None: the engine's default.
     rule_timeout: float | None = None
+    # rules.jobs: processes that evaluate the rules and write the reports (None: automatic).
+    jobs: int | None = None
     fail_on: Severity | None = None
     # gate.require_attestations: every MANUAL line needs a valid attestation to pass the gate.
     require_attestations: bool = False
@@ -197,6 +199,7 @@ class Config:
         timeout = rule_timeout if rule_timeout is not None else self.rule_timeout
         if timeout is not None:
             settings.rule_timeout = timeout
+        settings.jobs = self.jobs
         return settings
 
 
@@ -277,7 +280,7 @@ _SCOPE = (
 # The largest bounds a live collection accepts, in seconds: a day per request, a week in all.
 MAX_TIMEOUT = 86400.0
 MAX_DEADLINE = 604800.0
-_RULES = ("select", "skip", "dirs", "params", "severity", "timeout")
+_RULES = ("select", "skip", "dirs", "params", "severity", "timeout", "jobs")
 _GATE = ("fail_on", "require_attestations")
 _WAIVER_REQUIRED = ("rule", "resource", "reason", "owner", "expires")
 _WAIVER = _WAIVER_REQUIRED
@@ -707,6 +710,22 @@ class _Parser:
                     "the time one rule may run: timeout: 60",
                 )
             c.rule_timeout = seconds
+        if "jobs" in fields:
+            from prodcheck.fanout import MAX_JOBS
+
+            j_node = fields["jobs"][1]
+            count: Any = None
+            if isinstance(j_node, yaml.ScalarNode) and j_node.tag == _INT:
+                count = self.value(j_node)
+            elif isinstance(j_node, yaml.ScalarNode) and j_node.tag == _STR:
+                count = j_node.value.strip().lower()
+            if count != "auto" and not (isinstance(count, int) and 1 <= count <= MAX_JOBS):
+                raise self.error(
+                    j_node,
+                    f"rules.jobs must be auto or a whole number of processes from 1 to "
+                    f"{MAX_JOBS}, not {self.shown(j_node)}: jobs: 2 (1 uses one process)",
+                )
+            c.jobs = None if count == "auto" else count
         if "severity" in fields:
             sev_node = fields["severity"][1]
             if not (isinstance(sev_node, yaml.ScalarNode) and sev_node.tag == _NULL):

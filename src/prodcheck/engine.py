@@ -18,7 +18,7 @@ from functools import partial
 from itertools import chain
 from typing import Any
 
-from prodcheck import units
+from prodcheck import fanout, units
 from prodcheck.arm import EXTENSION_TYPES, ArmId, extension_need, need_type, norm
 from prodcheck.checklist import order_of
 from prodcheck.errors import UserError
@@ -57,6 +57,9 @@ class AuditSettings:
     # What scope-level rules judge one at a time (prodcheck.units): subscription,
     # resource-group or tag:<key>.
     unit: str = units.DEFAULT
+    # Processes that evaluate the rules (prodcheck.fanout); None: chosen by the size of the
+    # inventory and the CPUs.
+    jobs: int | None = None
 
 
 def _remediation(template: str, verdict: Verdict) -> str:
@@ -665,6 +668,64 @@ def _as_of(collected_at: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+# Inventories smaller than this are evaluated in one process: forking costs more than it saves
+# (see docs/performance.md).
+PARALLEL_FROM = 2000
+
+
+def _evaluate(
+    r: Rule, inventory: Inventory, views: list[Inventory] | None, settings: AuditSettings
+) -> tuple[list[Finding], list[Inventory] | None]:
+    """One rule's findings over the inventory, and the workload units (made if it needs them
+    and they were not made before)."""
+    if is_scope_level(r):
+        if views is None:
+            views = units.split(inventory, settings.unit) or []
+        return run_per_unit(r, inventory, views, settings), views
+    found = run_rule(r, inventory, settings)
+    if _judged_the_scope(found, inventory):
+        # It judged the scope through a helper without saying so: per unit, as above.
+        if views is None:
+            views = units.split(inventory, settings.unit) or []
+        if views:
+            found = _per_unit(r, inventory, views, settings)
+    return found, views
+
+
+def _shared_evaluation(
+    inventory: Inventory, rules: Sequence[Rule], settings: AuditSettings, jobs: int
+) -> tuple[list[Finding], list[Inventory] | None]:
+    """The rules' findings, evaluated by `jobs` processes (prodcheck.fanout), in the order
+    one process gives them: each rule's findings as `_evaluate` makes them, rule after rule."""
+    views: list[Inventory] | None = None
+    if any(is_scope_level(r) for r in rules):
+        # Made once, before the processes part: each would otherwise make its own.
+        views = units.split(inventory, settings.unit) or []
+
+    def task(r: Rule) -> tuple[list[Finding], bool]:
+        found, made = _evaluate(r, inventory, views, settings)
+        return found, made is not None
+
+    # The costliest first, so that the processes end about together: a rule's cost grows
+    # with the resources of the types it reads, and with the units it judges one at a time.
+    def cost(i: int) -> int:
+        r = rules[i]
+        count = sum(inventory.resource_count(need_type(t)) for t in r.needs)
+        return count * (1 + len(views or ())) if is_scope_level(r) else count
+
+    order = sorted(range(len(rules)), key=lambda i: -cost(i))
+    timeout = settings.rule_timeout
+    # A process that finishes no rule within the longest time one rule may take (once over
+    # the inventory, once per unit) is stuck: the audit stops rather than wait for ever.
+    stall = timeout * (2 + len(views or ())) + 60 if timeout and timeout > 0 else None
+    ran = fanout.share(
+        [partial(task, r) for r in rules], jobs, what="evaluating rules", stall=stall, order=order
+    )
+    if views is None and any(made for _, made in ran):
+        views = units.split(inventory, settings.unit) or []
+    return [f for found, _ in ran for f in found], views
+
+
 def audit(
     snapshot: Snapshot,
     rules: Sequence[Rule],
@@ -686,20 +747,13 @@ def audit(
     infos = {r.id: rule_info(r, settings) for r in rules}
     findings: list[Finding] = []
     views: list[Inventory] | None = None  # the workload units, made when a rule needs them
-    for r in rules:
-        if is_scope_level(r):
-            if views is None:
-                views = units.split(inventory, settings.unit) or []
-            findings.extend(run_per_unit(r, inventory, views, settings))
-            continue
-        found = run_rule(r, inventory, settings)
-        if _judged_the_scope(found, inventory):
-            # It judged the scope through a helper without saying so: per unit, as above.
-            if views is None:
-                views = units.split(inventory, settings.unit) or []
-            if views:
-                found = _per_unit(r, inventory, views, settings)
-        findings.extend(found)
+    jobs = fanout.jobs_for(settings.jobs, len(inventory), PARALLEL_FROM)
+    if jobs > 1 and len(rules) > 1:
+        findings, views = _shared_evaluation(inventory, rules, settings, jobs)
+    else:
+        for r in rules:
+            found, views = _evaluate(r, inventory, views, settings)
+            findings.extend(found)
     if all(f.status is Status.MANUAL for f in findings):
         raise UserError(
             f"no automated rule was evaluated: the {len(rules)} rule(s) selected only ask for "
