@@ -67,21 +67,35 @@ def _send_both_ways(recorder, make_options, monkeypatch, path, params):
     requests' way."""
     from azure.core.rest import HttpRequest
 
+    from prodcheck.collect import transport
     from prodcheck.collect.engine import _send
 
     seen = []
     for short in (True, False):
         with monkeypatch.context() as patch:
             ways = Ways(patch, short=short)
+            lean = []
+            lean_head = transport.ArmTransport._lean_head
+
+            def counted(self, *args, _lean=lean, _lean_head=lean_head):
+                _lean.append(args[-3])  # the head it writes
+                return _lean_head(self, *args)
+
+            patch.setattr(transport.ArmTransport, "_lean_head", counted)
             clients = _clients(make_options(arm_endpoint=recorder.base_url, subscriptions=[SUB]))
             try:
                 client = clients.get("resources", SUB)
+                # The first request opens the connection (urllib3's way); the second is sent
+                # on it, the lean way when the short way is taken.
+                assert _send(client, HttpRequest("GET", "/warm")).status_code == 200
+                recorder.requests.clear()
                 answer = _send(client, HttpRequest("GET", path, params=params))
                 assert answer.status_code == 200
                 assert answer.json() == {"value": []}
             finally:
                 clients.close()
-            assert (ways.short, ways.requests) == ((1, 0) if short else (0, 1))
+            assert (ways.short, ways.requests) == ((2, 0) if short else (0, 2))
+            assert len(lean) == (1 if short else 0)
         (request,) = recorder.requests
         recorder.requests.clear()
         headers = {k.lower(): v for k, v in request.headers.items() if k.lower() not in _VARYING}
@@ -324,3 +338,165 @@ def test_sdk_lists_read_the_same_through_planned_urls_and_the_sdk_pager(
         assert requests == pager[1]
     # learned: the SDK is asked once per child type, not once per parent
     assert 0 < learned[2] <= planned[2] // 2
+
+
+# ---- answers read on an open connection: the lean reader against urllib3's reading
+
+
+def _ok(body: bytes = b'{"value": []}', extra: bytes = b"") -> bytes:
+    return (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+        + extra
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, mtime=0)
+
+
+_BODY = b'{"value": [{"id": "/subscriptions/x", "name": "caf\xc3\xa9"}]}'
+ANSWERS = {
+    "ordinary": dict(head=_ok(_BODY)),
+    "repeated and spaced headers": dict(
+        head=_ok(extra=b"X-A: 1\r\nx-a:\t 2 \r\nX-Empty:\r\nX-Latin: caf\xe9\r\n")
+    ),
+    "a folded header line": dict(head=_ok(extra=b"X-Folded: a\r\n  b\r\n")),
+    "bare line feeds": dict(
+        head=b'HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: 13\n\n{"value": []}'
+    ),
+    "chunked": dict(
+        head=b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b'Transfer-Encoding: chunked\r\n\r\n5\r\n{"val\r\n8\r\nue": []}\r\n0\r\n\r\n'
+    ),
+    "gzip": dict(
+        head=b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+        b"Content-Length: " + str(len(_gzip(_BODY))).encode() + b"\r\n\r\n" + _gzip(_BODY)
+    ),
+    "no length, then closed": dict(
+        head=b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+        + _BODY,
+        close=True,
+    ),
+    "HTTP/1.0": dict(head=_ok().replace(b"HTTP/1.1", b"HTTP/1.0"), close=True),
+    "Connection: close": dict(head=_ok(extra=b"Connection: close\r\n"), close=True),
+    "204": dict(head=b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"),
+    "100 Continue first": dict(head=b"HTTP/1.1 100 Continue\r\nX-Skip: 1\r\n\r\n" + _ok()),
+    "two different lengths": dict(
+        head=b'HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Length: 14\r\n\r\n{"value": []}',
+        close=True,
+    ),
+    "a body cut short": dict(head=_ok(b'{"value": []}' + b" " * 50)[:-40], close=True),
+    "a 503": dict(
+        head=_ok(b'{"error": {"code": "Busy", "message": "try again"}}').replace(
+            b"200 OK", b"503 Service Unavailable"
+        )
+    ),
+    "not HTTP": dict(head=b"HTTQ/1.1 200 OK\r\n\r\n", close=True),
+    "closed without an answer": dict(head=b""),
+    "a head too slow": dict(head=b"", pause=1.5, close=True),
+    "a body too slow": dict(head=_ok(_BODY)[: -len(_BODY)], rest=_BODY, pause=1.5, close=True),
+}
+
+
+@pytest.fixture
+def scripted(arm_ca):
+    from fake_arm.server import ScriptedServer
+
+    with ScriptedServer(arm_ca) as server:
+        yield server
+
+
+def _read_both_ways(scripted, make_options, monkeypatch, answer):
+    """What the client makes of `answer`, sent on a connection that is open already, read by
+    the lean reader and by urllib3: (how many reads each took the lean way, the outcome)."""
+    from azure.core.rest import HttpRequest
+    from fake_arm.server import Scripted
+
+    from prodcheck.collect import transport
+    from prodcheck.collect.engine import _send
+
+    seen = []
+    for lean in (True, False):
+        with monkeypatch.context() as patch:
+            heads = []
+            lean_head = transport.ArmTransport._lean_head
+
+            def counted(self, *args, _heads=heads, _lean_head=lean_head):
+                _heads.append(1)
+                return _lean_head(self, *args)
+
+            patch.setattr(transport.ArmTransport, "_lean_head", counted)
+            if not lean:
+                patch.setattr(transport.ArmTransport, "_lean", lambda *args: None)
+            options = make_options(
+                arm_endpoint=scripted.base_url, subscriptions=[SUB], retry_total=0, timeout=0.75
+            )
+            clients = _clients(options)
+            scripted.script = [Scripted(_ok()), Scripted(**answer), Scripted(_ok())]
+            try:
+                client = clients.get("resources", SUB)
+                assert _send(client, HttpRequest("GET", "/warm")).status_code == 200
+                try:
+                    got = _send(client, HttpRequest("GET", "/scripted"))
+                    outcome = ("answer", got.status_code, dict(got.headers.items()), got.text())
+                except Exception as exc:
+                    outcome = ("error", type(exc).__name__, str(exc))
+                # the connection, or its replacement, serves the next request as before
+                after = _send(client, HttpRequest("GET", "/after"))
+                assert (after.status_code, after.json()) == (200, {"value": []})
+            finally:
+                clients.close()
+            seen.append((len(heads), outcome))
+    return seen
+
+
+@pytest.mark.parametrize("name", list(ANSWERS))
+def test_an_answer_on_an_open_connection_reads_the_same_either_way(
+    name, scripted, make_options, monkeypatch
+):
+    (lean_reads, lean), (long_reads, long) = _read_both_ways(
+        scripted, make_options, monkeypatch, ANSWERS[name]
+    )
+    assert lean == long
+    assert lean_reads >= 1 and long_reads == 0
+    if name == "ordinary":
+        assert lean[:2] == ("answer", 200) and "café" in lean[3]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1),
+            st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=255), max_size=12),
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([b"\r\n", b"\n"]),
+)
+def test_head_lines_read_as_http_client_urllib3_and_requests_read_them(pairs, end):
+    import http.client
+    from io import BytesIO
+
+    from requests.structures import CaseInsensitiveDict
+    from urllib3 import HTTPHeaderDict
+    from urllib3.connection import _normalize_header_values
+
+    from prodcheck.collect.transport import _simple_headers, _Unusual
+
+    lines = [name.encode() + b":" + value.encode("latin-1") + end for name, value in pairs]
+    lines += [b"Content-Length: 2" + end, end]
+    try:
+        headers, length, _ = _simple_headers(lines)
+    except _Unusual:
+        return
+    message = http.client.parse_headers(BytesIO(b"".join(lines)))
+    expected = CaseInsensitiveDict(HTTPHeaderDict(_normalize_header_values(message)))
+    assert list(headers.items()) == list(expected.items())
+    assert length == 2

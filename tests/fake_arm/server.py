@@ -504,8 +504,10 @@ class FakeArm:
     def _answer(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes = b""
     ) -> Reply | None:
-        target = path + ("?" + urlencode(query) if query else "")
-        faults = self._faults_for(path, target)
+        faults: list[Fault] = []
+        if self.faults:  # the target is matched only against faults (the benchmark sets none)
+            target = path + ("?" + urlencode(query) if query else "")
+            faults = self._faults_for(path, target)
         delay = self.latency + sum(f.latency for f in faults)
         if delay:
             time.sleep(delay)
@@ -997,10 +999,17 @@ _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _SERVER = f"BaseHTTP/0.6 Python/{platform.python_version()}"
 
 
-def _date() -> str:
-    from email.utils import formatdate
+_DATE: list[Any] = [0, ""]
 
-    return formatdate(usegmt=True)
+
+def _date() -> str:
+    """The Date header, formatted once per second."""
+    now = int(time.time())
+    if _DATE[0] != now:
+        from email.utils import formatdate
+
+        _DATE[:] = [now, formatdate(now, usegmt=True)]
+    return str(_DATE[1])
 
 
 def _serve_connection(tls: Any, fake: FakeArm) -> None:
@@ -1150,3 +1159,95 @@ class RecordingServer:
     ) -> Reply:
         self.requests.append(SeenRequest(method, raw_path, dict(headers.items())))
         return Reply(200, {}, json.dumps({"value": []}).encode())
+
+
+@dataclass
+class Scripted:
+    """One answer of a `ScriptedServer`: the bytes sent back, as they are (a head, then after
+    `pause` seconds the rest), and whether the connection is closed after it."""
+
+    head: bytes
+    rest: bytes = b""
+    pause: float = 0.0
+    close: bool = False
+
+
+class ScriptedServer:
+    """Another host on loopback (HTTPS, same CA) that answers each request, on any connection,
+    with the next `Scripted` of `script`, byte for byte: for testing how a client reads answers
+    framed in odd ways, and broken ones."""
+
+    def __init__(self, ca: Any) -> None:
+        self.ca = ca
+        self.script: list[Scripted] = []
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+
+    def start(self) -> ScriptedServer:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        self._context = context
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        threading.Thread(target=self._accept, name="scripted", daemon=True).start()
+        return self
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            assert self._listener is not None
+            try:
+                sock, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        try:
+            sock.setblocking(True)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            tls = self._context.wrap_socket(sock, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        rfile = tls.makefile("rb")
+        try:
+            while True:
+                line = rfile.readline(65537)
+                if not line:
+                    return
+                while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass
+                with self._lock:
+                    answer = self.script.pop(0) if self.script else Scripted(b"")
+                tls.sendall(answer.head)
+                if answer.pause and self.stopping.wait(answer.pause):
+                    return
+                if answer.rest:
+                    tls.sendall(answer.rest)
+                if answer.close or not answer.head:
+                    return
+        except (ssl.SSLError, OSError):
+            return
+        finally:
+            rfile.close()
+            with contextlib.suppress(OSError):
+                tls.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def __enter__(self) -> ScriptedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._listener is not None, "start() the server first"
+        return f"https://127.0.0.1:{self._listener.getsockname()[1]}"
