@@ -223,6 +223,31 @@ def test_an_ordinary_snapshot_is_read_without_the_long_way(tmp_path):
     assert stamp is second["properties"]["metrics"][0]["timeStamp"]
 
 
+def test_items_are_decoded_with_text_ahead_so_none_is_decoded_twice(tmp_path, monkeypatch):
+    """An item cut off at the end of the window would be decoded twice, and the decoder's
+    error counts the lines of the whole window first: the window is filled ahead instead."""
+    resources = [
+        {"id": f"/subscriptions/s/providers/Microsoft.Web/sites/app{i}", "properties": {"n": i}}
+        for i in range(2000)
+    ]
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps({"format": "prodcheck.snapshot/v1", "resources": resources}))
+    monkeypatch.setattr(jsonfile, "READ_BYTES", 4096)
+    monkeypatch.setattr(jsonfile, "parse_json_long", _no_long_way)
+    decoded_again = []
+    value = jsonfile._FastReader.value
+
+    def watched_value(reader: jsonfile._FastReader) -> object:
+        decoded_again.append(reader.text[reader.pos])
+        return value(reader)
+
+    monkeypatch.setattr(jsonfile._FastReader, "value", watched_value)
+    doc, _ = jsonfile.read_json(path, "snapshot", "fix it")
+    assert doc["resources"] == resources
+    # The top object's keys and format are read this way; no resource is.
+    assert decoded_again and "{" not in decoded_again
+
+
 def _nest(depth: int, kinds: str) -> str:
     text = "1"
     for level in range(depth):

@@ -192,19 +192,20 @@ def _checks(
     share = shared.setdefault
     pending: dict[int, int] = {}
     take = pending.pop
-    inf = math.inf
     bound = _INT_BOUND
 
+    # A float read from a JSON number is finite or infinite (NaN is refused as a constant):
+    # `value - value` is 0.0 for a finite one and NaN, which is true, for an infinite one.
     def list_height(items: list[Any]) -> int:
         height = 0
         for item in items:
-            cls = item.__class__
+            cls = type(item)
             if cls is dict:
                 member = take(id(item), 1)
             elif cls is list:
                 member = list_height(item)
             elif cls is float:
-                if item == inf or item == -inf:
+                if item - item:
                     raise _Unread
                 continue
             elif cls is int:
@@ -224,12 +225,12 @@ def _checks(
         out = {}
         height = 0
         for key, value in pairs:
-            cls = value.__class__
+            cls = type(value)
             if cls is str:
                 if len(value) <= SHARED_STRING_CHARS:
                     value = share(value, value)
             elif cls is float:
-                if value == inf or value == -inf:
+                if value - value:
                     raise _Unread
             elif cls is dict:
                 member = take(id(value), 1)
@@ -253,12 +254,12 @@ def _checks(
         return out
 
     def height_of(value: Any) -> int:
-        cls = value.__class__
+        cls = type(value)
         if cls is dict:
             return take(id(value), 1)
         if cls is list:
             return list_height(value)
-        if cls is float and (value == inf or value == -inf):
+        if cls is float and value - value:
             raise _Unread
         if cls is int and not -bound < value < bound:
             raise _Unread
@@ -270,9 +271,14 @@ def _checks(
 class _FastReader:
     """One document read from its text in pieces (see above)."""
 
-    def __init__(self, pieces: Iterator[str], max_depth: int) -> None:
+    def __init__(self, pieces: Iterator[str], max_depth: int, ahead: int = READ_BYTES // 8) -> None:
         self.pieces = pieces
         self.max_depth = max_depth
+        # Items are decoded with at least this many characters of text ahead in the window
+        # (where there are): an item cut off at the end of the window costs a failed decoding,
+        # and the decoder's error counts the lines of the whole window before it.
+        self.ahead = ahead
+        self.done = False  # whether every piece is in the window
         self.text = ""  # the window of the document's text being read
         self.pos = 0  # where in the window reading stands
         self.tail = ""  # the last characters read, for an escape cut between two pieces
@@ -312,6 +318,7 @@ class _FastReader:
         while len(self.text) - self.pos < chars:
             piece = next(self.pieces, None)
             if piece is None:
+                self.done = True
                 break
             if _SURROGATE_ESCAPE.search(piece) or _SURROGATE_ESCAPE.search(self.tail + piece[:3]):
                 self.escapes = True
@@ -407,9 +414,13 @@ class _FastReader:
             self.pos += 1
             return items, height
         scan, take, height_of = self.scan, self.pending.pop, self.height_of
+        ahead = self.ahead
         while True:
             # The usual case, inline: an item that ends inside the window, then a comma.
             text = self.text
+            if len(text) - self.pos < ahead and not self.done:
+                self.more(ahead)
+                text = self.text
             try:
                 item, end = scan(text, self.pos)
             except Exception:
@@ -452,14 +463,16 @@ def _maybe_cut(value: Any, text: str, end: int) -> bool:
     return value.__class__ in (int, float) and _NUMBER_TAIL.fullmatch(text, end) is not None
 
 
-def _read_fast(pieces: Iterator[str], max_depth: int = MAX_DEPTH) -> Any:
+def _read_fast(
+    pieces: Iterator[str], max_depth: int = MAX_DEPTH, ahead: int = READ_BYTES // 8
+) -> Any:
     """The document whose text comes in `pieces`, read fast; `_Unread` if it cannot vouch for it."""
     enabled = gc.isenabled()
     # The decoder makes no reference cycles: the cycle collector would only rescan the
     # document again and again while it grows.
     gc.disable()
     try:
-        return _FastReader(pieces, max_depth).read()
+        return _FastReader(pieces, max_depth, ahead).read()
     except _Unread:
         raise
     except Exception:
@@ -515,7 +528,9 @@ def read_json(
             if again:
                 try:
                     with open(path, "rb") as fh:
-                        return _read_fast(_file_pieces(fh, READ_BYTES)), source
+                        return _read_fast(
+                            _file_pieces(fh, READ_BYTES), ahead=READ_BYTES // 8
+                        ), source
                 except _Unread:
                     pass
             text = Path(path).read_text(encoding="utf-8")

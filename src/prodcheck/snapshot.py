@@ -243,31 +243,29 @@ _FIELD_KINDS: dict[str, tuple[type, ...]] = {
 }
 
 
-# The same, split for `plainly_valid`: the fields that may be null, and the one that may not.
-_NULLABLE_KINDS = tuple(
-    (key, tuple(kind for kind in kinds if kind is not _NONE))
-    for key, kinds in _FIELD_KINDS.items()
-    if _NONE in kinds
-)
-_REQUIRED_KINDS = tuple((key, kinds) for key, kinds in _FIELD_KINDS.items() if _NONE not in kinds)
+# The same for `plainly_valid`, as exact types: a field that is absent reads as `_ABSENT`,
+# which every field may be. A subclass of a kind (never read from JSON) is left to the schema.
+class _Absent:
+    pass
+
+
+_ABSENT = _Absent()
+_EXACT_KINDS = tuple((key, frozenset({*kinds, _Absent})) for key, kinds in _FIELD_KINDS.items())
 
 
 def plainly_valid(resource: Any) -> bool:
     """Whether `resource` certainly satisfies the schema's `$defs/resource`."""
-    if not isinstance(resource, dict):
+    if type(resource) is not dict:
         return False
     get = resource.get
     rid = get("id")
-    if not isinstance(rid, str) or not rid:
+    if type(rid) is not str or not rid:
         return False
-    for key, kinds in _NULLABLE_KINDS:
-        value = get(key)  # None when absent, which the schema allows as well
-        if value is not None and not isinstance(value, kinds):
+    for key, kinds in _EXACT_KINDS:
+        if type(get(key, _ABSENT)) not in kinds:
             return False
-    if not all(isinstance(resource[k], kinds) for k, kinds in _REQUIRED_KINDS if k in resource):
-        return False
     rtype = get("type")
-    return not (isinstance(rtype, str) and _metrics_type(rtype)) or _plain_metrics(resource)
+    return not (type(rtype) is str and _metrics_type(rtype)) or _plain_metrics(resource)
 
 
 # `$defs/resource` holds a resource of this type (a metrics answer) to `$defs/metricsRecord`.
