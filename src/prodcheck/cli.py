@@ -668,19 +668,20 @@ def _write_shared(
 ) -> set[str]:
     """Write several report files with `jobs` processes (prodcheck.fanout); the formats written.
 
-    The JSON report is cleaned apart from the others (see `Renderer`), so it is written by
-    one process and the others by another (or, without JSON, HTML apart from the rest). Each
-    file is first written in full beside its report; the reports are replaced only once every
-    one is: if any fails, none is, the new files are removed and the error is reported.
+    The JSON and HTML reports, the costliest, are handed out first, each to a process, and the
+    others together after them, to the first process free (which has cleaned the report for
+    them already when it wrote the HTML report: see `Renderer`). Each file is first written in
+    full beside its report; the reports are replaced only once every one is: if any fails, none
+    is, the new files are removed and the error is reported.
     """
     from functools import partial
 
     from prodcheck.fanout import share
 
-    alone = "json" if any(fmt == "json" for fmt, _, _ in files) else "html"
     groups = [
-        [f for f in files if f[0] == alone],
-        [f for f in files if f[0] != alone],
+        [f for f in files if f[0] == "json"],
+        [f for f in files if f[0] == "html"],
+        [f for f in files if f[0] not in ("json", "html")],
     ]
     groups = [g for g in groups if g]
     if len(groups) < 2:

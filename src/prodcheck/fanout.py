@@ -7,9 +7,9 @@ inventory as it is, without reading or copying it:
 
 - **Each task once, whoever is free.** The task numbers wait in a pipe, longest first; every
   process takes the next when it is done with one, so that the processes end about together
-  whatever the tasks cost. Each task's result comes back to this process (pickled, through an
-  unnamed temporary file) and the results are returned in the order of the tasks, as one
-  process would have made them.
+  whatever the tasks cost. Each task's result comes back to this process (pickled as soon as
+  it is made, through an unnamed temporary file) and the results are returned in the order of
+  the tasks, as one process would have made them.
 - **Fail closed.** A process that ends without its results (it raised, was killed, called
   `os._exit`), or that finishes no task for longer than the caller allows, fails the whole of
   `share` with `WorkLost`: one line, and never a result with some tasks' results missing. The
@@ -173,12 +173,12 @@ def _child(tasks: Sequence[Callable[[], Any]], queue: int, status: int, out: IO[
     try:
         # Ctrl-C reaches every process of the terminal: the parent stops this one.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        done: list[tuple[int, Any]] = []
         while (number := _take(queue)) is not None:
-            done.append((number, tasks[number]()))
+            # Each result is written as soon as it is made, and let go: this process never
+            # holds the results of all its tasks at once.
+            pickle.dump((number, tasks[number]()), out, protocol=pickle.HIGHEST_PROTOCOL)
             os.write(status, _PROGRESS)
-        stats = _usage() if MEASURE.on else None
-        pickle.dump((done, stats), out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((None, _usage() if MEASURE.on else None), out)
         out.flush()
         os.write(status, _DONE)
         code = 0
@@ -254,10 +254,14 @@ def _finish(worker: _Worker, what: str, stall: float | None) -> list[tuple[int, 
             "was written: run again, or with --jobs 1 to use one process"
         )
     worker.out.seek(0)
-    done, stats = pickle.load(worker.out)
-    if stats is not None:
-        MEASURE.children.append(stats)
-    results: list[tuple[int, Any]] = done
+    results: list[tuple[int, Any]] = []
+    while True:
+        number, value = pickle.load(worker.out)
+        if number is None:
+            break
+        results.append((number, value))
+    if value is not None:
+        MEASURE.children.append(value)
     return results
 
 
