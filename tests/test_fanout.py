@@ -166,3 +166,31 @@ def test_bad_jobs_are_one_line_naming_the_flag(text):
         parse_jobs(text, "--jobs")
     assert str(info.value).startswith("--jobs must be auto or a whole number")
     assert "\n" not in str(info.value)
+
+
+def test_without_a_process_to_fork_this_process_does_all_the_work(monkeypatch):
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(fanout.os, "fork", no_fork)
+    got = share([lambda i=i: _slow(i) for i in range(6)], 3, what="testing")
+    assert got == [(i * i, PARENT) for i in range(6)]
+
+
+def test_without_a_temporary_file_this_process_does_all_the_work(monkeypatch):
+    def no_file() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fanout.tempfile, "TemporaryFile", no_file)
+    got = share([lambda i=i: _slow(i) for i in range(6)], 2, what="testing")
+    assert got == [(i * i, PARENT) for i in range(6)]
+
+
+def test_a_result_that_cannot_travel_is_made_again_here():
+    def task(i: int) -> object:
+        time.sleep(0.02)
+        return (i, os.getpid(), lambda: i)  # a lambda cannot be pickled
+
+    got = share([lambda i=i: task(i) for i in range(12)], 2, what="testing")
+    assert [(i, pid) for i, pid, _ in got] == [(i, PARENT) for i in range(12)]
+    assert [f() for _, _, f in got] == list(range(12))

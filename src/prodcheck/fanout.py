@@ -9,7 +9,8 @@ inventory as it is, without reading or copying it:
   process takes the next when it is done with one, so that the processes end about together
   whatever the tasks cost. Each task's result comes back to this process (pickled as soon as
   it is made, through an unnamed temporary file) and the results are returned in the order of
-  the tasks, as one process would have made them.
+  the tasks, as one process would have made them. A result that cannot be pickled (a rule's
+  evidence may hold anything) is made again by this process.
 - **Fail closed.** A process that ends without its results (it raised, was killed, called
   `os._exit`), or that finishes no task for longer than the caller allows, fails the whole of
   `share` with `WorkLost`: one line, and never a result with some tasks' results missing. The
@@ -176,7 +177,14 @@ def _child(tasks: Sequence[Callable[[], Any]], queue: int, status: int, out: IO[
         while (number := _take(queue)) is not None:
             # Each result is written as soon as it is made, and let go: this process never
             # holds the results of all its tasks at once.
-            pickle.dump((number, tasks[number]()), out, protocol=pickle.HIGHEST_PROTOCOL)
+            result = tasks[number]()
+            try:
+                data = pickle.dumps((number, result), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - what a rule made may not be picklable
+                # The parent runs the task again itself, where its result need not travel.
+                data = pickle.dumps((number, _Again()))
+            del result
+            out.write(data)
             os.write(status, _PROGRESS)
         pickle.dump((None, _usage() if MEASURE.on else None), out)
         out.flush()
@@ -192,6 +200,10 @@ def _child(tasks: Sequence[Callable[[], Any]], queue: int, status: int, out: IO[
             os.write(status, _FAILED + type(exc).__name__.encode("ascii", "replace")[:200])
     finally:
         os._exit(code)
+
+
+class _Again:
+    """In place of a result that could not be sent: the parent runs the task itself."""
 
 
 @dataclass
@@ -302,9 +314,24 @@ def share(
         gc.freeze()
         frozen = True
         for _ in range(jobs - 1):
-            out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-            status, said = os.pipe()
-            pid = os.fork()
+            # No temporary file, no pipe or no process to be had (a full disk, a limit on
+            # processes): the processes started so far, this one included, do the work.
+            try:
+                out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+            except OSError:
+                break
+            try:
+                status, said = os.pipe()
+            except OSError:
+                out.close()
+                break
+            try:
+                pid = os.fork()
+            except OSError:
+                out.close()
+                os.close(status)
+                os.close(said)
+                break
             if pid == 0:  # pragma: no cover - the forked process; its coverage is not gathered
                 os.close(status)
                 _child(tasks, queue, said, out)
@@ -315,6 +342,8 @@ def share(
             results[number] = tasks[number]()
         for worker in workers:
             results.update(_finish(worker, what, stall))
+        for number in sorted(n for n, r in results.items() if isinstance(r, _Again)):
+            results[number] = tasks[number]()
         if len(results) != count:  # every number was taken: cannot happen
             raise WorkLost(f"the processes {what} returned {len(results)} of {count} results")
         return [results[i] for i in range(count)]
