@@ -232,7 +232,9 @@ def test_items_are_decoded_with_text_ahead_so_none_is_decoded_twice(tmp_path, mo
     ]
     path = tmp_path / "snap.json"
     path.write_text(json.dumps({"format": "prodcheck.snapshot/v1", "resources": resources}))
-    monkeypatch.setattr(jsonfile, "READ_BYTES", 4096)
+    piece = 1 << 14  # a resource here is shorter than the text kept ahead (a 128th of a piece)
+    assert path.stat().st_size > 8 * piece
+    monkeypatch.setattr(jsonfile, "READ_BYTES", piece)
     monkeypatch.setattr(jsonfile, "parse_json_long", _no_long_way)
     decoded_again = []
     value = jsonfile._FastReader.value

@@ -271,7 +271,9 @@ def _checks(
 class _FastReader:
     """One document read from its text in pieces (see above)."""
 
-    def __init__(self, pieces: Iterator[str], max_depth: int, ahead: int = READ_BYTES // 8) -> None:
+    def __init__(
+        self, pieces: Iterator[str], max_depth: int, ahead: int = READ_BYTES // 128
+    ) -> None:
         self.pieces = pieces
         self.max_depth = max_depth
         # Items are decoded with at least this many characters of text ahead in the window
@@ -464,7 +466,7 @@ def _maybe_cut(value: Any, text: str, end: int) -> bool:
 
 
 def _read_fast(
-    pieces: Iterator[str], max_depth: int = MAX_DEPTH, ahead: int = READ_BYTES // 8
+    pieces: Iterator[str], max_depth: int = MAX_DEPTH, ahead: int = READ_BYTES // 128
 ) -> Any:
     """The document whose text comes in `pieces`, read fast; `_Unread` if it cannot vouch for it."""
     enabled = gc.isenabled()
@@ -529,7 +531,7 @@ def read_json(
                 try:
                     with open(path, "rb") as fh:
                         return _read_fast(
-                            _file_pieces(fh, READ_BYTES), ahead=READ_BYTES // 8
+                            _file_pieces(fh, READ_BYTES), ahead=READ_BYTES // 128
                         ), source
                 except _Unread:
                     pass
