@@ -135,15 +135,22 @@ def _outcome(read):  # type: ignore[no-untyped-def]
 
 
 @settings(max_examples=400, deadline=None)
-@given(_documents(), st.lists(st.integers(0, 10_000), max_size=6))
-@example(text='{"a":0.0}', cuts=[7])  # a number cut after its "."
-@example(text="[1, 2.5e1]", cuts=[6, 8])
-@example(text="[true]", cuts=[2])  # an item that does not decode until the next piece
-@example(text='["\\ud800"]', cuts=[3])  # an escape cut between two pieces
-def test_the_fast_reading_reads_exactly_what_the_long_way_reads(text, cuts):
+@given(
+    _documents(),
+    st.lists(st.integers(0, 10_000), max_size=6),
+    st.sampled_from([0, 1, 3, 8, jsonfile.READ_BYTES // 128]),
+)
+@example(text='{"a":0.0}', cuts=[7], ahead=0)  # a number cut after its "."
+@example(text="[1, 2.5e1]", cuts=[6, 8], ahead=0)
+@example(text="[true]", cuts=[2], ahead=0)  # an item that does not decode until the next piece
+@example(text='["\\ud800"]', cuts=[3], ahead=0)  # an escape cut between two pieces
+@example(text="[1, 2.5e1]", cuts=[6, 8], ahead=3)
+def test_the_fast_reading_reads_exactly_what_the_long_way_reads(text, cuts, ahead):
+    """With every amount of text kept ahead of an item: none (items cut at the end of the
+    window, decoded again), a little (cut or not) and the reading's own."""
     long_way = _outcome(lambda: parse_json_long(text))
     try:
-        fast = ("read", repr(_read_fast(iter(_pieces(text, cuts)))))
+        fast = ("read", repr(_read_fast(iter(_pieces(text, cuts)), ahead=ahead)))
     except _Unread:
         fast = None
     if long_way[0] == "read":
