@@ -199,6 +199,11 @@ def _child(tasks: Sequence[Callable[[], Any]], queue: int, status: int, out: IO[
         with contextlib.suppress(BaseException):
             os.write(status, _FAILED + type(exc).__name__.encode("ascii", "replace")[:200])
     finally:
+        # What a task printed: the parent's buffers were empty at the fork, so this is only
+        # this process's own output.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(BaseException):
+                stream.flush()
         os._exit(code)
 
 
