@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -24,3 +25,23 @@ def test_audit_benchmark_prints_a_row_per_size():
     assert len(rows) == 2
     findings = int(rows[1].split("|")[3].replace(",", ""))
     assert findings > 0
+
+
+def test_audit_benchmark_counts_the_forked_processes_cpu_and_memory(tmp_path):
+    rows_file = tmp_path / "rows.json"
+    subprocess.run(
+        [sys.executable, str(SCRIPT), "--sizes", "40", "--jobs", "2", "--json", str(rows_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (row,) = json.loads(rows_file.read_text())
+    assert row["processes"] == {"load": 1, "rules": 2, "reports": 2}
+    for stage in ("rules", "reports"):
+        (child,) = row["forked"][stage]
+        assert child["cpu"] > 0 and child["sharedAtEndMB"] > 0
+        assert child["peakMB"] > child["sharedAtEndMB"]
+        # The stage's bound: this process's peak so far plus what the copy alone held.
+        assert row["peaks"][stage] > row["parentPeakMB"] or stage == "rules"
+        assert row["times"][stage] >= row["ownTimes"][stage] + child["cpu"] * 0.9
+    assert row["peakMB"] == max(row["peaks"].values()) > row["parentPeakMB"]
