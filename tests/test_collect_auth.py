@@ -230,6 +230,24 @@ def test_limiter_pauses_a_subscription_after_a_429():
     assert now[0] < 3.1
 
 
+def test_limiter_says_how_long_until_a_bucket_can_send_beyond_the_requests_on_their_way():
+    now = [0.0]
+    limiter = RateLimiter(rate=25, burst=250, clock=lambda: now[0], sleep=lambda s: None)
+    for _ in range(250):
+        limiter.acquire("drained")
+    limiter.acquire("paused")
+    limiter.pause("paused", 3)
+    asked = [("drained", 0), ("drained", 2), ("unknown", 0), ("unknown", 250), ("paused", 0)]
+    waits = limiter.ready_many(asked)
+    assert waits == pytest.approx([0.04, 0.12, 0.0, 0.04, 3.0])
+    assert [limiter.ready_in(key, ahead) for key, ahead in asked] == waits
+    now[0] = 1.0  # 25 tokens back
+    assert limiter.ready_many([("drained", 24), ("drained", 25)]) == pytest.approx([0.0, 0.04])
+    off = RateLimiter(rate=0, burst=1)
+    off.pause("s", 2)
+    assert off.ready_many([("s", 5), ("t", 5)])[1] == 0.0
+
+
 def test_limiter_off():
     limiter = RateLimiter(rate=0, burst=1, sleep=lambda s: pytest.fail("slept"))
     for _ in range(1000):

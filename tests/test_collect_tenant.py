@@ -204,6 +204,34 @@ def test_a_large_subscription_does_not_starve_the_small_ones(pacing, fake_arm, m
     assert finished_at(fake_arm, SUB3) < third
 
 
+def test_a_refill_wakes_one_free_worker_not_every_one(fake_arm, make_options, monkeypatch):
+    """With the bucket drained, free workers wait; each refill lets one request go, and the
+    scheduler looks at the buckets a few times per request, not once per waiting worker."""
+    from prodcheck.collect.limiter import RateLimiter
+
+    looks = []
+    ready_many = RateLimiter.ready_many
+
+    def counted(self, asked):
+        looks.append(len(asked))
+        return ready_many(self, asked)
+
+    monkeypatch.setattr(RateLimiter, "ready_many", counted)
+    fake_arm.serve([resource(VAULT, f"kv-{i:02d}") for i in range(40)])
+    options = make_options(
+        subscriptions=[SUB],
+        concurrency=16,
+        subscription_concurrency=16,
+        rate_limit=50.0,
+        rate_burst=1,
+    )
+    snap = collect_snapshot(options, [VAULT_DIAGNOSTICS])
+    assert len(snap["resources"]) == 40
+    requests = len(fake_arm.requests)
+    assert requests > 40
+    assert len(looks) < 6 * requests
+
+
 def test_no_subscription_has_more_than_its_cap_in_flight(fake_arm, make_options):
     fake_arm.latency = 0.02
     fake_arm.serve(lopsided_estate(big=60, small=30))

@@ -535,6 +535,8 @@ class Run:
         self._in_flight: dict[str, int] = {}
         self._served: dict[str, int] = {}
         self._serving = itertools.count()
+        # Whether a free worker already waits for the soonest bucket to refill.
+        self._timekeeper = False
         self._closing = False
         self._workers = [
             threading.Thread(target=self._work, name=f"prodcheck-collect-{i}", daemon=True)
@@ -591,28 +593,46 @@ class Run:
         """
         with self._sched:
             while not self._closing:
+                candidates = [
+                    (subscription, self._in_flight.get(subscription, 0))
+                    for subscription, queue in self._queues.items()
+                    if queue and self._in_flight.get(subscription, 0) < self.cap
+                ]
+                waits = (
+                    self.limiter.ready_many(candidates)
+                    if self.limiter is not None
+                    else [0.0] * len(candidates)
+                )
                 best: tuple[float, int, int] | None = None
                 chosen = ""
-                for subscription, queue in self._queues.items():
-                    flying = self._in_flight.get(subscription, 0)
-                    if not queue or flying >= self.cap:
-                        continue
-                    wait = (
-                        self.limiter.ready_in(subscription, flying)
-                        if self.limiter is not None and subscription
-                        else 0.0
+                for (subscription, flying), wait in zip(candidates, waits, strict=True):
+                    key = (
+                        wait if subscription else 0.0,
+                        flying,
+                        self._served.get(subscription, -1),
                     )
-                    key = (wait, flying, self._served.get(subscription, -1))
                     if best is None or key < best:
                         best, chosen = key, subscription
                 if best is not None and best[0] <= 0:
                     _, number, fn, args = heapq.heappop(self._queues[chosen])
                     self._in_flight[chosen] = self._in_flight.get(chosen, 0) + 1
                     self._served[chosen] = next(self._serving)
+                    if len(candidates) > 1 or self._queues[chosen]:
+                        # Another task may be sendable, or due soonest: a waiting worker looks
+                        # (and, if none is, keeps the time until the next refill).
+                        self._sched.notify()
                     return chosen, number, fn, args
                 # Nothing can be sent now: wait for a task to end or arrive, or for the
-                # soonest bucket to refill.
-                self._sched.wait(None if best is None else min(best[0], 1.0))
+                # soonest bucket to refill. One worker waits for the refill; the others wait
+                # to be woken (or a second at most), so that a refill wakes one worker, not all.
+                if best is not None and not self._timekeeper:
+                    self._timekeeper = True
+                    try:
+                        self._sched.wait(min(best[0], 1.0))
+                    finally:
+                        self._timekeeper = False
+                else:
+                    self._sched.wait(1.0)
             return None
 
     def _work(self) -> None:

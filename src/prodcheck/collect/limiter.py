@@ -109,19 +109,28 @@ class RateLimiter:
         """Seconds until `key`'s bucket holds a token beyond the `ahead` ones already promised
         (requests on their way), 0 if now. The scheduler asks, so that a worker goes to a
         subscription that can send rather than wait in `acquire` for one that cannot."""
+        return self.ready_many([(key, ahead)])[0]
+
+    def ready_many(self, asked: list[tuple[str, int]]) -> list[float]:
+        """`ready_in(key, ahead)` for each (key, ahead) in `asked`, under one lock: the
+        scheduler asks for every subscription with a task waiting, each time it chooses."""
         with self._lock:
             now = self._clock()
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                tokens, paused = float(self.burst), 0.0
-            else:
-                elapsed = max(0.0, now - bucket.updated)
-                tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate)
-                paused = max(0.0, bucket.paused_until - now)
-            if self.rate <= 0:
-                return paused
-            missing = ahead + 1.0 - 1e-9 - tokens
-            return max(paused, missing / self.rate if missing > 0 else 0.0)
+            out = []
+            for key, ahead in asked:
+                bucket = self._buckets.get(key)
+                if bucket is None:
+                    tokens, paused = float(self.burst), 0.0
+                else:
+                    elapsed = max(0.0, now - bucket.updated)
+                    tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate)
+                    paused = max(0.0, bucket.paused_until - now)
+                if self.rate <= 0:
+                    out.append(paused)
+                    continue
+                missing = ahead + 1.0 - 1e-9 - tokens
+                out.append(max(paused, missing / self.rate if missing > 0 else 0.0))
+            return out
 
     def pause(self, key: str, seconds: float) -> None:
         """ARM said 429: hold every request to `key` for `seconds` and empty its bucket."""

@@ -69,16 +69,31 @@ def drop_secrets(value: Any) -> Any:
         for key in list(value):
             if str(key).lower() in SECRET_FIELDS and value[key] not in (None, "", [], {}):
                 del value[key]
-        scrubbed = redact_mapping(value, drop_secrets)
+        scrubbed = redact_mapping(value, _walk)
         value.clear()
         value.update(scrubbed)
         return value
     if isinstance(value, list):
-        value[:] = [drop_secrets(v) for v in value]
+        value[:] = [_walk(v) for v in value]
         return value
     if isinstance(value, str):
         return mask_credentials(value)
     return value
+
+
+_KEPT = frozenset((int, float, bool, type(None)))
+
+
+def _walk(value: Any) -> Any:
+    """`drop_secrets` of a member of a mapping or list, without its type tests for the most
+    common members: a string (masked) and a number, bool or null (kept as it is). Anything
+    else, a subclass of one of these included, goes through `drop_secrets`."""
+    kind = type(value)
+    if kind is str:
+        return mask_credentials(value)
+    if kind in _KEPT:
+        return value
+    return drop_secrets(value)
 
 
 def scrub_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from ssl import SSLError as BaseSSLError
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,6 +56,7 @@ from azure.core.exceptions import (
 from azure.core.pipeline._tools import handle_non_stream_rest_response, is_rest
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.pipeline.transport._requests_basic import RequestsTransportResponse
+from azure.core.rest._helpers import get_charset_encoding
 from azure.core.rest._requests_basic import RestRequestsTransportResponse
 from requests.structures import CaseInsensitiveDict
 from requests.utils import (
@@ -240,6 +242,9 @@ class ArmTransport(RequestsTransport):
             rest = RestRequestsTransportResponse(
                 request=request, internal_response=response, block_size=block_size
             )
+            content_type = response.headers.get("Content-Type")
+            if isinstance(content_type, str) and content_type:
+                rest.encoding = _charset(content_type)
             handle_non_stream_rest_response(rest)
             return rest
         return RequestsTransportResponse(request, response, block_size)
@@ -497,6 +502,20 @@ class ArmTransport(RequestsTransport):
         response.reason = raw.reason or ""
         response.url = request.url
         return response
+
+
+@lru_cache(maxsize=64)
+def _charset(content_type: str) -> str | None:
+    """The encoding azure-core's response works out from a Content-Type (through the `email`
+    package, on every response), worked out once per value: ARM sends the same one."""
+    return get_charset_encoding(_ContentType(content_type))
+
+
+class _ContentType:
+    """What `get_charset_encoding` reads of a response: its Content-Type header."""
+
+    def __init__(self, value: str) -> None:
+        self.headers = {"Content-Type": value}
 
 
 def _aborted(err: BaseException) -> Exception:
