@@ -10,7 +10,7 @@ import threading
 import pytest
 from fake_arm.arm_json import SUB, resource
 from fake_arm.server import RecordingServer, _Handler, _Server
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from prodcheck.collect import collect_snapshot
@@ -117,6 +117,8 @@ def test_the_short_way_sends_the_request_requests_would_send(recorder, make_opti
     assert "gzip" in headers["accept-encoding"]
 
 
+@example(name="%", value="%0G")  # an invalid escape in the query: the path is not quoted twice
+@example(name="[a]", value="%41b")
 @settings(
     max_examples=25,
     deadline=None,
@@ -500,3 +502,27 @@ def test_head_lines_read_as_http_client_urllib3_and_requests_read_them(pairs, en
     expected = CaseInsensitiveDict(HTTPHeaderDict(_normalize_header_values(message)))
     assert list(headers.items()) == list(expected.items())
     assert length == 2
+
+
+_URL_TEXT = st.lists(
+    st.sampled_from(list("aZ09-._~!$&'()*+,;=:@/?%[]# \"<>^`{|}é") + ["%41", "%2f", "%2F", ".."]),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(path=_URL_TEXT, query=_URL_TEXT)
+def test_the_request_target_is_the_one_requests_and_urllib3_send(path, query):
+    import requests
+    from urllib3.util.url import _encode_target
+
+    from prodcheck.collect.transport import _target
+
+    url = f"https://127.0.0.1:8443/{path}" + (f"?{query}" if query else "")
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare_url(url, None)
+    except (requests.exceptions.RequestException, ValueError):
+        assert _target(url) is None
+        return
+    assert _target(url) == _encode_target(prepared.path_url)

@@ -1012,28 +1012,42 @@ def _date() -> str:
     return str(_DATE[1])
 
 
+# The end of a request's head: an empty line (CRLF, or a bare LF as http.server allows).
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+
+
 def _serve_connection(tls: Any, fake: FakeArm) -> None:
     """Answer the requests of one keep-alive connection as `_Handler` does, with a lean
     HTTP/1.1 reader and one write per answer (benchmarks: see `FakeArm.processes`)."""
-    rfile = tls.makefile("rb", 65536)
+    pending = b""
     try:
         while True:
-            line = rfile.readline(65537)
-            if not line or line in (b"\r\n", b"\n"):
-                return
+            # The head arrives in one piece (a client writes it at once): read until its end
+            # rather than line by line.
+            end = _HEAD_END.search(pending)
+            while end is None:
+                chunk = tls.recv(65536)
+                if not chunk or len(pending) > 1 << 20:
+                    return
+                pending += chunk
+                end = _HEAD_END.search(pending)
+            head, pending = pending[: end.start()], pending[end.end() :]
+            lines = head.split(b"\n")
             try:
-                method, target, _ = line.decode("latin-1").split(" ", 2)
+                method, target, _ = lines[0].rstrip(b"\r").decode("latin-1").split(" ", 2)
             except ValueError:
                 return
             headers = _Headers()
-            while True:
-                raw = rfile.readline(65537)
-                if raw in (b"\r\n", b"\n", b""):
-                    break
+            for raw in lines[1:]:
                 name, _, value = raw.decode("latin-1").partition(":")
                 headers[name.strip().lower()] = value.strip()
             length = int(headers.get("Content-Length") or 0)
-            body = rfile.read(length) if length else b""
+            while len(pending) < length:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    return
+                pending += chunk
+            body, pending = pending[:length], pending[length:]
             split = urlsplit(target)
             query = dict(parse_qsl(split.query, keep_blank_values=True))
             reply = fake.answer(method, split.path, query, headers, body)
@@ -1060,8 +1074,8 @@ def _serve_connection(tls: Any, fake: FakeArm) -> None:
                 tls.sendall(data + reply.body)
             if reply.truncated or headers.get("Connection", "").lower() == "close":
                 return
-    finally:
-        rfile.close()
+    except TimeoutError:
+        return
 
 
 class _Handler(BaseHTTPRequestHandler):

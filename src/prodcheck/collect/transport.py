@@ -64,7 +64,6 @@ from requests.utils import (
     check_header_validity,
     extract_zipped_paths,
     get_encoding_from_headers,
-    requote_uri,
     select_proxy,
 )
 from urllib3 import HTTPHeaderDict, HTTPSConnectionPool, Timeout
@@ -81,6 +80,7 @@ from urllib3.exceptions import ProxyError as Urllib3ProxyError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.util.retry import Retry
 from urllib3.util.ssl_ import create_urllib3_context
+from urllib3.util.url import _encode_target
 
 # The keyword arguments of a send that the short way knows; any other takes requests' way.
 _KNOWN = frozenset(
@@ -198,8 +198,9 @@ class ArmTransport(RequestsTransport):
     def _send_on(self, route: _Route, request: Any, kwargs: Mapping[str, Any]) -> Any:
         connection_timeout = kwargs.get("connection_timeout", self.connection_config.timeout)
         read_timeout = kwargs.get("read_timeout", self.connection_config.read_timeout)
-        parts = urlsplit(request.url)
-        target = requote_uri((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+        target = _target(request.url)
+        if target is None:  # requests' way says what is wrong with the URL
+            return RequestsTransport.send(self, request, **kwargs)
         body = request.data
         if isinstance(body, str):
             body = body.encode("utf-8")
@@ -502,6 +503,37 @@ class ArmTransport(RequestsTransport):
         response.reason = raw.reason or ""
         response.url = request.url
         return response
+
+
+# A path or query that every step below leaves as it is: no percent sign, only characters
+# that need no quoting (unreserved, sub-delims, ":", "@", "/", and "?" in the query).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
+
+
+def _target(url: str) -> str | None:
+    """The request target requests and urllib3 send for `url` (its path and query), None when
+    requests refuses the URL.
+
+    requests parses the URL with urllib3 (which percent-encodes what must be, keeps valid
+    escapes and removes dot segments), requotes it, and urllib3 encodes the target once more
+    before sending it. A URL whose path and query hold nothing any of these change (the usual
+    ARM URL) is its own target; any other takes those steps.
+    """
+    parts = urlsplit(url)
+    if (
+        _PLAIN_PATH.fullmatch(parts.path)
+        and _PLAIN_QUERY.fullmatch(parts.query)
+        and not _DOT_SEGMENT.search(parts.path)
+    ):
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare_url(url, None)
+    except (requests.exceptions.RequestException, ValueError):
+        return None
+    return str(_encode_target(prepared.path_url))
 
 
 @lru_cache(maxsize=64)
