@@ -194,3 +194,14 @@ def test_a_result_that_cannot_travel_is_made_again_here():
     got = share([lambda i=i: task(i) for i in range(12)], 2, what="testing")
     assert [(i, pid) for i, pid, _ in got] == [(i, PARENT) for i in range(12)]
     assert [f() for _, _, f in got] == list(range(12))
+
+
+@pytest.mark.parametrize(
+    ("text", "most"), [("max 100000", 64), ("150000 100000", 1), ("400000 100000", 4), ("junk", 64)]
+)
+def test_cpus_follow_the_containers_cpu_quota(tmp_path, monkeypatch, text, most):
+    quota = tmp_path / "cpu.max"
+    quota.write_text(text + "\n")
+    monkeypatch.setattr(fanout, "CPU_MAX", str(quota))
+    monkeypatch.setattr(fanout.os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert fanout.cpus() == most

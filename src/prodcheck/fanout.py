@@ -87,15 +87,25 @@ class Measure:
 MEASURE = Measure()
 
 
+# Where a Linux container's CPU quota is (cgroup v2): "max 100000", or "150000 100000" for
+# one and a half CPUs' time.
+CPU_MAX = "/sys/fs/cgroup/cpu.max"
+
+
 def cpus() -> int:
-    """The CPUs this process may run on (its affinity where the system says), at least 1."""
+    """The CPUs this process may run on (its affinity where the system says), and no more than
+    its container's CPU quota allows in whole CPUs; at least 1."""
+    count = max(1, os.cpu_count() or 1)
     affinity = getattr(os, "sched_getaffinity", None)
     if affinity is not None:
-        try:
-            return max(1, len(affinity(0)))
-        except OSError:
-            pass
-    return max(1, os.cpu_count() or 1)
+        with contextlib.suppress(OSError):
+            count = max(1, len(affinity(0)))
+    with contextlib.suppress(OSError, ValueError, ZeroDivisionError):
+        with open(CPU_MAX, encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, int(quota) // int(period)))
+    return count
 
 
 def can_fork() -> bool:
