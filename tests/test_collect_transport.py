@@ -394,6 +394,14 @@ ANSWERS = {
         close=True,
     ),
     "a body cut short": dict(head=_ok(b'{"value": []}' + b" " * 50)[:-40], close=True),
+    "a body of several read steps": dict(
+        head=_ok(b'{"value": [' + b",".join([b'"' + b"x" * 1000 + b'"'] * 2600) + b"]}")
+    ),
+    "a length far beyond the body": dict(
+        head=b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000000000000000\r\n\r\n{"value": []}',
+        close=True,
+    ),
     "a 503": dict(
         head=_ok(b'{"error": {"code": "Busy", "message": "try again"}}').replace(
             b"200 OK", b"503 Service Unavailable"

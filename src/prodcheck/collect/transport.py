@@ -393,7 +393,7 @@ class ArmTransport(RequestsTransport):
 
         def body() -> bytes:
             try:
-                data = fp.read(length) if length else b""
+                data = _read_up_to(fp, length)
             except TimeoutError as err:
                 raise requests.exceptions.ConnectionError(
                     ReadTimeoutError(route.pool, None, "Read timed out.")
@@ -548,6 +548,27 @@ class _ContentType:
 
     def __init__(self, value: str) -> None:
         self.headers = {"Content-Type": value}
+
+
+# The most the lean reader asks of the socket at once. A buffered read is given room for all it
+# is asked for before any byte arrives, so an answer's Content-Length, which the server chose, is
+# never asked for whole: a length of a petabyte must end in the short read the answer really is.
+_READ_STEP = 1 << 20
+
+
+def _read_up_to(fp: Any, length: int) -> bytes:
+    """At most `length` bytes of `fp`, fewer if it ends first, read `_READ_STEP` at a time."""
+    if length <= _READ_STEP:
+        return bytes(fp.read(length)) if length else b""
+    parts = []
+    left = length
+    while left:
+        part = fp.read(min(left, _READ_STEP))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _aborted(err: BaseException) -> Exception:
