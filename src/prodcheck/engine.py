@@ -30,9 +30,10 @@ from prodcheck.model import (
     fill_remediation,
     with_unique_subjects,
 )
+from prodcheck.outbound import cleaned, cleaned_again
 from prodcheck.report import Report, RuleInfo
 from prodcheck.rule import DEFAULT_RULE_TIMEOUT, Params, Rule, RuleTimeout, call_with_budget
-from prodcheck.secrets import mask_credentials, redact
+from prodcheck.secrets import mask_credentials
 from prodcheck.snapshot import NOT_IN_INPUT, Snapshot
 
 NOT_COLLECTED = "NotCollected"
@@ -219,7 +220,7 @@ def _unread_input(
 def _not_verified(finding: Finding, reason: CoverageRecord) -> Finding:
     evidence = dict(finding.evidence)
     evidence["verdict on the data that was read"] = f"{finding.status.value}: {finding.message}"
-    return replace(
+    not_verified = replace(
         finding,
         status=Status.ERROR,
         message=(
@@ -229,6 +230,7 @@ def _not_verified(finding: Finding, reason: CoverageRecord) -> Finding:
         ),
         evidence=evidence,
     )
+    return cleaned_again(not_verified)
 
 
 def _gap_finding(rule: Rule, severity: Severity, g: CoverageRecord) -> Finding:
@@ -245,7 +247,8 @@ def _gap_finding(rule: Rule, severity: Severity, g: CoverageRecord) -> Finding:
         )
     else:
         remediation = "Run the audit again; if it keeps failing, check the identity's access."
-    return Finding(
+    return cleaned(
+        Finding,
         rule_id=rule.id,
         resource_id=g.scope,
         status=Status.ERROR,
@@ -267,17 +270,20 @@ def _to_finding(rule: Rule, severity: Severity, verdict: Verdict) -> Finding:
     )
     if verdict.status == Status.MANUAL:
         remediation = _remediation(template, verdict)
-    return Finding(
+    # A rule's message may quote a property; the secret part of a credential never shows, and
+    # no secret is kept in the evidence. The finding is cleaned once, here, for every report.
+    return cleaned(
+        Finding,
+        redact_evidence=True,
         rule_id=rule.id,
         resource_id=verdict.target_id,
         status=verdict.status,
         severity=severity,
-        # A rule's message may quote a property; the secret part of a credential never shows.
         message=mask_credentials(verdict.message),
         resource_name=verdict.target_name,
         resource_type=verdict.target_type,
         resource_group=verdict.resource_group,
-        evidence=redact(verdict.evidence),
+        evidence=verdict.evidence,
         remediation=remediation,
         subject=verdict.subject,
     )

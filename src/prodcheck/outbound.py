@@ -16,7 +16,8 @@ The exits: `prodcheck.reporters.render` (every report format, the terminal inclu
 `prodcheck report`, `diff` and `--baseline`, keeps its strings and writes misleading characters
 as JSON escapes); the snapshot writer calls
 `snapshot_text`; the command line prints errors through `one_line`; collection's log records
-pass `MaskingFilter`.
+pass `MaskingFilter`. The engine makes its findings through `cleaned`, already as `clean`
+makes them, so that `clean` need not walk them again (see `is_cleaned`).
 """
 
 from __future__ import annotations
@@ -26,11 +27,22 @@ import enum
 import json
 import logging
 import re
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from prodcheck.secrets import SECRET_FIELDS, lines_to_mask, mask_credentials, redact_mapping
+from prodcheck.secrets import (
+    SECRET_FIELDS,
+    lines_to_mask,
+    mask_credentials,
+    plain_key,
+    redact,
+    redact_mapping,
+    redact_text,
+)
+
+_T = TypeVar("_T")
 
 # Characters that can make text read differently from what it is. C0 controls (but for the tab
 # and line feed), DEL and C1 are added per use below.
@@ -143,6 +155,176 @@ def _by_pieces(text: str, clean_piece: Callable[[str], str]) -> str:
     return "".join(out)
 
 
+# ---- cleaned once, at the source -------------------------------------------------------------
+#
+# A report holds thousands of findings and is written in several formats: walking each finding
+# again for every format cost more than anything else in writing a large report. The engine
+# therefore makes each finding through `cleaned`, which cleans it once, the way `clean` would,
+# and records it here when cleaning for any format leaves it as it is: then `clean` takes it as
+# it is. Anything else (a finding a waiver, a baseline or a plan made anew, a plugin's object,
+# a report read back from a file, the report's other fields) is cleaned the long way, as
+# before. Only the cleaning code records an object, one it made itself, by identity: a finding
+# changed afterwards (`dataclasses.replace` makes a new one) is never taken as clean.
+_CLEANED: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+
+
+def is_cleaned(value: Any) -> bool:
+    """Whether `value` was made by `cleaned` and is, as it is, what `clean` makes of it for
+    every format."""
+    return _CLEANED.get(id(value)) is value
+
+
+def cleaned(cls: Callable[..., _T], redact_evidence: bool = False, **fields: Any) -> _T:
+    """`cls(**fields)` (a finding) as `clean` makes it for every format, recorded as such (see
+    `is_cleaned`).
+
+    With `redact_evidence`, the `evidence` field is first redacted (`prodcheck.secrets.redact`,
+    as the engine redacts a verdict's evidence) in the same walk: the result is then what
+    `clean(cls(**fields, evidence=redact(evidence)))` gives. Cleaning for a format that shows
+    misleading characters differs from cleaning for JSON only where a string holds one: such
+    an object is made uncleaned (its evidence redacted), and every format cleans it the long
+    way.
+    """
+    odd: list[bool] = []
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        kind = type(value)
+        if kind is str:
+            if value:
+                value, as_is = _text_memo(value) if len(value) <= _MEMO_CHARS else _text(value)
+                if not as_is:
+                    odd.append(True)
+        elif name == "evidence" and redact_evidence:
+            value = _redacted_evidence(value, odd)
+        elif not (kind is int or kind is bool or value is None or isinstance(value, enum.Enum)):
+            value = _clean(value, mask_credentials)
+            if not _shows_as_is(value):
+                odd.append(True)
+        out[name] = value
+    if odd:
+        if redact_evidence and "evidence" in fields:
+            fields["evidence"] = redact(fields["evidence"])
+        return cls(**fields)
+    made = cls(**out)
+    _CLEANED[id(made)] = made
+    return made
+
+
+def cleaned_again(value: _T) -> _T:
+    """A finding (a dataclass) made anew by `cleaned`, from its fields as they are."""
+    names = _init_fields(type(value))
+    return cleaned(type(value), **{name: getattr(value, name) for name in names})
+
+
+# Strings of up to this many characters are cleaned once per process (as they are masked).
+_MEMO_CHARS = 1024
+
+
+def _text(text: str) -> tuple[str, bool]:
+    """`text` masked, and whether it holds no misleading character then."""
+    masked = mask_credentials(text)
+    return masked, _as_is(masked)
+
+
+def _evidence_text(text: str) -> tuple[str, bool]:
+    """`text` redacted (`redact`) and masked, and whether it holds no misleading character."""
+    masked = mask_credentials(redact_text(text))
+    return masked, _as_is(masked)
+
+
+_text_memo = lru_cache(maxsize=1 << 16)(_text)
+_evidence_text_memo = lru_cache(maxsize=1 << 16)(_evidence_text)
+
+
+def _as_is(text: str) -> bool:
+    """Whether `neutralise` leaves `text` as it is (the usual case: at the speed of a copy)."""
+    return text.isprintable() or _IN_TEXT.search(text) is None
+
+
+def _shows_as_is(value: Any) -> bool:
+    """Whether `clean` for a format that shows misleading characters leaves the output of
+    `clean` for JSON, `value`, as it is: no string in it (key or value) holds one. Anything
+    but plain data is taken as not."""
+    kind = type(value)
+    if kind is str:
+        return _as_is(value)
+    if kind is dict:
+        return all(type(k) is str and _as_is(k) and _shows_as_is(v) for k, v in value.items())
+    if kind is list:
+        return all(map(_shows_as_is, value))
+    return value is None or isinstance(value, bool | int | float | enum.Enum)
+
+
+_PLAIN_ITEMS = frozenset((int, float, bool, type(None)))
+
+
+def _redacted_evidence(value: Any, odd: list[bool]) -> Any:
+    """`_clean(redact(value), mask_credentials)` in one walk; appends to `odd` when a string of
+    the result holds a misleading character.
+
+    Mappings whose keys mean nothing to redaction (most evidence) are walked here; any other
+    (a setting's name and value, secrets held by structure, a key that says credential)
+    goes the long way, through `redact` and `_clean`."""
+    kind = type(value)
+    if kind is dict:
+        shown: dict[Any, Any] = {}
+        for key, item in value.items():
+            entry = _evidence_key(key) if type(key) is str else None
+            if entry is None:
+                return _redacted_long(value, odd)
+            if not entry[1]:
+                odd.append(True)
+            kind = type(item)
+            if kind is str:
+                if item:
+                    item, as_is = (
+                        _evidence_text_memo(item)
+                        if len(item) <= _MEMO_CHARS
+                        else _evidence_text(item)
+                    )
+                    if not as_is:
+                        odd.append(True)
+                shown[entry[0]] = item
+            elif kind in _PLAIN_ITEMS:
+                shown[entry[0]] = item
+            else:
+                shown[entry[0]] = _redacted_evidence(item, odd)
+        return shown
+    if kind is str:
+        if not value:
+            return value
+        text, as_is = (
+            _evidence_text_memo(value) if len(value) <= _MEMO_CHARS else _evidence_text(value)
+        )
+        if not as_is:
+            odd.append(True)
+        return text
+    if kind is list:
+        if _PLAIN_ITEMS.issuperset(map(type, value)):
+            return list(value)
+        return [_redacted_evidence(item, odd) for item in value]
+    if kind in _PLAIN_ITEMS:
+        return value
+    return _redacted_long(value, odd)
+
+
+def _redacted_long(value: Any, odd: list[bool]) -> Any:
+    out = _clean(redact(value), mask_credentials)
+    if not _shows_as_is(out):
+        odd.append(True)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _evidence_key(key: str) -> tuple[str, bool] | None:
+    """A mapping's key as `redact` then `clean` show it, and whether it holds no misleading
+    character; None when the key decides how its value is redacted or cleaned."""
+    shown = plain_key(key)
+    if shown is None or key.lower() in SECRET_FIELDS:
+        return None
+    return _text(shown)
+
+
 def clean(value: Any, visible: bool = True) -> Any:
     """A copy of `value` (a report, a finding, plain data) with every string in it cleaned.
 
@@ -176,6 +358,8 @@ def _clean(value: Any, text: Callable[[str], str]) -> Any:
         return redact_mapping(value, lambda v: _clean(v, text), SECRET_FIELDS)
     if isinstance(value, list | tuple):
         return [_clean(v, text) for v in value]
+    if _CLEANED.get(id(value)) is value:  # a finding cleaned at the source
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {}
         for name in _init_fields(kind):

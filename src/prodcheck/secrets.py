@@ -1061,6 +1061,22 @@ def _plain_key(key: str) -> str | None:
     return shown
 
 
+def redact_text(value: str) -> str:
+    """`redact(value)` of a string (REDACTED when it holds a credential), as `redact` reads
+    every string it meets inside a mapping or a list."""
+    if type(value) is str and len(value) <= _MEMO_LENGTH:
+        return _redacted_text_memo("", value)
+    return _redacted_text("", value)
+
+
+def plain_key(key: str) -> str | None:
+    """`key` as `redact` shows it in a mapping, or None when the key decides how its value is
+    redacted (then `redact` reads the whole mapping the long way)."""
+    if type(key) is not str or len(key) > _MEMO_LENGTH:
+        return None
+    return _plain_key(key)
+
+
 def _redacted_text(key: str, value: str) -> str:
     if is_app_insights_connection_string(key, value):
         return value
