@@ -283,3 +283,27 @@ def test_a_list_of_numbers_is_written_as_the_standard_library_writes_it(numbers,
         value = {"series": {"values": value}}
     assert dumps_indented(value) == _standard(value)
     assert "".join(iter_indented(value, levels=depth)) == _standard(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_the_html_reports_encoders_write_what_the_standard_library_writes(value):
+    shown = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+    compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    assert html._SHOWN(value) == shown.encode(value)
+    try:
+        expected = compact.encode(value)
+    except TypeError:  # a key JSON cannot sort or hold: refused the same way
+        with pytest.raises(TypeError):
+            html._COMPACT(value)
+    else:
+        assert html._COMPACT(value) == expected
+
+
+def test_the_html_reports_encoder_refuses_a_cycle_and_then_encodes_as_before():
+    loop: list = [1]
+    loop.append({"again": loop})
+    with pytest.raises(ValueError):
+        html._COMPACT(loop)
+    assert html._COMPACT({"a": [1, {"b": object.__name__}]}) == '{"a":[1,{"b":"object"}]}'
+    assert html._SHOWN({"b": object(), "a": 1}).startswith('{"a": 1, "b": "<object object')

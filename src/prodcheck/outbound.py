@@ -100,20 +100,34 @@ def mask_document(text: str) -> str:
     return _by_pieces(text, _mask_lines)
 
 
-def _mask_lines(text: str) -> str:
+def _mask_lines(text: str, known: set[str] | None = None) -> str:
     """`text` with each of its lines masked on its own (`mask_credentials`).
 
     Only the lines that masking may change are masked (`lines_to_mask`, which reads the
-    distinct lines of `text` at once); the others are left as they are, as masking would."""
+    distinct lines of `text` at once); the others are left as they are, as masking would.
+    `known` holds lines masking is known to leave as they are (read in an earlier piece of the
+    same document): they are not read again, and the short lines found so here are added."""
     lines = text.splitlines(keepends=True)
+    distinct = dict.fromkeys(lines)
+    if known:
+        for line in known.intersection(distinct):
+            del distinct[line]
     changed = {}
-    for line in lines_to_mask(list(dict.fromkeys(lines))):
+    for line in lines_to_mask(list(distinct)):
         masked = mask_credentials(line)
         if masked != line:
             changed[line] = masked
+    if known is not None and len(known) < _KNOWN_LINES:
+        known.update(line for line in distinct if len(line) <= _KNOWN_CHARS and line not in changed)
     if not changed:
         return text
     return "".join([changed.get(line, line) for line in lines])
+
+
+# A document's lines that masking leaves as they are, kept while the document is cleaned so that
+# a line repeated in later pieces (a metric's values, a finding's fixed members) is read once.
+_KNOWN_LINES = 1 << 17
+_KNOWN_CHARS = 256
 
 
 # A document is cleaned a megabyte or so at a time, so that its lines are never all held at
@@ -251,7 +265,7 @@ def _shows_as_is(value: Any) -> bool:
     if kind is dict:
         return all(type(k) is str and _as_is(k) and _shows_as_is(v) for k, v in value.items())
     if kind is list:
-        return all(map(_shows_as_is, value))
+        return _PLAIN_ITEMS.issuperset(map(type, value)) or all(map(_shows_as_is, value))
     return value is None or isinstance(value, bool | int | float | enum.Enum)
 
 
@@ -374,7 +388,7 @@ def _clean(value: Any, text: Callable[[str], str]) -> Any:
 def _plain_numbers(items: list[Any]) -> bool:
     """Whether every item is a float, or every item an int (exactly: not a bool, not an enum)."""
     kind = type(items[0])
-    return (kind is float or kind is int) and all(type(v) is kind for v in items)
+    return (kind is float or kind is int) and {kind}.issuperset(map(type, items))
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -439,8 +453,10 @@ def _piece_cleaner(fmt: str) -> Callable[[str], str]:
     else:
         pattern, shown = (_IN_OUTPUT if fmt == "terminal" else _IN_DOCUMENT), _visible
 
+    known: set[str] = set()
+
     def clean_piece(piece: str) -> str:
-        masked = _mask_lines(piece)
+        masked = _mask_lines(piece, known)
         if _printable(masked):  # nothing any of the patterns reads (the usual case)
             return masked
         return pattern.sub(shown, masked)

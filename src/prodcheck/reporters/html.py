@@ -93,11 +93,45 @@ def show_value(value: Any) -> str:
     """An evidence value as a reviewer reads it: strings as they are, the rest as JSON."""
     if isinstance(value, str):
         return text(value)
-    return text(_SHOWN.encode(value))
+    return text(_SHOWN(value))
+
+
+def _reused(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """`encoder.encode`, with the standard library's C encoder made once rather than for every
+    value (`JSONEncoder.encode` makes it anew each time, which costs more than encoding a
+    finding's row). The same text, and the same errors."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None or encoder.indent is not None or encoder.ensure_ascii:
+        return encoder.encode
+    markers: dict[int, Any] | None = {} if encoder.check_circular else None
+    encode_string = json.encoder.encode_basestring
+    write = make(
+        markers,
+        encoder.default,
+        encode_string,
+        None,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return encode_string(value)  # as `JSONEncoder.encode`
+        try:
+            return "".join(write(value, 0))
+        except BaseException:
+            if markers is not None:
+                markers.clear()  # what a failed encoding left, as a fresh encoder has none
+            raise
+
+    return encode
 
 
 # `json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)`, built once.
-_SHOWN = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+_SHOWN = _reused(json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str))
 
 
 def safe_link(url: str) -> bool:
@@ -180,11 +214,11 @@ def _for_script(raw: str) -> str:
 
 
 # `json.dumps(value, ensure_ascii=False, separators=(",", ":"))`, built once.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_COMPACT = _reused(json.JSONEncoder(ensure_ascii=False, separators=(",", ":")))
 
 
 def _dumps_by_line(value: Any) -> str:
-    dumps = _COMPACT.encode
+    dumps = _COMPACT
 
     if isinstance(value, dict) and value:
         return (
@@ -492,10 +526,10 @@ def _data_pieces(report: Report) -> Iterator[str]:
     """`json_for_script(_data(report, ...))` in pieces: each finding's line is made as the
     finding is read, and the arrays of the findings are never held all at once."""
     blocking_ids = {f.finding_id for f in report.blocking()}
-    data = _data(report, blocking_ids, row=_COMPACT.encode)
+    data = _data(report, blocking_ids, row=_COMPACT)
     yield "{\n"
     for n, (key, value) in enumerate(data.items()):
-        head = ("" if n == 0 else ",\n") + _for_script(_COMPACT.encode(key)) + ":"
+        head = ("" if n == 0 else ",\n") + _for_script(_COMPACT(key)) + ":"
         if key == "findings":
             if not value:
                 yield head + "[]"
