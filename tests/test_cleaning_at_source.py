@@ -28,7 +28,7 @@ from test_planted_secrets import (
     planted_snapshot,
 )
 
-from prodcheck import api
+from prodcheck import api, fanout
 from prodcheck.engine import audit
 from prodcheck.model import Finding, Severity, Status
 from prodcheck.outbound import clean, cleaned, cleaned_again, is_cleaned
@@ -316,5 +316,38 @@ def test_a_plan_whose_addresses_hold_secrets_writes_none(tmp_path, capsys):
     report = audit(snap, api.select_rules())
     name_by_address(report, snap)
     assert not all(is_cleaned(f) for f in report.findings)
+    for fmt in FORMATS:
+        assert planted_in(render(report, fmt)) == []
+
+
+def test_a_finding_handed_over_by_pickle_or_copied_keeps_being_cleaned_or_not():
+    import copy
+    import pickle
+
+    made = cleaned(Finding, redact_evidence=True, **_plain_fields(evidence={"a": [1, 2]}))
+    plain = Finding(**_plain_fields(message=FORMS["Pwd"]))
+    for protocol in (2, pickle.HIGHEST_PROTOCOL):
+        back = pickle.loads(pickle.dumps(made, protocol=protocol))
+        assert back == made and is_cleaned(back)
+        again = pickle.loads(pickle.dumps(plain, protocol=protocol))
+        assert again == plain and not is_cleaned(again)
+        assert PASSWORD_BARE not in clean(again, visible=False).message
+    assert is_cleaned(copy.copy(made)) and is_cleaned(copy.deepcopy(made))
+    assert not is_cleaned(copy.copy(plain))
+
+
+@pytest.mark.skipif(not fanout.can_fork(), reason="forking is not safe here")
+def test_findings_cleaned_in_a_forked_process_arrive_cleaned():
+    def task(n: int):
+        return lambda: [
+            cleaned(Finding, redact_evidence=True, **_plain_fields(message=f"m{n}")),
+            Finding(**_plain_fields(message=f"{FORMS['Pwd']} {n}")),
+        ]
+
+    results = fanout.share([task(n) for n in range(4)], 2, what="testing")
+    assert [is_cleaned(made) for made, _ in results] == [True] * 4
+    assert not any(is_cleaned(plain) for _, plain in results)
+    report = api.audit_snapshot(planted_snapshot())
+    report.findings = [f for pair in results for f in pair]
     for fmt in FORMATS:
         assert planted_in(render(report, fmt)) == []

@@ -22,6 +22,7 @@ makes them, so that `clean` need not walk them again (see `is_cleaned`).
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import enum
 import json
@@ -32,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from prodcheck.model import Finding
 from prodcheck.secrets import (
     SECRET_FIELDS,
     lines_to_mask,
@@ -228,6 +230,24 @@ def cleaned_again(value: _T) -> _T:
     """A finding (a dataclass) made anew by `cleaned`, from its fields as they are."""
     names = _init_fields(type(value))
     return cleaned(type(value), **{name: getattr(value, name) for name in names})
+
+
+def _pickled(value: Any) -> tuple[Any, ...]:
+    """How a finding is pickled (and copied): its fields, and whether `cleaned` made it, so
+    that a finding cleaned in a forked process (`prodcheck.fanout`) arrives as one here. Only
+    prodcheck's own processes hand findings over this way."""
+    names = _init_fields(type(value))
+    return _unpickled, (type(value), tuple(getattr(value, n) for n in names), is_cleaned(value))
+
+
+def _unpickled(cls: type, values: tuple[Any, ...], was_cleaned: bool) -> Any:
+    made = cls(**dict(zip(_init_fields(cls), values, strict=True)))
+    if was_cleaned:
+        _CLEANED[id(made)] = made
+    return made
+
+
+copyreg.pickle(Finding, _pickled)
 
 
 # Strings of up to this many characters are cleaned once per process (as they are masked).
