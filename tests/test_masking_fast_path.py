@@ -281,3 +281,15 @@ def test_a_document_is_read_for_every_mask_and_masked_line_by_line():
             assert line in chosen, line
     document = "".join(lines) * 3
     assert outbound.mask_document(document) == "".join(_long_way(x) for x in lines) * 3
+
+
+@pytest.mark.parametrize("n", range(len(ALL_MASKS)), ids=lambda n: ALL_MASKS[n].label)
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_text_a_mask_matches_is_never_left_out_of_masking(n, data):
+    # `_mask` first reads a text as a document's line is read, and leaves it as it is when no
+    # mask can match: text each mask's own pattern matches (line breaks and look-alike letters
+    # included) is masked as the long way masks it.
+    text = data.draw(texts) + data.draw(st.from_regex(ALL_MASKS[n].pattern)) + data.draw(texts)
+    for variant in (text, text.upper(), text.replace("s", "ſ").replace("k", "\u212a")):
+        assert secrets._mask(variant) == _long_way(variant), variant

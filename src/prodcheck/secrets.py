@@ -581,6 +581,8 @@ _MEMO_SIZE = 1 << 16
 
 
 def _mask(text: str) -> str:
+    if _SCREEN_TEXTS and _left_out(text):
+        return text  # no mask can match it: what masking would return
     masks = _all_masks().for_text(text)
     # Every mask looks at the text as it came first, so that no mask's value swallows another
     # credential's label (`AccessKey= Password="..."`) before that mask has seen it; then each
@@ -615,6 +617,33 @@ def _mask(text: str) -> str:
 
 
 _mask_memo = lru_cache(maxsize=_MEMO_SIZE)(_mask)
+
+
+@lru_cache(maxsize=1)
+def _text_screen() -> _Screen | None:
+    return _all_masks().screen()
+
+
+# Whether `_mask` first reads a text as `lines_to_mask` reads a line (the tests compare).
+_SCREEN_TEXTS = True
+
+
+def _left_out(text: str) -> bool:
+    """Whether `lines_to_mask` would leave `text` out, read as one line: no mask can match it.
+
+    The same reading as a document's (the `exact` patterns, then the trigger words of the
+    folded text and, where one is, whether a mask it selects can match), for one string: it
+    costs less than choosing the masks by all their trigger words, and most texts a report
+    holds (names, ids, messages) stop here."""
+    screen = _text_screen()
+    if screen is None:
+        return False
+    for pattern in screen.exact:
+        if pattern.search(text) is not None:
+            return False
+    folded = _fold(text)
+    found = [word for word, _ in screen.words if word in folded]
+    return not found or not screen.may_match(folded, found)
 
 
 # The four characters outside ASCII that a case-insensitive pattern takes for an ASCII letter
