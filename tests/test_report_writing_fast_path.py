@@ -83,7 +83,7 @@ def test_a_report_rendered_by_one_renderer_equals_each_format_rendered_alone(dem
 @given(st.text(max_size=40), json_values)
 def test_redacting_a_value_again_gives_the_first_result(key, value):
     first = secrets.redact(value, key)
-    assert secrets.redact(value, key) == first
+    assert repr(secrets.redact(value, key)) == repr(first)  # repr: NaN is not equal to itself
     if isinstance(value, str):
         assert first == secrets._redacted_text(key, value)
 
