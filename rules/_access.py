@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
 
@@ -194,6 +195,13 @@ def by_client_id(inv: Inventory, res: Resource, client_id: str) -> tuple[str, st
 
 def host_of(value: str) -> str:
     """The host name in a URL, or in a bare `host[:port]`; "" when there is none."""
+    if type(value) is str and len(value) <= 2048:
+        # The same URLs are read by many rules, and again per workload unit: each parsed once.
+        return _host_memo(value)
+    return _host_of(value)
+
+
+def _host_of(value: str) -> str:
     text = value.strip()
     if "://" not in text:
         text = "https://" + text
@@ -201,6 +209,9 @@ def host_of(value: str) -> str:
         return (urlparse(text).hostname or "").lower()
     except ValueError:
         return ""
+
+
+_host_memo = lru_cache(maxsize=1 << 15)(_host_of)
 
 
 def assign_command(principal: str, role: str, scope: str) -> str:

@@ -470,10 +470,68 @@ def _too_late(judgement: Judgement, signal: Signal, alert: Resource) -> bool:
     return True
 
 
+# What the alert's own data and the resource's say about the alert, before its action groups are
+# looked up: None (about something else), or the judgement so far with the action group ids to
+# look up (None: the judgement is final).
+_Alone = tuple[Judgement, tuple[str, ...] | None] | None
+
+
+def _judged_alone(
+    judge_alone: Callable[[Signal, Resource, Resource, AlertQuality], _Alone],
+    signal: Signal,
+    resource: Resource,
+    alert: Resource,
+    quality: AlertQuality,
+) -> _Alone:
+    """`judge_alone(signal, resource, alert, quality)`, worked out once per alert, resource,
+    signal and quality (the same alert is judged again for each workload unit): a function of
+    the two resources' own data and the parameters. On a plan it is worked out each time, so
+    that reading a value known only after deployment is noted each time."""
+    if alert.unknown or resource.unknown:
+        return judge_alone(signal, resource, alert, quality)
+    memo = alert.memo
+    if memo is None:
+        memo = alert.memo = {}
+    key = (
+        judge_alone,
+        resource.key,
+        signal.spec,
+        signal.metric,
+        signal.threshold,
+        signal.max_detection_minutes,
+        tuple(signal.alternatives.items()),
+        quality,
+    )
+    if key in memo:
+        found: _Alone = memo[key]
+        return found
+    found = memo[key] = judge_alone(signal, resource, alert, quality)
+    return found
+
+
+def _finish(inv: Inventory, found: _Alone, quality: AlertQuality) -> Judgement | None:
+    """The judgement of `_judged_alone`, with the action groups it names looked up."""
+    if found is None:
+        return None
+    so_far, actions = found
+    judgement = Judgement(so_far.alert, so_far.works, so_far.unverifiable, so_far.reason)
+    if actions is None:
+        return judgement
+    return _notify(inv, judgement, list(actions), quality)
+
+
 def judge_metric_alert(
     inv: Inventory, signal: Signal, resource: Resource, alert: Resource, quality: AlertQuality
 ) -> Judgement | None:
     """How a metric alert serves the signal on the resource; None when it is about something else."""
+    return _finish(
+        inv, _judged_alone(_metric_alert_alone, signal, resource, alert, quality), quality
+    )
+
+
+def _metric_alert_alone(
+    signal: Signal, resource: Resource, alert: Resource, quality: AlertQuality
+) -> _Alone:
     criterion, others = _metric_criterion(signal, resource, alert)
     if criterion is None:
         return None
@@ -481,11 +539,11 @@ def judge_metric_alert(
     metric = str(criterion.get("metricName", ""))
     if alert.get("properties.enabled") is False:
         judgement.reason = "is disabled"
-        return judgement
+        return judgement, None
     if others:
         names = ", ".join(str(c.get("metricName") or c.get("name") or "?") for c in others)
         judgement.reason = f"also requires {names} (its criteria must all be met to fire)"
-        return judgement
+        return judgement, None
     operator = str(criterion.get("operator", ""))
     if str(criterion.get("criterionType", "")).lower() == "dynamicthresholdcriterion":
         if not quality.accept_dynamic_thresholds:
@@ -493,12 +551,12 @@ def judge_metric_alert(
                 f"uses a dynamic threshold, which cannot be shown to be no looser than "
                 f"{signal.wanted()} (parameter accept_dynamic_thresholds)"
             )
-            return judgement
+            return judgement, None
         if norm(operator) not in _DYNAMIC_OPERATORS[signal.spec.direction]:
             judgement.reason = (
                 f"fires when {metric} is {operator}, not {signal.spec.direction} its baseline"
             )
-            return judgement
+            return judgement, None
         sensitivity = str(criterion.get("alertSensitivity") or "").strip().capitalize()
         if _SENSITIVITY.get(sensitivity, -1) < _SENSITIVITY[quality.min_dynamic_sensitivity]:
             judgement.reason = (
@@ -506,7 +564,7 @@ def judge_metric_alert(
                 "on deviations far from the baseline (parameter min_dynamic_sensitivity, "
                 f"{quality.min_dynamic_sensitivity})"
             )
-            return judgement
+            return judgement, None
     else:
         problem = _threshold_problem(
             signal,
@@ -518,15 +576,15 @@ def judge_metric_alert(
         )
         if problem:
             judgement.reason = problem
-            return judgement
+            return judgement, None
     if _too_late(judgement, signal, alert):
-        return judgement
-    actions = [
+        return judgement, None
+    actions = tuple(
         str(a.get("actionGroupId", ""))
         for a in listed(alert.get("properties.actions"))
         if isinstance(a, dict)
-    ]
-    return _notify(inv, judgement, actions, quality)
+    )
+    return judgement, actions
 
 
 def _log_criterion(signal: Signal, alert: Resource) -> tuple[dict[str, Any] | None, int]:
@@ -546,6 +604,12 @@ def judge_log_alert(
     inv: Inventory, signal: Signal, resource: Resource, alert: Resource, quality: AlertQuality
 ) -> Judgement | None:
     """How a log search alert serves the signal; None when its query is about something else."""
+    return _finish(inv, _judged_alone(_log_alert_alone, signal, resource, alert, quality), quality)
+
+
+def _log_alert_alone(
+    signal: Signal, resource: Resource, alert: Resource, quality: AlertQuality
+) -> _Alone:
     if str(alert.raw.get("kind", "")).lower() == "logtometric":
         return None
     criterion, others = _log_criterion(signal, alert)
@@ -554,10 +618,10 @@ def judge_log_alert(
     judgement = Judgement(alert)
     if alert.get("properties.enabled") is False:
         judgement.reason = "is disabled"
-        return judgement
+        return judgement, None
     if others:
         judgement.reason = "has other conditions that must all be met to fire"
-        return judgement
+        return judgement, None
     problem = _threshold_problem(
         signal,
         criterion.get("threshold"),
@@ -568,11 +632,10 @@ def judge_log_alert(
     )
     if problem:
         judgement.reason = problem
-        return judgement
+        return judgement, None
     if _too_late(judgement, signal, alert):
-        return judgement
-    actions = [str(a) for a in listed(alert.get("properties.actions.actionGroups"))]
-    return _notify(inv, judgement, actions, quality)
+        return judgement, None
+    return judgement, tuple(str(a) for a in listed(alert.get("properties.actions.actionGroups")))
 
 
 def _notify(

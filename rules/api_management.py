@@ -9,6 +9,7 @@ with its managed identity.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlparse
 
 from prodcheck import Severity, rule
@@ -52,7 +53,16 @@ def _host(url) -> str:
     text = str(url or "").strip()
     if not text or text.startswith("@") or "{{" in text:
         return ""  # a policy expression or a named value: not resolvable from the inventory
+    if len(text) <= 2048:
+        return _url_host_memo(text)  # the same backend URLs, read by several rules
+    return _url_host(text)
+
+
+def _url_host(text: str) -> str:
     return (urlparse(text if "://" in text else f"https://{text}").hostname or "").lower()
+
+
+_url_host_memo = lru_cache(maxsize=1 << 14)(_url_host)
 
 
 # ---- AI backends ---------------------------------------------------------------------------------

@@ -33,16 +33,39 @@ from ._workload import (
 
 def _exemption_matches(tags, patterns):
     """The `key=value` tags of a resource that match any exemption pattern (case-insensitive)."""
-    wanted = [
-        (want_key.strip().lower(), (want_value.strip() or "*").lower())
-        for want_key, _, want_value in (str(pattern).partition("=") for pattern in patterns)
-    ]
+    return _matching_tags(tags, _exemption_values(patterns))
+
+
+def _exemption_values(patterns):
+    """The value globs of the exemption patterns, by their case-folded key."""
+    wanted = {}
+    for want_key, _, want_value in (str(pattern).partition("=") for pattern in patterns):
+        wanted.setdefault(want_key.strip().lower(), []).append((want_value.strip() or "*").lower())
+    return wanted
+
+
+def _tag_keys(resource, tags):
+    """The case-folded keys of `tags` (the resource's own), kept on the resource: the rule
+    reads them again for each workload unit."""
+    if resource.unknown:
+        return {str(key).lower() for key in tags}
+    memo = resource.memo
+    if memo is None:
+        memo = resource.memo = {}
+    keys = memo.get("tag keys")
+    if keys is None:
+        keys = memo["tag keys"] = frozenset(str(key).lower() for key in tags)
+    return keys
+
+
+def _matching_tags(tags, wanted):
+    """The `key=value` tags whose key has a glob in `wanted` (by case-folded key) that the
+    value matches (case-insensitive)."""
     found = []
     for key, value in tags.items():
-        for want_key, want_value in wanted:
-            if str(key).lower() == want_key and fnmatch.fnmatch(str(value).lower(), want_value):
-                found.append(f"{key}={value}")
-                break
+        globs = wanted.get(str(key).lower())
+        if globs and any(fnmatch.fnmatch(str(value).lower(), glob) for glob in globs):
+            found.append(f"{key}={value}")
     return found
 
 
@@ -95,8 +118,14 @@ def no_policy_exemption_tags(inv, p):
     """
     governed = inv.of_type(*GOVERNED_TYPES)
     tagged = 0
+    wanted = _exemption_values(p.exemption_tags)
     for resource in governed:
-        matched = _exemption_matches(resource.tags, p.exemption_tags)
+        tags = resource.tags
+        matched = (
+            []
+            if wanted.keys().isdisjoint(_tag_keys(resource, tags))
+            else (_matching_tags(tags, wanted))
+        )
         if matched:
             tagged += 1
             yield resource.fail(

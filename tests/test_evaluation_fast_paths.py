@@ -23,7 +23,8 @@ from builders import registry
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prodcheck import engine, inventory, secrets
+from prodcheck import arm, engine, inventory, secrets, units
+from prodcheck.arm import ArmId
 from prodcheck.engine import run_rule
 from prodcheck.inventory import Inventory, dig
 from prodcheck.model import fill_remediation
@@ -157,6 +158,7 @@ def test_rule_pack_reaches_the_same_findings_with_every_shortcut_turned_off(monk
     alerts = _pack_module("_alerts")
     monkeypatch.setattr(alerts, "receiver_report", alerts._receiver_report)
     monkeypatch.setattr(engine, "fill_remediation", fill_the_long_way)
+    _turn_off_the_evaluation_shortcuts(monkeypatch)
     slow = findings_of(Inventory(resources))
     assert len(fast) > 500
     assert parsed, "the APIM rules parse policies without remembering them"
@@ -164,7 +166,82 @@ def test_rule_pack_reaches_the_same_findings_with_every_shortcut_turned_off(monk
     assert fast == slow
 
 
+def _turn_off_the_evaluation_shortcuts(monkeypatch: Any) -> None:
+    """Every rule helper's memo taken out: each value worked out again where it is asked for."""
+    alerts, access = _pack_module("_alerts"), _pack_module("_access")
+    hygiene, apim = _pack_module("hygiene"), _pack_module("api_management")
+    monkeypatch.setattr(alerts, "_judged_alone", lambda judge_alone, *args: judge_alone(*args))
+    monkeypatch.setattr(access, "_host_memo", access._host_of)
+    monkeypatch.setattr(apim, "_url_host_memo", apim._url_host)
+    monkeypatch.setattr(hygiene, "_tag_keys", lambda resource, tags: {str(k).lower() for k in tags})
+    monkeypatch.setattr(arm, "_parse_memo", ArmId._parse)
+
+
+def per_unit_findings_of(resources: list[dict[str, Any]], unit: str) -> list[tuple[Any, ...]]:
+    inv = Inventory(resources)
+    views = units.split(inv, unit) or []
+    settings_ = engine.AuditSettings(unit=unit)
+    return [
+        (f.rule_id, f.resource_id, f.status, f.message, repr(f.evidence), f.remediation)
+        for rule in registry().all()
+        for f in engine.run_per_unit(rule, inv, views, settings_)
+    ]
+
+
+def test_rule_pack_judges_workload_units_alike_with_the_shortcuts_turned_off(monkeypatch):
+    # Scope-level rules run again over each unit's view, with the very same resources: what
+    # a helper kept on a resource from the whole inventory's run must give what working it
+    # out again gives.
+    resources = replicate(700)["resources"]
+    fast = per_unit_findings_of(resources, "resource-group")
+    _turn_off_the_evaluation_shortcuts(monkeypatch)
+    slow = per_unit_findings_of(resources, "resource-group")
+    assert sum(1 for f in fast if f[0] == "PC-MON-002") > 20
+    assert fast == slow
+
+
 # ---- each shortcut on arbitrary data ------------------------------------------------------------
+
+SEGMENTS = st.one_of(
+    st.sampled_from(["subscriptions", "Subscriptions", "resourceGroups", "RESOURCEGROUPS"]),
+    st.sampled_from(["providers", "Providers", "Microsoft.Web", "sites", "diagnosticSettings"]),
+    st.sampled_from(["", " ", "a ", "İd", "x", "Microsoft.Insights"]),
+    st.text(max_size=4),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(SEGMENTS, max_size=10),
+    st.sampled_from(["", "/", " /", "//"]),
+    st.sampled_from(["", "/", " "]),
+    st.booleans(),
+)
+def test_resource_ids_are_parsed_as_the_long_way_parses_them(segments, before, after, usual):
+    if usual:  # the usual shape's start, so that the shortcut's own checks are reached
+        segments = ["subscriptions", "s", "resourceGroups", "g", "providers", *segments]
+    resource_id = before + "/".join(segments) + after
+    assert ArmId._parse_usual(resource_id) == ArmId._parse(resource_id)
+
+
+def test_usual_resource_ids_take_the_shortcut_and_parse_alike():
+    base = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ApiManagement/service/apim"
+    for resource_id in (
+        base,
+        base + "/apis/a/operations/o",
+        base + "/providers/Microsoft.Insights/diagnosticSettings/d",
+        "/subscriptions/s/resourceGroups/g/providers/Microsoft.Insights/diagnosticSettings/d",
+        "/subscriptions/s/resourceGroups/resourceGroups/x/providers/M.N/t/n",
+    ):
+        assert ArmId._parse_usual(resource_id) == ArmId._parse(resource_id)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=30), st.sampled_from(["https://a.b:443/x", "[::1", "a b.c/d"])))
+def test_host_names_are_read_as_the_long_way_reads_them(text):
+    access = _pack_module("_access")
+    assert access.host_of(text) == access._host_of(text)
+
 
 KEYS = ["name", "Name", "NAME", "value", "Value", "secrets", "properties", "password", "x", "İd"]
 KEYS += ["API_KEY", "connectionString", "DisableLocalAuth", "disableLocalAuth", "type", "secret"]

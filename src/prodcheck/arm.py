@@ -50,6 +50,49 @@ class ArmId:
         return cls._parse(resource_id)
 
     @classmethod
+    def _parse_usual(cls, resource_id: str) -> ArmId:
+        """`_parse`, with a shortcut for the usual shape of an id, which is most ids of an
+        inventory: `/subscriptions/{s}/resourceGroups/{g}[/{extended resource}]/providers/
+        {namespace}/{type}/{name}[/{type}/{name}...]`, in ASCII, no segment empty, and no
+        `providers` segment at the end. Anything else takes the long way."""
+        low = resource_id.lower()
+        if (
+            not low.startswith("/subscriptions/")
+            or not resource_id.isascii()
+            or "//" in low
+            or low.endswith(("/", "/providers"))
+            or resource_id[-1].isspace()
+        ):
+            return cls._parse(resource_id)
+        g = low.find("/", 15)  # after the subscription
+        e = low.find("/", g + 16)  # after the resource group
+        p = low.rfind("/providers/")  # the last providers
+        if (
+            g < 0
+            or not low.startswith("/resourcegroups/", g)
+            or low[15:g] == "resourcegroups"
+            or e < 0
+            or p < e
+        ):
+            return cls._parse(resource_id)
+        rest = resource_id[p + 11 :].split("/")  # namespace, type, name, type, name...
+        if len(rest) < 3 or len(rest) % 2 == 0:
+            return cls._parse(resource_id)
+        kinds = rest[1::2]
+        if len(kinds) > 1:
+            parent = resource_id.rsplit("/", 2)[0]
+        elif p == e:
+            parent = ""
+        else:
+            # An extension resource: its parent is the resource it extends, unless that is
+            # (by its segments) a subscription or resource group.
+            parent = resource_id[:p]
+            if low[:p].rsplit("/", 2)[-2] in ("resourcegroups", "subscriptions"):
+                parent = ""
+        rtype = rest[0] + "/" + "/".join(kinds)
+        return cls(resource_id, resource_id[15:g], resource_id[g + 16 : e], rtype, rest[-1], parent)
+
+    @classmethod
     def _parse(cls, resource_id: str) -> ArmId:
         parts = [p for p in resource_id.strip().split("/") if p]
         subscription = resource_group = ""
@@ -102,7 +145,7 @@ class ArmId:
         return cls(resource_id, subscription, resource_group, rtype, name, parent)
 
 
-_parse_memo = lru_cache(maxsize=1 << 16)(ArmId._parse)
+_parse_memo = lru_cache(maxsize=1 << 16)(ArmId._parse_usual)
 
 
 MODEL_CATALOGUE = "Microsoft.CognitiveServices/locations/models"

@@ -13,6 +13,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain
@@ -342,11 +343,11 @@ def _mark_unknowns(
 class _Run:
     """One run of a rule: its verdicts, each with the reads it rests on, and how it ended."""
 
-    verdicts: list[tuple[Verdict, frozenset[Read]]] = field(default_factory=list)
+    verdicts: list[tuple[Verdict, AbstractSet[Read]]] = field(default_factory=list)
     # Per verdict, the reads of values known only after deployment (resources from a plan).
     unknown: list[list[tuple[str, str, str]]] = field(default_factory=list)
     # Reads before the first verdict: every verdict of the run rests on them.
-    shared: frozenset[Read] = frozenset()
+    shared: AbstractSet[Read] = frozenset()
     # Every read of the run, for the verdict the engine gives a rule that made none.
     every: set[Read] = field(default_factory=set)
     # Reads of values known only after deployment after the last verdict: what the rule read

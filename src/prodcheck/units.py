@@ -153,17 +153,20 @@ class Units:
             elif self.unit == RESOURCE_GROUP:
                 for g in groups:
                     self._unit((sub.lower(), g.lower()), f"/subscriptions/{sub}/resourceGroups/{g}")
+        by_subscription = self.unit == SUBSCRIPTION
+        of_resource = self._of_resource
         for resource in inv._resources:
-            key = self._key_of(resource)
-            self._of_resource[resource.key] = key
             sub = resource.arm.subscription.lower()
+            # (sub,) when the unit is the subscription: `_key_of` without its call
+            key = ((sub,) if sub else None) if by_subscription else self._key_of(resource)
+            of_resource[resource.key] = key
             if key is None:
                 if sub:
                     self._shared.setdefault(sub, []).append(resource)
                 else:
                     self._everywhere.append(resource)
                 continue
-            unit = self._unit(key, resource.id)
+            unit = self.units.get(key) or self._unit(key, resource.id)
             unit.members.append(resource)
             if sub:
                 unit.subscriptions.add(sub)
