@@ -309,7 +309,7 @@ def key_metrics_have_alerts(inv, p):
     """
     try:
         signals = signals_from(p)
-        AlertQuality.from_params(p)
+        quality = AlertQuality.from_params(p)
     except ValueError as exc:
         yield inv.scope.error(f"parameters: {exc}")
         return
@@ -326,11 +326,11 @@ def key_metrics_have_alerts(inv, p):
                 )
             continue
         for resource in resources:
-            yield _signal_verdict(inv, p, signal, resource)
+            yield _signal_verdict(inv, quality, signal, resource)
 
 
-def _signal_verdict(inv, p, signal, resource):
-    judgements = judge(inv, signal, resource, AlertQuality.from_params(p))
+def _signal_verdict(inv, quality, signal, resource):
+    judgements = judge(inv, signal, resource, quality)
     evidence = {
         "signal": signal.label,
         "alert when": signal.wanted(),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from prodcheck import Severity, rule
@@ -258,7 +259,7 @@ def statistic(values: list[float], metric: Metric) -> float:
 def _chart(values: list[float], metric: Metric) -> list[float]:
     """At most `_CHART_POINTS` values, in order: the worst of each bucket when there are more."""
     if len(values) <= _CHART_POINTS:
-        return [round(v, 3) for v in values]
+        return list(map(round, values, repeat(3, len(values))))  # round(v, 3) of each
     worst = max if metric.lower_is_better else min
     size = len(values) / _CHART_POINTS
     return [

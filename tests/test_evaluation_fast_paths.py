@@ -149,6 +149,8 @@ def test_rule_pack_reaches_the_same_findings_with_every_shortcut_turned_off(monk
     fast = findings_of(Inventory(resources))
     parsed: list[int] = []
     monkeypatch.setattr(inventory, "_steps", inventory._parse_steps)
+    monkeypatch.setattr(inventory, "_KEYS", {})
+    monkeypatch.setattr(inventory, "_keys_of", lambda path: ())
     monkeypatch.setattr(inventory, "_no_str_key_folds_to", lambda lowered, mapping: False)
     monkeypatch.setattr(secrets, "_plain_mapping", lambda d: None)
     monkeypatch.setattr(secrets, "_PLAIN", frozenset())

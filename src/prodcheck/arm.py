@@ -24,7 +24,7 @@ def is_under(resource_id: str, scope: str) -> bool:
     return rid == sc or rid.startswith(sc + "/")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArmId:
     """The parts of an ARM resource id.
 

@@ -570,8 +570,14 @@ def is_scope_level(rule: Rule) -> bool:
 
 def _judged_the_scope(findings: Sequence[Finding], inventory: Inventory) -> bool:
     """Whether a rule made a verdict about the audited scope itself."""
-    scope = norm(inventory.scope.id)
-    return any(f.resource_type == "scope" and norm(f.resource_id) == scope for f in findings)
+    scope = None
+    for f in findings:
+        if f.resource_type == "scope":
+            if scope is None:
+                scope = norm(inventory.scope.id)
+            if norm(f.resource_id) == scope:
+                return True
+    return False
 
 
 def run_per_unit(

@@ -58,6 +58,40 @@ def dig(obj: Any, path: str, default: Any = None) -> Any:
     exactly first and then case-insensitively, because some resource providers spell the
     same property differently (`DisableLocalAuth` and `disableLocalAuth`).
     """
+    if type(path) is str:
+        keys = _KEYS.get(path)
+        if keys is None:
+            keys = _keys_of(path)
+        if keys:
+            # A path of keys only, through plain dicts holding each key as spelt: the usual
+            # read, done without the general walk below (which any other step goes back to).
+            current = obj
+            for key in keys:
+                if type(current) is not dict:
+                    break
+                current = current.get(key, _MISSING)
+                if current is _MISSING:
+                    break
+            else:
+                return default if current is None else current
+    return _dig(obj, path, default)
+
+
+# Path -> its keys when it has no index step, else (); filled as paths are first read.
+_KEYS: dict[str, tuple[str, ...]] = {}
+
+
+def _keys_of(path: str) -> tuple[str, ...]:
+    steps = _steps(path)
+    keys = tuple(key for key, _ in steps if key is not None)
+    if len(keys) != len(steps):
+        keys = ()
+    if len(_KEYS) < 4096:
+        _KEYS[path] = keys
+    return keys
+
+
+def _dig(obj: Any, path: str, default: Any) -> Any:
     current = obj
     for key, index in _steps(path) if type(path) is str else _parse_steps(path):
         if key is None:
@@ -102,7 +136,7 @@ def _no_str_key_folds_to(lowered: str, mapping: dict[Any, Any]) -> bool:
         return False
 
 
-@dataclass
+@dataclass(slots=True)
 class Verdict:
     """What a rule says about one target; the engine turns it into a `Finding`."""
 
@@ -472,10 +506,13 @@ class _AlertIndex:
     """The alerts of one type by the scopes they name, so that finding those covering a resource
     costs the length of its id, not the number of alerts."""
 
-    __slots__ = ("alerts", "by_scope", "by_container")
+    __slots__ = ("alerts", "by_scope", "by_container", "covered")
 
     def __init__(self, alerts: list[Resource]) -> None:
         self.alerts = alerts
+        # (resource key, type) -> the positions of the alerts covering it, in order: rules ask
+        # again for each signal they judge on the resource.
+        self.covered: dict[tuple[str, str], list[int]] = {}
         # Every scope (case-folded) -> positions of the alerts naming it.
         self.by_scope: dict[str, set[int]] = defaultdict(set)
         # Resource group and subscription scopes -> (position, target types; empty for any).
@@ -490,6 +527,14 @@ class _AlertIndex:
                 self.by_scope[key].add(position)
                 if ArmId.parse(str(scope)).type in _CONTAINER_SCOPES:
                     self.by_container[key].append((position, target_types))
+
+    def covering_in_order(self, resource: Resource) -> list[int]:
+        """`sorted(self.covering(resource))`, worked out once per resource."""
+        key = (resource.key, resource.type_key)
+        found = self.covered.get(key)
+        if found is None:
+            found = self.covered[key] = sorted(self.covering(resource))
+        return found
 
     def covering(self, resource: Resource) -> set[int]:
         rid, rtype = resource.key, resource.type_key
@@ -825,7 +870,7 @@ class Inventory:
         types = list(alert_types)
         self.note_read(*types)
         self._note_own(resource)
-        return self._alerts_where(types, lambda index: index.covering(resource))
+        return self._alerts_where(types, lambda index: index.covering_in_order(resource))
 
     def alerts_scoped_to(
         self, scope_ids: Iterable[str], alert_types: Iterable[str]
@@ -839,6 +884,8 @@ class Inventory:
     def _alerts_where(
         self, types: list[str], positions: Callable[[_AlertIndex], Iterable[int]]
     ) -> list[Resource]:
+        """The alerts of `types` at `positions` in each type's index (a list: in order already;
+        any other collection is sorted)."""
         found: list[Resource] = []
         keys = list(dict.fromkeys(norm(t) for t in types))
         for key in keys:
@@ -849,7 +896,9 @@ class Inventory:
                 )
             else:
                 self.unknown_reads.extend(self._index_reads.get(f"alerts {key}", ()))
-            found.extend(index.alerts[i] for i in sorted(positions(index)))
+            positioned = positions(index)
+            ordered = positioned if type(positioned) is list else sorted(positioned)
+            found.extend([index.alerts[i] for i in ordered])
         if len(keys) > 1:
             found.sort(key=lambda r: r.key)  # the order of `of_type` over several types
         return found
