@@ -22,6 +22,7 @@ import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from defusedxml import DefusedXmlException
@@ -355,7 +356,17 @@ def products_of(inv, service, api) -> list:
 
 
 def api_policies(inv, service, api) -> ApiPolicies:
-    """Every request path of `api`, with the policy chain that applies on it."""
+    """Every request path of `api`, with the policy chain that applies on it (worked out once
+    per inventory: every APIM rule asks; see `Inventory.recall`). Not to be changed."""
+    return inv.recall(
+        ("api policies", service.key, api.key),
+        partial(_api_policies, inv, service, api),
+        service,
+        api,
+    )
+
+
+def _api_policies(inv, service, api) -> ApiPolicies:
     result = ApiPolicies()
     fragments = fragments_of(inv, service)
     errors = result.errors

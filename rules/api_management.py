@@ -9,7 +9,7 @@ with its managed identity.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from urllib.parse import urlparse
 
 from prodcheck import Severity, rule
@@ -83,7 +83,6 @@ class AiBackends:
     """Which hosts and backend entities of a service lead to Azure OpenAI / AI Services."""
 
     def __init__(self, inv, service, suffixes):
-        self.inv = inv
         self.service = service
         self.suffixes = [s.lower() for s in suffixes]
         self.accounts, self.account_hosts = inv.derived(_ai_accounts, COGNITIVE)
@@ -190,12 +189,23 @@ def _views(inv, p, ai_only: bool):
     Backends and Cognitive Services accounts are read only to find the AI APIs, so a rule that
     does not ask for them does not depend on them.
     """
+    suffixes = tuple(p.ai_host_suffixes) if ai_only else None
     for service in inv.of_type(SERVICE):
-        ai = AiBackends(inv, service, p.ai_host_suffixes) if ai_only else None
-        views = [ApiView(inv, service, api, ai) for api in current_apis(inv, service)]
-        if ai_only:
-            views = [v for v in views if v.is_ai]
-        yield service, views
+        # The same views for every APIM rule: worked out once per inventory (`Inventory.recall`).
+        views = inv.recall(
+            ("apim views", service.key, suffixes),
+            partial(_service_views, inv, service, suffixes),
+            service,
+        )
+        yield service, list(views)
+
+
+def _service_views(inv, service, suffixes):
+    ai = AiBackends(inv, service, suffixes) if suffixes is not None else None
+    views = [ApiView(inv, service, api, ai) for api in current_apis(inv, service)]
+    if suffixes is not None:
+        views = [v for v in views if v.is_ai]
+    return views
 
 
 def _policy_verdicts(inv, p, names, *, ai_only, anywhere, lacking_text, ok_text, none_text):

@@ -177,6 +177,7 @@ def _turn_off_the_evaluation_shortcuts(monkeypatch: Any) -> None:
     monkeypatch.setattr(apim, "_url_host_memo", apim._url_host)
     monkeypatch.setattr(hygiene, "_tag_keys", lambda resource, tags: {str(k).lower() for k in tags})
     monkeypatch.setattr(arm, "_parse_memo", ArmId._parse)
+    monkeypatch.setattr(Inventory, "recall", lambda self, key, compute, *about: compute())
 
 
 def per_unit_findings_of(resources: list[dict[str, Any]], unit: str) -> list[tuple[Any, ...]]:
@@ -361,3 +362,67 @@ def test_unreadable_metric_data_is_reported_alike_each_time_it_is_read():
     again = [(f.rule_id, f.status.value, f.message) for r in rules for f in run_rule(r, inv)]
     assert first == again
     assert any(status == "ERROR" and "finite" in message for _, status, message in first)
+
+
+# ---- what is worked out once per inventory ---------------------------------------------------------
+
+
+def _reads_of(inv: Inventory, ask: Any) -> tuple[Any, Any, list[Any]]:
+    inv.record_reads(True)
+    inv.unknown_reads.clear()
+    answer = ask()
+    reads, unknown = inv.take_reads(), list(inv.unknown_reads)
+    inv.record_reads(False)
+    return answer, reads, unknown
+
+
+def test_an_answer_recalled_notes_the_reads_of_working_it_out():
+    apim_policy = _pack_module("_apim_policy")
+    resources = replicate(100)["resources"]
+    inv = Inventory(resources)
+    service = inv.of_type(apim_policy.SERVICE)[0]
+    api = apim_policy.current_apis(inv, service)[0]
+    ask = partial(apim_policy.api_policies, inv, service, api)
+    first, first_reads, _ = _reads_of(inv, ask)
+    again, again_reads, _ = _reads_of(inv, ask)
+    worked_out, long_reads, _ = _reads_of(
+        inv, partial(apim_policy._api_policies, inv, service, api)
+    )
+    assert again is first
+    assert first_reads == again_reads == long_reads
+    assert any(read.where == api.key for read in first_reads)
+    assert [p.describe() for p in first.paths] == [p.describe() for p in worked_out.paths]
+
+
+def test_an_answer_recalled_on_a_plan_reads_its_unknown_values_again():
+    inv = Inventory(
+        [
+            {
+                "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/kv",
+                "type": "Microsoft.KeyVault/vaults",
+                "properties": {"vaultUri": None},
+                inventory.UNKNOWN_KEY: ["properties.vaultUri"],
+            }
+        ]
+    )
+    vault = inv.of_type("Microsoft.KeyVault/vaults")[0]
+
+    def uri() -> Any:
+        return inv.recall(("uri", vault.key), lambda: vault.get("properties.vaultUri"), vault)
+
+    _, first, unknown_first = _reads_of(inv, uri)
+    _, again, unknown_again = _reads_of(inv, uri)
+    assert unknown_first == unknown_again != []
+    assert first == again
+
+
+def test_an_answer_is_worked_out_anew_while_resources_are_hidden():
+    calls: list[int] = []
+    inv = Inventory([])
+    inv.hide(["/x"])
+    inv.recall("k", lambda: calls.append(1))
+    inv.recall("k", lambda: calls.append(1))
+    inv.hide(())
+    inv.recall("k", lambda: calls.append(1))
+    inv.recall("k", lambda: calls.append(1))
+    assert len(calls) == 3

@@ -169,7 +169,7 @@ class _Target:
         remediation: str | None,
         subject: str = "",
     ) -> Verdict:
-        message = "; ".join(p for p in parts if p) or status.value.lower()
+        message = "; ".join([p for p in parts if p]) or status.value.lower()
         return Verdict(
             target_id=self.id,
             status=status,
@@ -662,6 +662,10 @@ class Inventory:
         # the index rests on them, not only the one that built it.
         self._index_reads: dict[str, list[tuple[str, str, str]]] = {}
         self._derived: dict[Callable[[Inventory], Any], Any] = {}
+        # What `recall` worked out: key -> (value, reads noted, unknown values read).
+        self._recalled: dict[
+            Any, tuple[Any, frozenset[Read], tuple[tuple[str, str, str], ...]]
+        ] = {}
         # Reads of values known only after deployment: (resource key, name, path), in order.
         self.unknown_reads: list[tuple[str, str, str]] = []
         self._derived_reads: dict[Callable[[Inventory], Any], list[tuple[str, str, str]]] = {}
@@ -758,7 +762,7 @@ class Inventory:
         found: list[Resource] = []
         for t in dict.fromkeys(norm(t) for t in types):
             found.extend(self._by_type.get(t, ()))
-        return self._visible(sorted(found, key=lambda r: r.key))
+        return self._visible(sorted(found, key=_KEY))
 
     def get(self, resource_id: str | None) -> Resource | None:
         """The resource with this id (case-insensitive), or None."""
@@ -900,7 +904,7 @@ class Inventory:
             ordered = positioned if type(positioned) is list else sorted(positioned)
             found.extend([index.alerts[i] for i in ordered])
         if len(keys) > 1:
-            found.sort(key=lambda r: r.key)  # the order of `of_type` over several types
+            found.sort(key=_KEY)  # the order of `of_type` over several types
         return found
 
     # ---- derived cross-references ----------------------------------------------------------
@@ -932,6 +936,41 @@ class Inventory:
             # Built without the resources a rule is being run without, it is not for sharing.
             self._derived[build] = value
             self._derived_reads[build] = self.unknown_reads[before:]
+        return value
+
+    def recall(self, key: Any, compute: Callable[[], _T], *about: Resource) -> _T:
+        """`compute()`, worked out once per inventory for `key`, for what several rules ask
+        alike (say, the policy chain of one API): each call notes the reads the first one
+        noted (and, on a plan, reads again the values known only after deployment it read), so
+        that every verdict resting on the answer rests on the data it came from.
+
+        `compute` must be a pure function of the inventory and of `key` (which names what it
+        is about, `about` the resources among that), and its result must not be changed by
+        callers. It is worked out each time while a rule is run without some resources, or
+        when `about` holds a resource that is not this inventory's own object for its id.
+        """
+        if self._hidden or not all(self.holds(r) for r in about):
+            return compute()
+        try:
+            found = self._recalled.get(key)
+        except TypeError:  # a key that cannot be kept: work it out each time
+            return compute()
+        if found is not None:
+            value, reads, unknown = found
+            if self._reads is not None:
+                self._reads |= reads
+            if unknown:
+                self.unknown_reads.extend(unknown)
+            return value
+        outer, self._reads = self._reads, set()
+        before = len(self.unknown_reads)
+        try:
+            value = compute()
+        finally:
+            inner, self._reads = self._reads, outer
+            if outer is not None and inner:
+                outer |= inner
+        self._recalled[key] = (value, frozenset(inner or ()), tuple(self.unknown_reads[before:]))
         return value
 
     # ---- scope ---------------------------------------------------------------------------

@@ -172,9 +172,10 @@ def with_unique_subjects(findings: list[Finding]) -> list[Finding]:
     did not, and two findings would share an identity, each gets a subject derived from its
     message as a last resort: unique, but stable only while the message stays the same.
     """
-    counts = Counter(f.key for f in findings)
-    if all(n == 1 for n in counts.values()):
+    keys = [f.key for f in findings]
+    if len(set(keys)) == len(keys):
         return findings
+    counts = Counter(keys)
     out: list[Finding] = []
     seen: set[tuple[str, str, str]] = set()
     for f in findings:
