@@ -44,20 +44,6 @@ def _exemption_values(patterns):
     return wanted
 
 
-def _tag_keys(resource, tags):
-    """The case-folded keys of `tags` (the resource's own), kept on the resource: the rule
-    reads them again for each workload unit."""
-    if resource.unknown:
-        return {str(key).lower() for key in tags}
-    memo = resource.memo
-    if memo is None:
-        memo = resource.memo = {}
-    keys = memo.get("tag keys")
-    if keys is None:
-        keys = memo["tag keys"] = frozenset(str(key).lower() for key in tags)
-    return keys
-
-
 def _matching_tags(tags, wanted):
     """The `key=value` tags whose key has a glob in `wanted` (by case-folded key) that the
     value matches (case-insensitive)."""
@@ -120,12 +106,7 @@ def no_policy_exemption_tags(inv, p):
     tagged = 0
     wanted = _exemption_values(p.exemption_tags)
     for resource in governed:
-        tags = resource.tags
-        matched = (
-            []
-            if wanted.keys().isdisjoint(_tag_keys(resource, tags))
-            else (_matching_tags(tags, wanted))
-        )
+        matched = _matching_tags(resource.tags, wanted)
         if matched:
             tagged += 1
             yield resource.fail(

@@ -171,11 +171,10 @@ def test_rule_pack_reaches_the_same_findings_with_every_shortcut_turned_off(monk
 def _turn_off_the_evaluation_shortcuts(monkeypatch: Any) -> None:
     """Every rule helper's memo taken out: each value worked out again where it is asked for."""
     alerts, access = _pack_module("_alerts"), _pack_module("_access")
-    hygiene, apim = _pack_module("hygiene"), _pack_module("api_management")
+    apim = _pack_module("api_management")
     monkeypatch.setattr(alerts, "_judged_alone", lambda judge_alone, *args: judge_alone(*args))
     monkeypatch.setattr(access, "_host_memo", access._host_of)
     monkeypatch.setattr(apim, "_url_host_memo", apim._url_host)
-    monkeypatch.setattr(hygiene, "_tag_keys", lambda resource, tags: {str(k).lower() for k in tags})
     monkeypatch.setattr(arm, "_parse_memo", ArmId._parse)
     monkeypatch.setattr(Inventory, "recall", lambda self, key, compute, *about: compute())
 

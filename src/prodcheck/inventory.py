@@ -662,6 +662,8 @@ class Inventory:
         # the index rests on them, not only the one that built it.
         self._index_reads: dict[str, list[tuple[str, str, str]]] = {}
         self._derived: dict[Callable[[Inventory], Any], Any] = {}
+        # Resources of several types, in id order, by the types asked for (see `of_type`).
+        self._of_types: dict[tuple[str, ...], list[Resource]] = {}
         # What `recall` worked out: key -> (value, reads noted, unknown values read).
         self._recalled: dict[
             Any, tuple[Any, frozenset[Read], tuple[tuple[str, str, str], ...]]
@@ -759,10 +761,20 @@ class Inventory:
         self.note_read(*types)
         if len(types) == 1:
             return self._visible(list(self._by_type.get(norm(types[0]), ())))
-        found: list[Resource] = []
-        for t in dict.fromkeys(norm(t) for t in types):
-            found.extend(self._by_type.get(t, ()))
-        return self._visible(sorted(found, key=_KEY))
+        try:
+            ordered = self._of_types.get(types)
+            kept = True
+        except TypeError:  # something unhashable among them
+            ordered, kept = None, False
+        if ordered is None:
+            found: list[Resource] = []
+            for t in dict.fromkeys(norm(t) for t in types):
+                found.extend(self._by_type.get(t, ()))
+            ordered = sorted(found, key=_KEY)
+            if kept:
+                # Rules ask for the same sets of types again and again: each is sorted once.
+                self._of_types[types] = ordered
+        return self._visible(list(ordered))
 
     def get(self, resource_id: str | None) -> Resource | None:
         """The resource with this id (case-insensitive), or None."""
