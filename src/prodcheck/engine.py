@@ -720,6 +720,7 @@ def _rule_error(
 
 def sort_findings(findings: list[Finding], rules: Mapping[str, RuleInfo]) -> list[Finding]:
     places: dict[str, tuple[Any, ...]] = {}  # each rule's place in the checklist, found once
+    folded: dict[str, str] = {}  # each resource id folded once (several rules judge it)
 
     def key(f: Finding) -> tuple[Any, ...]:
         where = places.get(f.rule_id)
@@ -728,7 +729,10 @@ def sort_findings(findings: list[Finding], rules: Mapping[str, RuleInfo]) -> lis
             where = places[f.rule_id] = (
                 order_of(info.section, info.checklist) if info else (99, 99, "")
             )
-        return (where, f.rule_id, norm(f.resource_id), f.status.value, f.message)
+        rid = folded.get(f.resource_id)
+        if rid is None:
+            rid = folded[f.resource_id] = norm(f.resource_id)
+        return (where, f.rule_id, rid, f.status.value, f.message)
 
     return sorted(findings, key=key)
 
@@ -887,7 +891,8 @@ def _report_scope(
 ) -> dict[str, Any]:
     scope = dict(snapshot.scope)
     scope.update(snapshot.notes)
-    scope.setdefault("subscriptions", sorted({r.subscription for r in inventory if r.subscription}))
+    if "subscriptions" not in scope:
+        scope["subscriptions"] = sorted({r.subscription for r in inventory if r.subscription})
     scope["id"] = inventory.scope.id
     scope["label"] = inventory.scope.name
     scope["resources"] = len(inventory)
@@ -909,6 +914,6 @@ def _report_scope(
     needed = {t.split("/providers/")[0] for t in plain}
     needed |= {t.rsplit("/providers/", 1)[-1] for t in plain}
     # Resource types no rule of this audit reads: counted, so nothing is skipped silently.
-    unjudged = Counter(r.type for r in inventory if norm(r.type) not in needed)
+    unjudged = Counter(r.type for r in inventory if r.type_key not in needed)
     scope["unjudgedTypes"] = dict(sorted(unjudged.items()))
     return scope

@@ -247,7 +247,7 @@ class Resource(_Target):
         self.type: str = str(raw.get("type") or self.arm.type)
         # The case-folded id and type, for dictionaries and comparisons.
         self.key: str = norm(self.id)
-        self.type_key: str = norm(self.type)
+        self.type_key: str = _type_key(self.type)
         # The case-folded id of the parent, or None for a resource without one.
         self.parent_key: str | None = norm(self.arm.parent) if self.arm.parent else None
         self.resource_group = self.arm.resource_group
@@ -603,6 +603,19 @@ def _kinds_memo(types: tuple[str, ...]) -> frozenset[str]:
 
 
 _KEY = attrgetter("key")
+
+
+def _type_key(rtype: str) -> str:
+    """`norm(rtype)`, kept per spelling: an inventory holds a few hundred types at most."""
+    found = _TYPE_KEYS.get(rtype)
+    if found is None:
+        found = norm(rtype)
+        if len(_TYPE_KEYS) < 4096:
+            _TYPE_KEYS[rtype] = found
+    return found
+
+
+_TYPE_KEYS: dict[str, str] = {}
 
 
 def _raw_of(resource: dict[str, Any] | Resource) -> dict[str, Any]:
