@@ -54,10 +54,11 @@ def estate(kind: str, n: int) -> dict[str, Any]:
 
 
 def _peak_mb() -> float:
-    """The peak resident memory of this process so far (max RSS), in MB."""
-    import resource
+    """The peak resident memory of this process so far, in MB (not its launcher's: see
+    `benchmarks/memory.py`)."""
+    from memory import own_peak_kib
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return own_peak_kib() / 1024
 
 
 def _children_cpu() -> float:

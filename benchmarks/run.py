@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests"), str(ROOT / "src")]
 
 from generate import SUBSCRIPTION, generate  # noqa: E402
+from memory import own_peak_kib  # noqa: E402
 
 PAGE_SIZE = 100
 
@@ -155,8 +156,6 @@ def read_costs(snapshot: dict[str, Any], paths: list[str]) -> list[dict[str, Any
 
 def worker(args: argparse.Namespace) -> None:
     """Run one collection (in its own process, for a clean peak-memory figure)."""
-    import resource
-
     from prodcheck.collect.engine import collect
     from prodcheck.collect.options import CollectOptions
 
@@ -189,7 +188,7 @@ def worker(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     snapshot, stats = collect(options, wanted)
     wall = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = own_peak_kib()
     print(
         json.dumps(
             {

@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests"), str(ROOT / "src")]
 
 from generate import SUBSCRIPTION, generate  # noqa: E402
+from memory import own_peak_kib  # noqa: E402
 from run import PAGE_SIZE, needs  # noqa: E402
 
 BURST, RATE = 250, 25.0
@@ -101,7 +102,6 @@ def collect_options_for(args: argparse.Namespace, subscriptions: list[str]) -> A
 def worker(args: argparse.Namespace) -> None:
     """Run one collection (in its own process, for clean peak-memory and CPU figures)."""
     import importlib
-    import resource
 
     from prodcheck.collect.clients import SDK_CLIENTS
     from prodcheck.collect.engine import collect
@@ -119,7 +119,6 @@ def worker(args: argparse.Namespace) -> None:
     workers_cpu = (children.children_user - children0.children_user) + (
         children.children_system - children0.children_system
     )
-    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
             {
@@ -136,7 +135,7 @@ def worker(args: argparse.Namespace) -> None:
                 "throttled": stats["throttled"],
                 # This process's peak, plus each worker's: an upper bound on the memory
                 # the collection held at once.
-                "peakMB": (usage.ru_maxrss + sum(stats.get("workerPeakRssKiB", []))) / 1024,
+                "peakMB": (own_peak_kib() + sum(stats.get("workerPeakRssKiB", []))) / 1024,
             }
         )
     )

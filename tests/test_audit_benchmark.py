@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "audit.py"
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "audit.py"
+DEMO = ROOT / "src" / "prodcheck" / "demos" / "flat.json"
 
 
 def test_audit_benchmark_prints_a_row_per_size():
@@ -45,3 +47,22 @@ def test_audit_benchmark_counts_the_forked_processes_cpu_and_memory(tmp_path):
         assert row["peaks"][stage] > row["parentPeakMB"] or stage == "rules"
         assert row["times"][stage] >= row["ownTimes"][stage] + child["cpu"] * 0.9
     assert row["peakMB"] == max(row["peaks"].values()) > row["parentPeakMB"]
+
+
+def test_the_audit_process_does_not_count_its_launchers_memory(tmp_path):
+    # Linux keeps a process's max RSS across exec: a worker started by a runner holding the
+    # whole estate would report the runner's peak as its own.
+    snapshot = DEMO
+    launcher = (
+        "import subprocess, sys\n"
+        "held = bytearray(400 * 1024 * 1024)\n"
+        "for i in range(0, len(held), 4096):\n"
+        "    held[i] = 1\n"
+        f"sys.exit(subprocess.run([sys.executable, {str(SCRIPT)!r}, '--worker', "
+        f"{str(snapshot)!r}, {str(tmp_path)!r}, '--jobs', '1']).returncode)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", launcher], capture_output=True, text=True, check=True
+    )
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert 0 < row["peakMB"] < 300, row["peakMB"]
