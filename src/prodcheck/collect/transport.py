@@ -285,14 +285,7 @@ class ArmTransport(RequestsTransport):
             raise requests.exceptions.ReadTimeout(err) from err
         except Urllib3InvalidHeader as err:
             raise requests.exceptions.InvalidHeader(err) from err
-        response = requests.Response()
-        response.status_code = raw.status
-        response.headers = CaseInsensitiveDict(raw.headers)
-        response.encoding = get_encoding_from_headers(response.headers)
-        response.raw = raw
-        response.reason = raw.reason or ""
-        response.url = request.url
-        return response
+        return _as_requests_response(raw, request)
 
     def _lean(
         self,
@@ -495,14 +488,7 @@ class ArmTransport(RequestsTransport):
         )
         raw._connection = conn
         raw._pool = route.pool
-        response = requests.Response()
-        response.status_code = raw.status
-        response.headers = CaseInsensitiveDict(raw.headers)
-        response.encoding = get_encoding_from_headers(response.headers)
-        response.raw = raw
-        response.reason = raw.reason or ""
-        response.url = request.url
-        return response
+        return _as_requests_response(raw, request)
 
 
 # A path or query that every step below leaves as it is: no percent sign, only characters
@@ -569,6 +555,18 @@ def _read_up_to(fp: Any, length: int) -> bytes:
         parts.append(part)
         left -= len(part)
     return b"".join(parts)
+
+
+def _as_requests_response(raw: Any, request: Any) -> requests.Response:
+    """urllib3's answer `raw` to `request` as requests' adapter wraps it (body not yet read)."""
+    response = requests.Response()
+    response.status_code = raw.status
+    response.headers = CaseInsensitiveDict(raw.headers)
+    response.encoding = get_encoding_from_headers(response.headers)
+    response.raw = raw
+    response.reason = raw.reason or ""
+    response.url = request.url
+    return response
 
 
 def _aborted(err: BaseException) -> Exception:
