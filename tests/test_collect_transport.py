@@ -513,7 +513,10 @@ def test_head_lines_read_as_http_client_urllib3_and_requests_read_them(pairs, en
 
 
 _URL_TEXT = st.lists(
-    st.sampled_from(list("aZ09-._~!$&'()*+,;=:@/?%[]# \"<>^`{|}é") + ["%41", "%2f", "%2F", ".."]),
+    st.sampled_from(
+        list("aZ09-._~!$&'()*+,;=:@/?%[]# \"<>^`{|}é\t\n\r\x00\x1f")
+        + ["%41", "%2f", "%2F", "%22", "%0G", ".."]
+    ),
     max_size=12,
 ).map("".join)
 

@@ -498,6 +498,11 @@ _PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 
 
+# What `urlsplit` drops without a word (tabs and line ends anywhere, controls and spaces at the
+# ends), where requests percent-encodes it: such a URL takes requests' steps.
+_SPLIT_DROPS = re.compile(r"[\x00-\x20]")
+
+
 def _target(url: str) -> str | None:
     """The request target requests and urllib3 send for `url` (its path and query), None when
     requests refuses the URL.
@@ -509,7 +514,8 @@ def _target(url: str) -> str | None:
     """
     parts = urlsplit(url)
     if (
-        _PLAIN_PATH.fullmatch(parts.path)
+        not _SPLIT_DROPS.search(url)
+        and _PLAIN_PATH.fullmatch(parts.path)
         and _PLAIN_QUERY.fullmatch(parts.query)
         and not _DOT_SEGMENT.search(parts.path)
     ):
