@@ -117,3 +117,39 @@ def test_faults(fake_arm, tmp_path):
     get(fake_arm, path, tmp_path)
     assert time.monotonic() - started >= 0.3
     assert len(fake_arm.duplicates()) == 4
+
+
+def graph(fake, tmp_path, query, subscriptions, **options):
+    return requests.post(
+        fake.base_url + "/providers/Microsoft.ResourceGraph/resources",
+        params={"api-version": "2022-10-01"},
+        json={"subscriptions": subscriptions, "query": query, "options": options},
+        headers=AUTH,
+        verify=fake.ca_path(tmp_path),
+        timeout=5,
+    )
+
+
+def test_resource_graph_rows_follow_the_query_order_and_the_permissions_of_the_moment(
+    fake_arm, tmp_path
+):
+    other = "0b7d9e2c-5a1f-4e3b-8c6d-9f0a1b2c3d4e"
+    vault = "Microsoft.KeyVault/vaults"
+    fake_arm.serve([resource(vault, f"kv{i}", sub=s) for s in (SUB, other) for i in range(3)])
+    base = "Resources\n| where type in~ ('microsoft.keyvault/vaults')\n"
+
+    def rows(order, **options):
+        answer = graph(fake_arm, tmp_path, base + order, [SUB, other], **options)
+        assert answer.status_code == 200
+        return [(r["name"], r["subscriptionId"]) for r in answer.json()["data"]]
+
+    by_id = rows("| order by id asc")
+    assert [sub for _, sub in by_id] == sorted([SUB, other] * 3)
+    by_name = rows("| order by name asc, id asc")
+    assert by_name == sorted(by_id)  # each name in both subscriptions, one after the other
+    assert rows("| order by name asc, id asc", **{"$top": 2, "$skipToken": "2"}) == by_name[2:4]
+    # A grant taken away is seen at the next query, though the rows were worked out before.
+    fake_arm.permissions[f"/subscriptions/{other}"] = [{"actions": [], "notActions": []}]
+    assert {sub for _, sub in rows("| order by name asc, id asc")} == {SUB}
+    refused = graph(fake_arm, tmp_path, base + "| order by name desc", [SUB])
+    assert refused.status_code == 400

@@ -20,7 +20,8 @@ resources through the REST paths the Azure management SDKs call:
   (`{scope}/providers/Microsoft.Authorization/permissions`, see `permissions`);
 - Azure Resource Graph queries (`POST /providers/Microsoft.ResourceGraph/resources`) of the shape
   prodcheck sends: the top-level resources of the body's subscriptions, filtered by the query's
-  `type in~ (...)` and `resourceGroup in~ (...)`, ordered by id, in Resource Graph's row shape
+  `type in~ (...)` and `resourceGroup in~ (...)`, in the order of its `order by` (id and name,
+  ascending), in Resource Graph's row shape
   (lower-case type, its own columns, nulls), leaving out what `permissions` does not let the
   caller read, paged by `$top` and `$skipToken`, with the quota headers (see `graph_quota`) and
   faults of its own (`graph_truncate`, `graph_short`).
@@ -254,6 +255,7 @@ class FakeArm:
         self.graph_truncate = False
         self.graph_short = False
         self.graph_queries: list[dict[str, Any]] = []
+        self._graph_cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self._graph_used = 0
         self._graph_window_ends = 0.0
         self.requests: list[LoggedRequest] = []
@@ -620,6 +622,39 @@ class FakeArm:
         text = str(request.get("query") or "")
         options = request.get("options") or {}
         subscriptions = {str(s).lower() for s in request.get("subscriptions") or []}
+        try:
+            columns = _kql_order(text)
+        except ValueError as exc:
+            return Reply(400, headers, json.dumps(arm_error("BadRequest", str(exc))).encode())
+        rows = self._graph_rows(text, subscriptions, columns)
+        start = int(options.get("$skipToken") or 0)
+        top = int(options.get("$top") or 100)
+        page = rows[start : start + top]
+        body: dict[str, Any] = {
+            "totalRecords": len(rows) + (1 if self.graph_short else 0),
+            "count": len(page),
+            "data": page,
+            "facets": [],
+            "resultTruncated": "false",
+        }
+        if start + top < len(rows):
+            if self.graph_truncate:
+                body["resultTruncated"] = "true"
+            else:
+                body["$skipToken"] = str(start + top)
+        return Reply(200, headers, json.dumps(body).encode())
+
+    def _graph_rows(
+        self, text: str, subscriptions: set[str], columns: list[str]
+    ) -> list[dict[str, Any]]:
+        """The rows a query asks for, in its order (`| order by` of `id` and `name`, ascending;
+        by id if it names none). A query's pages all read the same rows: they are worked out
+        once per query, served estate and permissions."""
+        key = (text, tuple(sorted(subscriptions)), id(self._index), repr(self.permissions))
+        with self._lock:
+            cached = self._graph_cache.get(key)
+        if cached is not None:
+            return cached
         types = _kql_in(text, "type")
         groups = _kql_in(text, "resourceGroup")
         rows = []
@@ -639,23 +674,12 @@ class FakeArm:
                 if not _grants(held, f"{rtype}/read"):
                     continue
                 rows.append(_graph_row(r, sub, group))
-        rows.sort(key=lambda row: str(row["id"]).lower())
-        start = int(options.get("$skipToken") or 0)
-        top = int(options.get("$top") or 100)
-        page = rows[start : start + top]
-        body: dict[str, Any] = {
-            "totalRecords": len(rows) + (1 if self.graph_short else 0),
-            "count": len(page),
-            "data": page,
-            "facets": [],
-            "resultTruncated": "false",
-        }
-        if start + top < len(rows):
-            if self.graph_truncate:
-                body["resultTruncated"] = "true"
-            else:
-                body["$skipToken"] = str(start + top)
-        return Reply(200, headers, json.dumps(body).encode())
+        rows.sort(key=lambda row: tuple(str(row[c]).lower() for c in columns))
+        with self._lock:
+            if len(self._graph_cache) >= 8:
+                self._graph_cache.clear()
+            self._graph_cache[key] = rows
+        return rows
 
     def _route(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
         index = self._index
@@ -931,6 +955,22 @@ def _kql_in(query: str, column: str) -> set[str] | None:
     if m is None:
         return None
     return {v.lower() for v in re.findall(r"'([^']*)'", m.group(1))}
+
+
+def _kql_order(query: str) -> list[str]:
+    """The columns of `| order by a asc, b asc` in a query (`id` and `name` only; ascending
+    only); `["id"]` if it has none."""
+    m = re.search(r"\|\s*order\s+by\s+([^|]*)", query, re.IGNORECASE)
+    if m is None:
+        return ["id"]
+    columns = []
+    for term in m.group(1).split(","):
+        words = term.split()
+        if words and words[0].lower() in ("id", "name") and words[1:] in ([], ["asc"]):
+            columns.append(words[0].lower())
+        else:
+            raise ValueError(f"the fake orders by id or name, ascending: {term!r}")
+    return columns or ["id"]
 
 
 def _graph_row(resource: dict[str, Any], sub: str, group: str) -> dict[str, Any]:
