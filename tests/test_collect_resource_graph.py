@@ -311,7 +311,7 @@ def test_the_query_shape_names_only_types_and_groups():
     query = build_query([VAULT, "Microsoft.Storage/storageAccounts"], ["rg-a"])
     assert query.splitlines()[0] == "Resources"
     assert "microsoft.keyvault/vaults" in query and "rg-a" in query
-    assert "order by id" in query
+    assert query.splitlines()[-1] == "| order by name asc, id asc"
 
 
 def test_the_type_table_names_each_type_once():
