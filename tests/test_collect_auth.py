@@ -277,8 +277,15 @@ def test_collect_options_defaults_match_arm_limits():
         "default",
         "public",
     )
-    # Several subscriptions: 8 each, at most 64 in all, none more than 8.
+    # Several subscriptions: 8 each, at most 64 per collecting process, none more than 8.
     assert (o.caps(4), o.caps(50)) == ((32, 8), (64, 8))
+    assert (o.caps(50, processes=2), o.caps(50, processes=7), o.caps(4, processes=2)) == (
+        (128, 8),
+        (400, 8),
+        (32, 8),
+    )
+    # A --concurrency given is the bound in all, however many processes share it.
+    assert CollectOptions(concurrency=20).caps(50, processes=2) == (20, 8)
 
 
 def test_cli_prints_one_line_and_exits_2_when_the_credential_fails(fake_az, monkeypatch, capsys):

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-# Default requests in flight per subscription read, and at most in all (see `caps`).
+# Default requests in flight per subscription read, and at most per collecting process (see
+# `caps`).
 PER_SUBSCRIPTION = 8
 MAX_CONCURRENCY = 64
 # By default one collecting process per this many subscriptions, at most one per CPU (see
@@ -135,7 +136,7 @@ class CollectOptions:
     # (REQUESTS_CA_BUNDLE and the system store).
     connection_verify: str | bool | None = None
     # Requests in flight at once, across all subscriptions; None: 8 per subscription read, at
-    # most 64 (see `caps`).
+    # most 64 per collecting process (see `caps`).
     concurrency: int | None = None
     # Requests in flight at once in any one subscription; None: see `caps`.
     subscription_concurrency: int | None = None
@@ -169,17 +170,22 @@ class CollectOptions:
     # Seconds of Azure Monitor metrics the metric rules judge, ending when collection starts.
     metrics_window: float = DEFAULT_METRICS_WINDOW
 
-    def caps(self, subscriptions: int) -> tuple[int, int]:
+    def caps(self, subscriptions: int, processes: int = 1) -> tuple[int, int]:
         """The requests in flight at once (across all subscriptions, in any one of them) when
-        reading `subscriptions` subscriptions.
+        reading `subscriptions` subscriptions in `processes` collecting processes.
 
-        By default 8 per subscription, at most 64 in all, and each subscription at most 8 (and
-        at most half of the whole when there are several), so that every subscription can run at
-        ARM's pace while none can hold every worker.
+        By default 8 per subscription, at most 64 per collecting process, and each subscription
+        at most 8 (and at most half of the whole when there are several), so that every
+        subscription can run at ARM's pace while none can hold every worker. The bound is per
+        process because each process has its own threads and its own share of the
+        subscriptions: a process reading 25 subscriptions at ARM's pace (625 reads a second)
+        needs about 60 requests in flight at 100 ms an answer, and 64 shared by two such
+        processes left each one waiting on its answers with CPU to spare.
         """
         total = self.concurrency
         if total is None:
-            total = min(MAX_CONCURRENCY, PER_SUBSCRIPTION * max(1, subscriptions))
+            per_process = MAX_CONCURRENCY * max(1, processes)
+            total = min(per_process, PER_SUBSCRIPTION * max(1, subscriptions))
         total = max(1, total)
         if self.subscription_concurrency is not None:
             return total, max(1, min(self.subscription_concurrency, total))
@@ -203,7 +209,7 @@ class CollectOptions:
             wanted = min(cpus, subscriptions // SUBSCRIPTIONS_PER_PROCESS)
         if os.name == "nt":  # the workers talk over an inherited socket: POSIX only
             wanted = 1
-        total, _ = self.caps(subscriptions)
+        total, _ = self.caps(subscriptions, max(1, wanted))
         return max(1, min(wanted, subscriptions, total))
 
     def resolved_cloud(self) -> Cloud:

@@ -7,8 +7,9 @@ processes (`CollectOptions.collect_processes`):
 
 - **A subscription stays in one process.** ARM paces each principal per subscription, so each
   worker keeps its own limiter for its own subscriptions, and the pacing is what one process
-  would keep. The requests in flight in all (`concurrency`) are split across the workers in
-  proportion to their subscriptions; the cap per subscription is unchanged.
+  would keep. The requests in flight in all (`concurrency`; by default 8 per subscription, at
+  most 64 per worker) are split across the workers in proportion to their subscriptions; the
+  cap per subscription is unchanged.
 - **No secret leaves this process but over a private socket.** A worker is started with the
   number of an inherited socket and nothing else on its command line, and the environment it
   inherits; its job (the options, without the credential) and every token it needs come over
@@ -238,7 +239,7 @@ def collect_in_processes(
     )
 
     shares = partition(subscriptions, processes)
-    total, cap = options.caps(len(subscriptions))
+    total, cap = options.caps(len(subscriptions), processes)
     concurrency = split(total, [len(s) for s in shares])
     groups = list(dict.fromkeys(options.resource_groups))
     fields = {
