@@ -105,7 +105,9 @@ def worker(args: argparse.Namespace) -> None:
 
     from prodcheck.collect.clients import SDK_CLIENTS
     from prodcheck.collect.engine import collect
+    from prodcheck.heap import for_bulk_data
 
+    for_bulk_data()  # as the command line does
     wanted = json.loads(Path(args.needs_file).read_text())
     options = collect_options_for(args, subscription_ids(args.count))
     for module, _ in SDK_CLIENTS.values():  # paid once per process, before the first request

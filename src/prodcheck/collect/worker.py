@@ -10,4 +10,7 @@ import sys
 from prodcheck.collect.processes import worker_main
 
 if __name__ == "__main__":
+    from prodcheck.heap import for_bulk_data
+
+    for_bulk_data()
     worker_main(int(sys.argv[1]))
