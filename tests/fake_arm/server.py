@@ -54,7 +54,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -319,8 +319,11 @@ class FakeArm:
                 control.recv(1)  # a byte, or the parent gone
                 server.shutdown()
 
-            threading.Thread(target=watch, daemon=True).start()
-            server.serve_forever(0.05)
+            if self.faults:  # a fault may hang or drip: a thread per connection
+                threading.Thread(target=watch, daemon=True).start()
+                server.serve_forever(0.05)
+            else:
+                _serve_events(server.socket, server.ssl_context, self, control)
             with self._lock:
                 log = pickle.dumps(
                     (self.requests, self._spans, self.graph_queries, time.process_time())
@@ -485,6 +488,28 @@ class FakeArm:
         self, method: str, raw_path: str, query: dict[str, str], headers: Any, body: bytes = b""
     ) -> Reply | None:
         """The reply to one request, or None to hang up without answering."""
+        path, sub, arrived = self._arrive(method, raw_path, query, body)
+        try:
+            return self._answer(method, path, query, headers, body)
+        finally:
+            self._finish(sub, arrived.at)
+
+    def answer_later(
+        self, method: str, raw_path: str, query: dict[str, str], headers: Any, body: bytes = b""
+    ) -> tuple[Reply | None, Callable[[], None]]:
+        """The reply to one request without waiting the latency (the caller sends it that much
+        later), and what to call once it is sent (until then the request counts as in flight)."""
+        path, sub, arrived = self._arrive(method, raw_path, query, body)
+        try:
+            reply = self._answer(method, path, query, headers, body, wait=False)
+        except BaseException:
+            self._finish(sub, arrived.at)
+            raise
+        return reply, lambda: self._finish(sub, arrived.at)
+
+    def _arrive(
+        self, method: str, raw_path: str, query: dict[str, str], body: bytes
+    ) -> tuple[str, str, LoggedRequest]:
         path = unquote(raw_path).rstrip("/") or "/"
         parts = path.split("/", 3)
         sub = parts[2].lower() if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""
@@ -495,23 +520,29 @@ class FakeArm:
                 method, path, dict(query), time.monotonic(), now, body if method == "POST" else b""
             )
             self.requests.append(arrived)
-        try:
-            return self._answer(method, path, query, headers, body)
-        finally:
-            with self._lock:
-                self.in_flight[sub] -= 1
-                if self._shared_quota is not None:
-                    self._spans.append((sub, arrived.at, time.monotonic()))
+        return path, sub, arrived
+
+    def _finish(self, sub: str, arrived_at: float) -> None:
+        with self._lock:
+            self.in_flight[sub] -= 1
+            if self._shared_quota is not None:
+                self._spans.append((sub, arrived_at, time.monotonic()))
 
     def _answer(
-        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes = b""
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: Any,
+        body: bytes = b"",
+        wait: bool = True,
     ) -> Reply | None:
         faults: list[Fault] = []
         if self.faults:  # the target is matched only against faults (the benchmark sets none)
             target = path + ("?" + urlencode(query) if query else "")
             faults = self._faults_for(path, target)
         delay = self.latency + sum(f.latency for f in faults)
-        if delay:
+        if delay and wait:
             time.sleep(delay)
         for f in faults:
             if f.hang:
@@ -1056,6 +1087,178 @@ def _date() -> str:
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 
 
+def _reply_head(reply: Reply) -> bytes:
+    length = len(reply.body) + (1000 if reply.truncated else 0)
+    head = [
+        f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, '')}",
+        f"Server: {_SERVER}",
+        f"Date: {_date()}",
+        f"Content-Type: {reply.content_type}",
+        f"Content-Length: {length}",
+        "x-ms-request-id: fake",
+        *(f"{k}: {v}" for k, v in reply.headers.items()),
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+
+
+def _take_request(pending: bytes) -> tuple[tuple[str, str, _Headers, bytes] | None, bytes, bool]:
+    """The first whole request in `pending` (method, target, headers, body), what is left, and
+    whether the connection is to be dropped (a head that cannot be read or is too long)."""
+    end = _HEAD_END.search(pending)
+    if end is None:
+        return None, pending, len(pending) > 1 << 20
+    lines = pending[: end.start()].split(b"\n")
+    try:
+        method, target, _ = lines[0].rstrip(b"\r").decode("latin-1").split(" ", 2)
+    except ValueError:
+        return None, pending, True
+    headers = _Headers()
+    for raw in lines[1:]:
+        name, _, value = raw.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("Content-Length") or 0)
+    rest = pending[end.end() :]
+    if len(rest) < length:
+        return None, pending, False
+    return (method, target, headers, rest[:length]), rest[length:], False
+
+
+class _Connection:
+    """One client connection of `_serve_events`: TLS over a non-blocking socket, the bytes read
+    and not yet answered, the bytes to send."""
+
+    def __init__(self, tls: Any) -> None:
+        self.tls = tls
+        self.shaken = False
+        self.pending = b""
+        self.outgoing = b""
+        self.close_after = False
+        self.closed = False
+
+
+def _serve_events(
+    listener: socket.socket, context: ssl.SSLContext, fake: FakeArm, control: socket.socket
+) -> None:
+    """Answer every connection from one thread until `control` says stop (benchmarks, no
+    faults): each reply is worked out when its request is read and sent `fake.latency` later,
+    from a timer, rather than from a thread per connection asleep for the latency. The answers
+    are `FakeArm.answer`'s; a request counts as in flight until its reply is sent."""
+    import heapq
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    listener.setblocking(False)
+    selector.register(listener, selectors.EVENT_READ, None)
+    selector.register(control, selectors.EVENT_READ, None)
+    timers: list[tuple[float, int, _Connection, bytes, Callable[[], None]]] = []
+    order = 0
+
+    def close(conn: _Connection) -> None:
+        if not conn.closed:
+            conn.closed = True
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                selector.unregister(conn.tls)
+            with contextlib.suppress(OSError):
+                conn.tls.close()
+
+    def watch(conn: _Connection) -> None:
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.outgoing else 0)
+        with contextlib.suppress(KeyError, ValueError):
+            selector.modify(conn.tls, events, conn)
+
+    def flush(conn: _Connection) -> None:
+        while conn.outgoing and not conn.closed:
+            try:
+                sent = conn.tls.send(conn.outgoing)
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                break
+            except (ssl.SSLError, OSError):
+                close(conn)
+                return
+            conn.outgoing = conn.outgoing[sent:]
+        if not conn.outgoing and conn.close_after:
+            close(conn)
+        elif not conn.closed:
+            watch(conn)
+
+    def readable(conn: _Connection) -> None:
+        nonlocal order
+        if not conn.shaken:
+            try:
+                conn.tls.do_handshake()
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return
+            except (ssl.SSLError, OSError):
+                close(conn)
+                return
+            conn.shaken = True
+        while True:
+            try:
+                chunk = conn.tls.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                break
+            except (ssl.SSLError, OSError):
+                close(conn)
+                return
+            if not chunk:
+                close(conn)
+                return
+            conn.pending += chunk
+        while True:
+            request, conn.pending, drop = _take_request(conn.pending)
+            if drop:
+                close(conn)
+                return
+            if request is None:
+                return
+            method, target, headers, body = request
+            split = urlsplit(target)
+            query = dict(parse_qsl(split.query, keep_blank_values=True))
+            reply, sent = fake.answer_later(method, split.path, query, headers, body)
+            if reply is None or reply.drip or reply.truncated:  # a fault's: none is set
+                sent()
+                close(conn)
+                return
+            data = _reply_head(reply) + reply.body
+            if headers.get("Connection", "").lower() == "close":
+                conn.close_after = True
+            order += 1
+            heapq.heappush(timers, (time.monotonic() + fake.latency, order, conn, data, sent))
+
+    while True:
+        wait = max(0.0, timers[0][0] - time.monotonic()) if timers else None
+        for key, _ in selector.select(wait):
+            if key.fileobj is control:
+                selector.close()
+                return
+            if key.fileobj is listener:
+                while True:
+                    try:
+                        sock, _ = listener.accept()
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError:
+                        break
+                    sock.setblocking(False)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    tls = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+                    conn = _Connection(tls)
+                    selector.register(tls, selectors.EVENT_READ, conn)
+                continue
+            conn = key.data
+            if conn.outgoing:
+                flush(conn)
+            if not conn.closed:
+                readable(conn)
+        now = time.monotonic()
+        while timers and timers[0][0] <= now:
+            _, _, conn, data, sent = heapq.heappop(timers)
+            sent()
+            if not conn.closed:
+                conn.outgoing += data
+                flush(conn)
+
+
 def _serve_connection(tls: Any, fake: FakeArm) -> None:
     """Answer the requests of one keep-alive connection as `_Handler` does, with a lean
     HTTP/1.1 reader and one write per answer (benchmarks: see `FakeArm.processes`)."""
@@ -1093,17 +1296,7 @@ def _serve_connection(tls: Any, fake: FakeArm) -> None:
             reply = fake.answer(method, split.path, query, headers, body)
             if reply is None:
                 return
-            length = len(reply.body) + (1000 if reply.truncated else 0)
-            head = [
-                f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, '')}",
-                f"Server: {_SERVER}",
-                f"Date: {_date()}",
-                f"Content-Type: {reply.content_type}",
-                f"Content-Length: {length}",
-                "x-ms-request-id: fake",
-                *(f"{k}: {v}" for k, v in reply.headers.items()),
-            ]
-            data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+            data = _reply_head(reply)
             if reply.drip:
                 tls.sendall(data)
                 for i in range(len(reply.body)):
