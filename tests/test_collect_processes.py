@@ -338,3 +338,21 @@ def test_a_worker_that_fails_says_only_the_kind_of_error_and_sends_no_results():
     text = err.decode("utf-8", "replace")
     assert text == "prodcheck: a collecting process stopped on TypeError\n"
     assert "AccountKey" not in text and "\x1b" not in text
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_each_worker_reports_its_own_peak_memory_not_the_starting_process_peak(
+    fake_arm, make_options
+):
+    from prodcheck.collect.engine import collect
+
+    fake_arm.serve(estate())
+    # Max RSS is kept across exec: a worker counting it would report at least this much.
+    held = b"x" * (400 << 20)
+    try:
+        _, stats = collect(make_options(subscriptions=SUBS, collect_processes=2), NEEDS)
+    finally:
+        del held
+    peaks = stats["workerPeakRssKiB"]
+    assert len(peaks) == 2
+    assert all(0 < kib < 300 * 1024 for kib in peaks)

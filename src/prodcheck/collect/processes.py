@@ -448,6 +448,17 @@ class RelayProgress:
 
 
 def _peak_rss_kib() -> int:
+    """This worker's peak resident memory, in KiB: the kernel's high-water mark of its own
+    address space (`VmHWM`) where there is one. Max RSS is kept across `exec` on Linux, so a
+    worker would report the peak of the process that started it (the whole run's, so far) until
+    it exceeded it."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
 
