@@ -318,3 +318,32 @@ def test_a_netrc_entry_for_the_endpoint_does_not_replace_the_token(
     snap = collect_snapshot(make_options(subscriptions=[SUB, SUB2]), [VAULT])
     assert all(c["status"] == "ok" for c in snap["coverage"]), snap["coverage"]
     assert vault_subscriptions(snap) == sorted([SUB, SUB2])
+
+
+def test_threads_switch_less_often_while_collecting_and_as_before_once_done(
+    fake_arm, make_options, monkeypatch
+):
+    import sys
+
+    from prodcheck.collect import engine
+
+    seen = []
+    real = engine.Run._run
+
+    def spy(self, fill):
+        seen.append(sys.getswitchinterval())
+        if len(seen) == 2:
+            raise RuntimeError("a run that breaks")
+        return real(self, fill)
+
+    monkeypatch.setattr(engine.Run, "_run", spy)
+    before = sys.getswitchinterval()
+    assert before < engine.SWITCH_INTERVAL
+    fake_arm.serve([resource(VAULT, "kv-a")])
+    snapshot = collect_snapshot(make_options(subscriptions=[SUB]), [VAULT])
+    assert [r["name"] for r in snapshot["resources"]] == ["kv-a"]
+    assert seen == [pytest.approx(engine.SWITCH_INTERVAL)]
+    assert sys.getswitchinterval() == before
+    with pytest.raises(RuntimeError):
+        collect_snapshot(make_options(subscriptions=[SUB]), [VAULT])
+    assert sys.getswitchinterval() == before
