@@ -196,7 +196,7 @@ ConcurrencyOpt = Annotated[
         metavar="N",
         min=1,
         max=64,
-        help="Parallel requests to Azure (default: 8 per subscription read, at most 64 per collecting process).",
+        help="Parallel requests to Azure (default: 8 per subscription read, at most 64 per collecting process and 256 in all).",
         rich_help_panel=SCOPE,
     ),
 ]

@@ -15,6 +15,10 @@ from typing import Any
 # `caps`).
 PER_SUBSCRIPTION = 8
 MAX_CONCURRENCY = 64
+# And at most this many in all by default, however many processes collect: each request in
+# flight holds a connection to Resource Manager, and a host behind Azure's default outbound
+# access or a small NAT allocation has about a thousand source ports for one destination.
+MAX_CONCURRENCY_IN_ALL = 256
 # By default one collecting process per this many subscriptions, at most one per CPU (see
 # `processes`): one process keeps up with about ten subscriptions read at ARM's pace.
 SUBSCRIPTIONS_PER_PROCESS = 8
@@ -174,8 +178,8 @@ class CollectOptions:
         """The requests in flight at once (across all subscriptions, in any one of them) when
         reading `subscriptions` subscriptions in `processes` collecting processes.
 
-        By default 8 per subscription, at most 64 per collecting process, and each subscription
-        at most 8 (and at most half of the whole when there are several), so that every
+        By default 8 per subscription, at most 64 per collecting process (and 256 in all), and
+        each subscription at most 8 (and at most half of the whole when there are several), so that every
         subscription can run at ARM's pace while none can hold every worker. The bound is per
         process because each process has its own threads and its own share of the
         subscriptions: a process reading 25 subscriptions at ARM's pace (625 reads a second)
@@ -185,7 +189,9 @@ class CollectOptions:
         total = self.concurrency
         if total is None:
             per_process = MAX_CONCURRENCY * max(1, processes)
-            total = min(per_process, PER_SUBSCRIPTION * max(1, subscriptions))
+            total = min(
+                per_process, MAX_CONCURRENCY_IN_ALL, PER_SUBSCRIPTION * max(1, subscriptions)
+            )
         total = max(1, total)
         if self.subscription_concurrency is not None:
             return total, max(1, min(self.subscription_concurrency, total))
