@@ -250,7 +250,9 @@ def test_cli_collects_with_the_processes_asked_for(
         (4, 8, None, 1),
         (15, 8, None, 1),
         (16, 8, None, 2),
-        (50, 2, None, 2),
+        (16, 2, None, 2),
+        (50, 2, None, 3),  # one more than the CPUs: each process leaves part of its CPU idle
+        (50, 1, None, 2),
         (50, 16, None, 6),
         (2, 8, 4, 2),  # never more processes than subscriptions
         (50, 8, 1, 1),

@@ -220,7 +220,7 @@ ProcessesOpt = Annotated[
         min=1,
         max=64,
         help="Processes that read the subscriptions, each its share (default: one per 8 "
-        "subscriptions, at most one per CPU; 1 reads all in one process).",
+        "subscriptions, at most one more than the CPUs; 1 reads all in one process).",
         rich_help_panel=SCOPE,
     ),
 ]
