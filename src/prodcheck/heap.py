@@ -11,6 +11,7 @@ reference cycles, so collecting less often costs no memory.
 from __future__ import annotations
 
 import gc
+import sys
 
 # Collect the youngest generation every 200,000 net allocations, the older ones every 30
 # collections of the next younger one.
@@ -26,3 +27,27 @@ def for_bulk_data() -> None:
     gen0 = gc.get_threshold()[0]
     if 0 < gen0 < BULK_THRESHOLD[0]:
         gc.set_threshold(*BULK_THRESHOLD)
+
+
+def own_peak_kib() -> int:
+    """This process's peak resident memory, in KiB: the kernel's high-water mark of its own
+    address space (`VmHWM`) where there is one.
+
+    `getrusage`'s max RSS is kept across `exec` on Linux: a process started from a large one
+    reports the larger one's peak as its own until it exceeds it. Max RSS is the fallback where
+    there is no /proc (0 where there is neither).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):
+        return 0
+    return int(peak // 1024 if sys.platform == "darwin" else peak)

@@ -47,6 +47,7 @@ from typing import Any
 from prodcheck.collect.bounds import Deadline, ReadStopped
 from prodcheck.collect.options import CollectOptions
 from prodcheck.collect.progress import Progress
+from prodcheck.heap import own_peak_kib
 
 # Seconds a worker may take, past the deadline, to send what it collected.
 RESULT_GRACE = 10.0
@@ -447,27 +448,6 @@ class RelayProgress:
             self.flush()
 
 
-def _peak_rss_kib() -> int:
-    """This worker's peak resident memory, in KiB: the kernel's high-water mark of its own
-    address space (`VmHWM`) where there is one. Max RSS is kept across `exec` on Linux, so a
-    worker would report the peak of the process that started it (the whole run's, so far) until
-    it exceeded it."""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    except (ImportError, OSError):
-        return 0
-    return int(peak // 1024 if sys.platform == "darwin" else peak)
-
-
 def _watch_parent(parent: int) -> None:
     """End this worker when the process that started it is gone."""
     while True:
@@ -545,7 +525,7 @@ def _work(channel: Channel, job: Any) -> None:
             "limiterWaited": limiter.waited,
             "graphQueries": clients.graph_quota.queries,
             "stopped": run.stopped,
-            "peakRssKiB": _peak_rss_kib(),
+            "peakRssKiB": own_peak_kib(),
         }
     channel.send(("result", result))
     with contextlib.suppress(Exception):
