@@ -237,6 +237,9 @@ def main() -> None:
     if args.worker:
         worker(*args.worker, jobs)
         return
+    from machine import describe, probe
+
+    before = probe()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
@@ -247,8 +250,12 @@ def main() -> None:
                 f"{row['findings']:,} findings",
                 file=sys.stderr,
             )
+    after = probe()
+    print(describe(before, after))
     print(table(rows, args.estate))
     if args.json:
+        for row in rows:
+            row["machine"] = {"before": before, "after": after}
         args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
 
 

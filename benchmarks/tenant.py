@@ -275,6 +275,9 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
+    from machine import describe, probe
+
+    before = probe()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         needs_file = Path(tmp) / "needs.json"
@@ -289,8 +292,12 @@ def main() -> None:
             )
             for why in row["graphFallbacks"]:
                 print(f"  Resource Graph listing fell back to ARM lists: {why}", file=sys.stderr)
+    after = probe()
+    print(describe(before, after))
     print(table(rows, args))
     if args.json:
+        for row in rows:
+            row["machine"] = {"before": before, "after": after}
         args.json.write_text(json.dumps(rows, indent=2))
 
 

@@ -27,6 +27,9 @@ def test_audit_benchmark_prints_a_row_per_size():
     assert len(rows) == 2
     findings = int(rows[1].split("|")[3].replace(",", ""))
     assert findings > 0
+    # The machine's speed, probed before and after, stands beside the figures.
+    (machine,) = [line for line in done.stdout.splitlines() if line.startswith("machine before:")]
+    assert "µs a page; after: Python loop" in machine
 
 
 def test_audit_benchmark_counts_the_forked_processes_cpu_and_memory(tmp_path):
@@ -47,6 +50,8 @@ def test_audit_benchmark_counts_the_forked_processes_cpu_and_memory(tmp_path):
         assert row["peaks"][stage] > row["parentPeakMB"] or stage == "rules"
         assert row["times"][stage] >= row["ownTimes"][stage] + child["cpu"] * 0.9
     assert row["peakMB"] == max(row["peaks"].values()) > row["parentPeakMB"]
+    assert row["machine"]["before"]["loopMs"] > 0
+    assert row["machine"]["after"]["touchUsPerPage"] > 0
 
 
 def test_the_audit_process_does_not_count_its_launchers_memory(tmp_path):
