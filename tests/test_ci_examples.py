@@ -134,6 +134,7 @@ def test_prodcheck_command_lines_are_valid(name, command):
         ["audit", "--no-such-option"],
         ["audit", "--format"],
         ["audit", "--concurrency", "many"],
+        ["audit", "--concurrency", "257"],
         ["diff", "only-one.json"],
         ["nonsense"],
     ],
@@ -152,3 +153,13 @@ def test_the_validator_returns_the_parsed_options():
 def test_docs_ci_shows_the_baseline_script_verbatim():
     text = (DOCS / "ci.md").read_text(encoding="utf-8")
     assert (EXAMPLES / "refresh-baseline.sh").read_text(encoding="utf-8").rstrip() in text
+
+
+def test_the_concurrency_flag_takes_as_many_as_the_default_may_reach():
+    from prodcheck.collect.options import MAX_CONCURRENCY_IN_ALL, CollectOptions
+
+    # With several collecting processes the default reaches MAX_CONCURRENCY_IN_ALL: the flag
+    # must let a user ask for as many.
+    assert CollectOptions().caps(400, processes=8)[0] == MAX_CONCURRENCY_IN_ALL
+    _, params = parse_cli(["audit", "--concurrency", str(MAX_CONCURRENCY_IN_ALL)])
+    assert params["concurrency"] == MAX_CONCURRENCY_IN_ALL

@@ -195,8 +195,11 @@ ConcurrencyOpt = Annotated[
         "--concurrency",
         metavar="N",
         min=1,
-        max=64,
-        help="Parallel requests to Azure (default: 8 per subscription read, at most 64 per collecting process and 256 in all).",
+        # As many as the default may reach with several collecting processes
+        # (prodcheck.collect.options.MAX_CONCURRENCY_IN_ALL; a test holds the two together).
+        max=256,
+        help="Parallel requests to Azure (default: 8 per subscription read, at most 64 per "
+        "collecting process and 256 in all).",
         rich_help_panel=SCOPE,
     ),
 ]

@@ -140,7 +140,7 @@ class CollectOptions:
     # (REQUESTS_CA_BUNDLE and the system store).
     connection_verify: str | bool | None = None
     # Requests in flight at once, across all subscriptions; None: 8 per subscription read, at
-    # most 64 per collecting process (see `caps`).
+    # most 64 per collecting process and 256 in all (see `caps`).
     concurrency: int | None = None
     # Requests in flight at once in any one subscription; None: see `caps`.
     subscription_concurrency: int | None = None
@@ -179,9 +179,9 @@ class CollectOptions:
         reading `subscriptions` subscriptions in `processes` collecting processes.
 
         By default 8 per subscription, at most 64 per collecting process (and 256 in all), and
-        each subscription at most 8 (and at most half of the whole when there are several), so that every
-        subscription can run at ARM's pace while none can hold every worker. The bound is per
-        process because each process has its own threads and its own share of the
+        each subscription at most 8 (and at most half of the whole when there are several), so
+        that every subscription can run at ARM's pace while none can hold every worker. The
+        bound is per process because each process has its own threads and its own share of the
         subscriptions: a process reading 25 subscriptions at ARM's pace (625 reads a second)
         needs about 60 requests in flight at 100 ms an answer, and 64 shared by two such
         processes left each one waiting on its answers with CPU to spare.
