@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import requests
 from fake_arm.arm_json import SUB, SUB2, small_estate
 from fake_arm.server import FakeArm
@@ -23,10 +24,12 @@ def estate() -> list[dict]:
     return [r for s in (SUB, SUB2) for r in json.loads(text.replace(SUB, s))]
 
 
-def started(ca, processes: int) -> FakeArm:
+def started(ca, processes: int, fault: bool = False) -> FakeArm:
     fake = FakeArm(ca, page_size=1, processes=processes)
     fake.serve(estate())
     fake.graph_quota = 3
+    if fault:  # a fault set: the forked processes keep a thread per connection
+        fake.fault(r"/subscriptions/never-asked/", status=500)
     return fake.start()
 
 
@@ -68,8 +71,9 @@ def answers(fake: FakeArm, tmp_path: Path) -> list[tuple[int, str, str, str]]:
     return out
 
 
-def test_forked_processes_answer_what_the_threaded_fake_answers(arm_ca, tmp_path):
-    one, two = started(arm_ca, 1), started(arm_ca, 2)
+@pytest.mark.parametrize("fault", [False, True], ids=["event-loop", "thread-per-connection"])
+def test_forked_processes_answer_what_the_threaded_fake_answers(fault, arm_ca, tmp_path):
+    one, two = started(arm_ca, 1, fault), started(arm_ca, 2, fault)
     try:
         expected, got = answers(one, tmp_path), answers(two, tmp_path)
     finally:

@@ -1116,7 +1116,10 @@ def _take_request(pending: bytes) -> tuple[tuple[str, str, _Headers, bytes] | No
     for raw in lines[1:]:
         name, _, value = raw.decode("latin-1").partition(":")
         headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("Content-Length") or 0)
+    try:
+        length = int(headers.get("Content-Length") or 0)
+    except ValueError:
+        return None, pending, True
     rest = pending[end.end() :]
     if len(rest) < length:
         return None, pending, False
@@ -1265,32 +1268,15 @@ def _serve_connection(tls: Any, fake: FakeArm) -> None:
     pending = b""
     try:
         while True:
-            # The head arrives in one piece (a client writes it at once): read until its end
-            # rather than line by line.
-            end = _HEAD_END.search(pending)
-            while end is None:
-                chunk = tls.recv(65536)
-                if not chunk or len(pending) > 1 << 20:
-                    return
-                pending += chunk
-                end = _HEAD_END.search(pending)
-            head, pending = pending[: end.start()], pending[end.end() :]
-            lines = head.split(b"\n")
-            try:
-                method, target, _ = lines[0].rstrip(b"\r").decode("latin-1").split(" ", 2)
-            except ValueError:
-                return
-            headers = _Headers()
-            for raw in lines[1:]:
-                name, _, value = raw.decode("latin-1").partition(":")
-                headers[name.strip().lower()] = value.strip()
-            length = int(headers.get("Content-Length") or 0)
-            while len(pending) < length:
-                chunk = tls.recv(65536)
+            # The head arrives in one piece (a client writes it at once): read until the
+            # request is whole rather than line by line.
+            request, pending, drop = _take_request(pending)
+            while request is None:
+                chunk = b"" if drop else tls.recv(65536)
                 if not chunk:
                     return
-                pending += chunk
-            body, pending = pending[:length], pending[length:]
+                request, pending, drop = _take_request(pending + chunk)
+            method, target, headers, body = request
             split = urlsplit(target)
             query = dict(parse_qsl(split.query, keep_blank_values=True))
             reply = fake.answer(method, split.path, query, headers, body)
