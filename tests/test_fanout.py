@@ -168,22 +168,27 @@ def test_bad_jobs_are_one_line_naming_the_flag(text):
     assert "\n" not in str(info.value)
 
 
-def test_without_a_process_to_fork_this_process_does_all_the_work(monkeypatch):
-    def no_fork() -> int:
-        raise BlockingIOError(11, "Resource temporarily unavailable")
+@pytest.mark.parametrize(
+    "missing, module, name, error",
+    [
+        (
+            "a process to fork",
+            "os",
+            "fork",
+            BlockingIOError(11, "Resource temporarily unavailable"),
+        ),
+        ("a temporary file", "tempfile", "TemporaryFile", OSError(28, "No space left on device")),
+    ],
+)
+def test_without_what_sharing_needs_this_process_does_all_the_work(
+    missing, module, name, error, monkeypatch
+):
+    def refused(*args, **kwargs):
+        raise error
 
-    monkeypatch.setattr(fanout.os, "fork", no_fork)
+    monkeypatch.setattr(getattr(fanout, module), name, refused)
     got = share([lambda i=i: _slow(i) for i in range(6)], 3, what="testing")
-    assert got == [(i * i, PARENT) for i in range(6)]
-
-
-def test_without_a_temporary_file_this_process_does_all_the_work(monkeypatch):
-    def no_file() -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(fanout.tempfile, "TemporaryFile", no_file)
-    got = share([lambda i=i: _slow(i) for i in range(6)], 2, what="testing")
-    assert got == [(i * i, PARENT) for i in range(6)]
+    assert got == [(i * i, PARENT) for i in range(6)], missing
 
 
 def test_a_result_that_cannot_travel_is_made_again_here():
