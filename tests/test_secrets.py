@@ -235,3 +235,40 @@ def test_masking_a_large_text_is_fast_enough_for_a_large_report():
 )
 def test_a_label_read_as_another_credentials_value_still_has_its_secret_masked(text):
     assert "000000000000000000000000" not in mask_credentials(text)
+
+
+def test_the_masks_are_built_once_when_many_threads_ask_at_once(monkeypatch):
+    """The collector's threads mask their first answers together: the detectors are imported
+    and compiled once for all of them, and every thread masks with that one set."""
+    import threading
+
+    from prodcheck import secrets
+
+    built: list[object] = []
+    real = secrets._MaskSet
+
+    class Counted(real):  # type: ignore[misc, valid-type]
+        def __init__(self, masks):
+            built.append(self)
+            threading.Event().wait(0.05)  # long enough for every thread to arrive meanwhile
+            super().__init__(masks)
+
+    monkeypatch.setattr(secrets, "_MaskSet", Counted)
+    monkeypatch.setattr(secrets, "_MASK_SET", [])
+    start = threading.Barrier(16)
+    seen: list[object] = []
+
+    def ask() -> None:
+        start.wait()
+        seen.append(secrets._all_masks())
+
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1
+    assert len(seen) == 16 and all(s is built[0] for s in seen)
+    assert (
+        mask_credentials("AccountKey=abc123abc123abc123==;") != "AccountKey=abc123abc123abc123==;"
+    )

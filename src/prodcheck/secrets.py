@@ -23,6 +23,7 @@ idempotent: masked text masks to itself.
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
@@ -619,9 +620,11 @@ def _mask(text: str) -> str:
 _mask_memo = lru_cache(maxsize=_MEMO_SIZE)(_mask)
 
 
-@lru_cache(maxsize=1)
 def _text_screen() -> _Screen | None:
-    return _all_masks().screen()
+    built = _MASK_SET
+    if not built:
+        _all_masks()
+    return built[0][1]
 
 
 # Whether `_mask` first reads a text as `lines_to_mask` reads a line (the tests compare).
@@ -757,7 +760,7 @@ def lines_to_mask(lines: list[str]) -> list[str]:
     the whole is found in the line. A mask without trigger words (a detector not listed) runs
     on every line, so then every line is returned.
     """
-    screen = _all_masks().screen()
+    screen = _text_screen()
     if screen is None or not lines:
         return lines
     joined = "".join(lines)
@@ -794,9 +797,25 @@ def lines_to_mask(lines: list[str]) -> list[str]:
     return [lines[n] for n in sorted(chosen)]
 
 
-@lru_cache(maxsize=1)
 def _all_masks() -> _MaskSet:
-    return _MaskSet(_MASKS + _detectors())
+    """Every mask, built once per process.
+
+    Built under a lock: the collector's threads all mask their first answers at about the same
+    moment, and each would otherwise import detect-secrets' detectors and compile their patterns
+    on its own (64 times over, per collecting process, at the start of a tenant's reads)."""
+    built = _MASK_SET
+    if built:
+        return built[0][0]
+    with _MASK_SET_LOCK:
+        if not built:
+            masks = _MaskSet(_MASKS + _detectors())
+            built.append((masks, masks.screen()))  # its screen too, while no other thread asks
+    return built[0][0]
+
+
+# The masks and their screen, once built (see `_all_masks`).
+_MASK_SET: list[tuple[_MaskSet, _Screen | None]] = []
+_MASK_SET_LOCK = threading.Lock()
 
 
 # ---- detection (what rules flag) -------------------------------------------------------------
