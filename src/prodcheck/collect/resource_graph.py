@@ -468,9 +468,16 @@ class Listing:
         self, collectors: list[Collector], subscriptions: list[str], groups: list[str]
     ) -> Iterator[dict[str, Any]]:
         """The rows of one query, page by page, checked as they come and counted at the end."""
+        from azure.core.exceptions import HttpResponseError
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.core.exceptions import ARMErrorFormat
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
+        from prodcheck.collect.engine import _json as pipeline_json
+        from prodcheck.collect.engine import _send
+
         client = self.run.clients.graph()
+        api_version = str(client._config.api_version)
         query = build_query([c.type for c in collectors], groups)
         what = f"the Resource Graph query over {len(subscriptions)} subscription(s)"
         token: str | None = None
@@ -485,10 +492,30 @@ class Listing:
                     skip_token=token, top=PAGE_SIZE, result_format="objectArray"
                 ),
             )
-            raw = client.resources(request, cls=lambda response, _model, _headers: response)
+            # The POST the SDK's `resources` sends (its path, api-version and body), sent
+            # through the same pipeline; its answer is read as JSON once, not also turned into
+            # the SDK's models (a model per row and per cell, thrown away).
+            answer = _send(
+                client,
+                HttpRequest(
+                    "POST",
+                    QUERY_PATH,
+                    params={"api-version": api_version},
+                    json=request.serialize(),
+                    headers={"Accept": "application/json"},
+                ),
+                pipeline_response=True,
+            )
+            if answer.http_response.status_code != 200:
+                raise HttpResponseError(response=answer.http_response, error_format=ARMErrorFormat)
             if self.queried_at is None:
                 self.queried_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            body = _json(raw.http_response, what)
+            try:
+                body = pipeline_json(answer)
+            except (ValueError, TypeError) as exc:
+                raise MalformedResponse(f"a page of {what} is not JSON: {exc}") from exc
+            if not isinstance(body, dict):
+                raise MalformedResponse(f"a page of {what} is not a JSON object")
             data = body.get("data")
             if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
                 raise MalformedResponse(f"page {page} of {what} has no 'data' list of objects")
@@ -540,13 +567,3 @@ class Listing:
         if self.fallbacks:
             out["fallbacks"] = list(self.fallbacks)
         return out
-
-
-def _json(response: Any, what: str) -> dict[str, Any]:
-    try:
-        body = json.loads(response.text())
-    except (ValueError, TypeError) as exc:
-        raise MalformedResponse(f"a page of {what} is not JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise MalformedResponse(f"a page of {what} is not a JSON object")
-    return body
