@@ -6,6 +6,8 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from fake_arm.arm_json import SUB, resource
 from fake_arm.credential import FakeCredential
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prodcheck.collect import collect_snapshot
 from prodcheck.collect.auth import build_credential
@@ -246,6 +248,44 @@ def test_limiter_says_how_long_until_a_bucket_can_send_beyond_the_requests_on_th
     off = RateLimiter(rate=0, burst=1)
     off.pause("s", 2)
     assert off.ready_many([("s", 5), ("t", 5)])[1] == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rate=st.sampled_from([0.0, 25.0, 2.5]),
+    drawn=st.lists(st.integers(0, 300), min_size=4, max_size=4),
+    paused=st.lists(st.sampled_from([0.0, 0.5, 3.0]), min_size=4, max_size=4),
+    elapsed=st.floats(0.0, 5.0),
+    asked=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d", "new", ""]),
+            st.integers(0, 260),
+            st.integers(-1, 9),
+        ),
+        max_size=8,
+    ),
+)
+def test_the_scheduler_choice_is_the_soonest_ready_then_fewest_on_their_way_then_oldest_turn(
+    rate, drawn, paused, elapsed, asked
+):
+    """`choose` picks what sorting every candidate by (wait, on their way, turn) picks, first
+    listed on a tie, with each wait as `ready_in` gives it (the key "" never waits)."""
+    now = [0.0]
+    limiter = RateLimiter(rate=rate, burst=250, clock=lambda: now[0], sleep=lambda s: None)
+    for key, taken, pause in zip("abcd", drawn, paused, strict=True):
+        for _ in range(min(taken, 250)):
+            limiter.acquire(key)
+        if pause:
+            limiter.pause(key, pause)
+    now[0] = elapsed
+    picked = limiter.choose(iter(asked))
+    if not asked:
+        assert picked is None
+        return
+    waits = [limiter.ready_in(key, ahead) if key else 0.0 for key, ahead, _ in asked]
+    keys = [(w, ahead, turn) for w, (_, ahead, turn) in zip(waits, asked, strict=True)]
+    best = min(range(len(asked)), key=lambda i: keys[i])
+    assert picked == (asked[best][0], pytest.approx(waits[best]), len(asked))
 
 
 def test_limiter_off():

@@ -210,13 +210,13 @@ def test_a_refill_wakes_one_free_worker_not_every_one(fake_arm, make_options, mo
     from prodcheck.collect.limiter import RateLimiter
 
     looks = []
-    ready_many = RateLimiter.ready_many
+    choose = RateLimiter.choose
 
-    def counted(self, asked):
-        looks.append(len(asked))
-        return ready_many(self, asked)
+    def counted(self, candidates):
+        looks.append(1)
+        return choose(self, candidates)
 
-    monkeypatch.setattr(RateLimiter, "ready_many", counted)
+    monkeypatch.setattr(RateLimiter, "choose", counted)
     fake_arm.serve([resource(VAULT, f"kv-{i:02d}") for i in range(40)])
     options = make_options(
         subscriptions=[SUB],

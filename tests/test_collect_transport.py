@@ -537,3 +537,34 @@ def test_the_request_target_is_the_one_requests_and_urllib3_send(path, query):
         assert _target(url) is None
         return
     assert _target(url) == _encode_target(prepared.path_url)
+
+
+def test_every_client_sends_what_its_own_send_request_would(recorder, make_options):
+    """prodcheck sends through an SDK client's pipeline without the deep copy the client's own
+    `send_request` makes first: the request that arrives is the same, for every client it uses
+    (a client whose endpoint is a template goes through its own `send_request`)."""
+    from azure.core.rest import HttpRequest
+
+    from prodcheck.collect.clients import SDK_CLIENTS
+    from prodcheck.collect.engine import _send
+
+    clients = _clients(make_options(arm_endpoint=recorder.base_url, subscriptions=[SUB]))
+    path = f"/subscriptions/{SUB}/resourceGroups/rg one/providers/{VAULT}/kv"
+    params = {"api-version": "2023-07-01", "$filter": "a eq 'b c'"}
+    try:
+        for kind in sorted(SDK_CLIENTS):
+            client = clients.graph() if kind == "resourcegraph" else clients.get(kind, SUB)
+            own = getattr(client, "send_request", None) or client._send_request
+            seen = []
+            for send in (lambda r: _send(client, r), own):  # noqa: B023 - called at once
+                recorder.requests.clear()
+                assert send(HttpRequest("GET", path, params=params)).status_code == 200
+                (request,) = recorder.requests
+                headers = {
+                    k.lower(): v for k, v in request.headers.items() if k.lower() not in _VARYING
+                }
+                seen.append((request.method, request.path, headers))
+            assert seen[0] == seen[1], kind
+            assert seen[0][1].startswith(f"/subscriptions/{SUB}/resourceGroups/rg%20one/"), kind
+    finally:
+        clients.close()

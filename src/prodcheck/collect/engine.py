@@ -348,6 +348,15 @@ def _send(client: Any, request: Any, *, pipeline_response: bool = False) -> Any:
     """Send `request` through `client`'s pipeline: its HTTP response, or with
     `pipeline_response` the pipeline's response, whose context holds the JSON the pipeline
     parsed (see `_decoded`)."""
+    pipeline: Any = getattr(client, "_client", None)
+    base = getattr(pipeline, "_base_url", None)
+    if isinstance(base, str) and base and "{" not in base:
+        # What the SDK client's `send_request` does (the URL made absolute against the client's
+        # endpoint, then the client's pipeline), without the deep copy of the request it makes
+        # first: prodcheck makes a new request for every send. A client whose endpoint is a
+        # template (`{endpoint}`) goes through its own `send_request`.
+        request.url = pipeline.format_url(request.url)
+        return pipeline.send_request(request, _return_pipeline_response=pipeline_response)
     send = getattr(client, "send_request", None) or client._send_request
     if pipeline_response:
         return send(request, _return_pipeline_response=True)
@@ -505,6 +514,10 @@ def _task_subscription(args: tuple[Any, ...]) -> str:
 # --------------------------------------------------------------------------- the run
 
 
+# The scheduler's chooser when nothing paces the reads: every subscription can send at once.
+_UNPACED = RateLimiter(rate=0)
+
+
 class Run:
     def __init__(
         self,
@@ -600,31 +613,23 @@ class Run:
         """
         with self._sched:
             while not self._closing:
-                candidates = [
-                    (subscription, self._in_flight.get(subscription, 0))
-                    for subscription, queue in self._queues.items()
-                    if queue and self._in_flight.get(subscription, 0) < self.cap
-                ]
-                waits = (
-                    self.limiter.ready_many(candidates)
-                    if self.limiter is not None
-                    else [0.0] * len(candidates)
+                queues = self._queues
+                in_flight = self._in_flight
+                served = self._served
+                cap = self.cap
+                candidates = (
+                    (subscription, flying, served.get(subscription, -1))
+                    for subscription, queue in queues.items()
+                    if queue and (flying := in_flight.get(subscription, 0)) < cap
                 )
-                best: tuple[float, int, int] | None = None
-                chosen = ""
-                for (subscription, flying), wait in zip(candidates, waits, strict=True):
-                    key = (
-                        wait if subscription else 0.0,
-                        flying,
-                        self._served.get(subscription, -1),
-                    )
-                    if best is None or key < best:
-                        best, chosen = key, subscription
-                if best is not None and best[0] <= 0:
-                    _, number, fn, args = heapq.heappop(self._queues[chosen])
-                    self._in_flight[chosen] = self._in_flight.get(chosen, 0) + 1
-                    self._served[chosen] = next(self._serving)
-                    if len(candidates) > 1 or self._queues[chosen]:
+                picked = (self.limiter or _UNPACED).choose(candidates)
+                if picked is not None and picked[1] <= 0:
+                    chosen, _, looked_at = picked
+                    queue = queues[chosen]
+                    _, number, fn, args = heapq.heappop(queue)
+                    in_flight[chosen] = in_flight.get(chosen, 0) + 1
+                    served[chosen] = next(self._serving)
+                    if looked_at > 1 or queue:
                         # Another task may be sendable, or due soonest: a waiting worker looks
                         # (and, if none is, keeps the time until the next refill).
                         self._sched.notify()
@@ -632,10 +637,10 @@ class Run:
                 # Nothing can be sent now: wait for a task to end or arrive, or for the
                 # soonest bucket to refill. One worker waits for the refill; the others wait
                 # to be woken (or a second at most), so that a refill wakes one worker, not all.
-                if best is not None and not self._timekeeper:
+                if picked is not None and not self._timekeeper:
                     self._timekeeper = True
                     try:
-                        self._sched.wait(min(best[0], 1.0))
+                        self._sched.wait(min(picked[1], 1.0))
                     finally:
                         self._timekeeper = False
                 else:

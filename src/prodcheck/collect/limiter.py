@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from prodcheck.collect.bounds import Deadline
@@ -131,6 +131,53 @@ class RateLimiter:
                 missing = ahead + 1.0 - 1e-9 - tokens
                 out.append(max(paused, missing / self.rate if missing > 0 else 0.0))
             return out
+
+    def choose(self, candidates: Iterable[tuple[str, int, int]]) -> tuple[str, float, int] | None:
+        """The scheduler's choice among `candidates` (key, requests on their way, turn), under
+        one lock: the one whose bucket can send soonest (`ready_in(key, ahead)`; the key "",
+        reads outside any subscription, can always send), then the one with fewest requests on
+        their way, then the lowest turn (served longest ago). That key, its wait and how many
+        candidates there were; None when there is none.
+
+        One pass, without a list of every subscription's wait: the scheduler asks each time a
+        worker is free, with every subscription that has a task waiting."""
+        best_key: str | None = None
+        best_wait = best_ahead = best_turn = 0.0
+        count = 0
+        with self._lock:
+            now = self._clock()
+            rate = self.rate
+            burst = float(self.burst)
+            buckets = self._buckets
+            for key, ahead, turn in candidates:
+                count += 1
+                wait = 0.0
+                if key:
+                    bucket = buckets.get(key)
+                    if bucket is None:
+                        tokens, paused = burst, 0.0
+                    else:
+                        elapsed = now - bucket.updated
+                        tokens = bucket.tokens + elapsed * rate if elapsed > 0 else bucket.tokens
+                        if tokens > burst:
+                            tokens = burst
+                        paused = bucket.paused_until - now
+                    if rate > 0:
+                        missing = ahead + 1.0 - 1e-9 - tokens
+                        if missing > 0:
+                            wait = missing / rate
+                    if paused > wait:
+                        wait = paused
+                if (
+                    best_key is None
+                    or wait < best_wait
+                    or (
+                        wait == best_wait
+                        and (ahead < best_ahead or (ahead == best_ahead and turn < best_turn))
+                    )
+                ):
+                    best_key, best_wait, best_ahead, best_turn = key, wait, ahead, turn
+        return None if best_key is None else (best_key, best_wait, count)
 
     def pause(self, key: str, seconds: float) -> None:
         """ARM said 429: hold every request to `key` for `seconds` and empty its bucket."""
