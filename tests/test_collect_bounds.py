@@ -7,6 +7,8 @@ import time
 import pytest
 from fake_arm.arm_json import SUB, resource, small_estate
 from fake_arm.server import RecordingServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prodcheck.collect import collect_snapshot
 
@@ -165,3 +167,73 @@ def test_a_timeout_names_the_bound(fake_arm, make_options):
     (record,) = failed(snap)
     assert record["errorCode"] == "Timeout"
     assert "--timeout 0.3 s" in record["message"]
+
+
+_ENDPOINTS = [
+    "https://management.azure.com",
+    "https://management.azure.com/",
+    "https://127.0.0.1:8443",
+    "https://Management.USGovCloudApi.net:443/",
+    "http://127.0.0.1",
+]
+_URL_TEXT = st.lists(
+    st.sampled_from([*"ab/?#@:%.;\\\t\n -_=&[]", "\u00e9", "\u200b", ":1", "//"]), max_size=30
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    endpoint=st.sampled_from(_ENDPOINTS),
+    start=st.sampled_from(
+        [
+            "https://management.azure.com",
+            "https://management.azure.com:443",
+            "https://management.azure.com:8443",
+            "https://management.azure.com.evil.example",
+            "https://127.0.0.1:8443",
+            "https://127.0.0.1",
+            "https://management.usgovcloudapi.net",
+            "http://127.0.0.1",
+            "http://127.0.0.1:80",
+            " https://management.azure.com",
+            "",
+        ]
+    ),
+    slash=st.booleans(),
+    rest=_URL_TEXT,
+)
+def test_a_url_read_without_parsing_has_the_origin_and_path_urlsplit_reads(
+    endpoint, start, slash, rest
+):
+    """The policies read a plain URL to the endpoint without parsing it: whenever that reading
+    gives a path, the URL's origin is the endpoint's and the path is the one urlsplit gives."""
+    from urllib.parse import urlsplit
+
+    from prodcheck.collect.bounds import origin, origin_prefixes, plain_path
+
+    url = start + ("/" if slash else "") + rest
+    path = plain_path(url, origin_prefixes(endpoint))
+    if path is None:
+        return
+    assert origin(url) == origin(endpoint)
+    assert path == urlsplit(url).path
+
+
+def test_plain_urls_to_the_endpoint_are_read_without_parsing_and_others_are_not():
+    from prodcheck.collect.bounds import origin_prefixes, plain_path
+
+    prefixes = origin_prefixes("https://management.azure.com")
+    assert plain_path("https://management.azure.com/subscriptions/s?x=1#f", prefixes) == (
+        "/subscriptions/s"
+    )
+    assert plain_path("https://management.azure.com:443/a", prefixes) == "/a"
+    for other in (
+        "https://management.azure.com.evil.example/a",
+        "https://management.azure.com@evil.example/a",
+        "https://management.azure.com:8443/a",
+        "https://management.azure.com/list\tKeys",
+        "https://management.azure.com/\u00e9",
+        "HTTPS://management.azure.com/a",
+    ):
+        assert plain_path(other, prefixes) is None, other
+    assert plain_path("https://127.0.0.1/a", origin_prefixes("https://127.0.0.1:8443")) is None

@@ -120,6 +120,40 @@ def origin(url: str) -> tuple[str, str, int] | None:
     return scheme, host, port
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def origin_prefixes(endpoint: str) -> tuple[str, ...]:
+    """How a URL to `endpoint`'s origin plainly starts: `scheme://host:port/`, and without the
+    port when it is the scheme's default (none when the endpoint has no origin). See
+    `plain_path`."""
+    found = origin(endpoint)
+    if found is None:
+        return ()
+    scheme, host, port = found
+    prefixes = [f"{scheme}://{host}:{port}/"]
+    if _DEFAULT_PORTS.get(scheme) == port:
+        prefixes.append(f"{scheme}://{host}/")
+    return tuple(prefixes)
+
+
+def plain_path(url: str, prefixes: tuple[str, ...]) -> str | None:
+    """The path of `url` when it starts with one of `prefixes` (`origin_prefixes`) and holds
+    nothing but printable ASCII, else None: then its origin is that endpoint's, and its path is
+    the one `urlsplit` reads (what ends the host, and the path, cannot hide in such a URL; a
+    tab or line break, which `urlsplit` drops, or a letter outside ASCII sends it the long way).
+    The collector's policies read every request's URL; this reads it without parsing it."""
+    if not url.startswith(prefixes) or not url.isascii() or not url.isprintable():
+        return None
+    start = url.index("/", url.index("//") + 2)
+    end = len(url)
+    for mark in ("?", "#"):
+        at = url.find(mark, start)
+        if at != -1 and at < end:
+            end = at
+    return url[start:end]
+
+
 def show_origin(url: str) -> str:
     """The scheme, host and port of `url`, safe to print (no path, query or user information)."""
     try:

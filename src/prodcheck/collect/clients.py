@@ -52,6 +52,8 @@ from prodcheck.collect.bounds import (
     ForeignEndpoint,
     RetryAfterTooLong,
     origin,
+    origin_prefixes,
+    plain_path,
     show_origin,
 )
 from prodcheck.collect.limiter import RateLimiter, retry_after_seconds
@@ -175,10 +177,13 @@ class EndpointPolicy(HTTPPolicy):
         super().__init__()
         self._endpoint = endpoint
         self._origin = origin(endpoint)
+        self._prefixes = origin_prefixes(endpoint)
 
     def send(self, request: Any) -> Any:
         url = request.http_request.url
-        if self._origin is None or origin(url) != self._origin:
+        if plain_path(url, self._prefixes) is None and (
+            self._origin is None or origin(url) != self._origin
+        ):
             raise ForeignEndpoint(
                 f"refused to send a request to {show_origin(url)}, which is not the Resource "
                 f"Manager endpoint {show_origin(self._endpoint)}: a nextLink or redirect pointed "
@@ -244,9 +249,15 @@ class GuardPolicy(HTTPPolicy):
     rate limiter."""
 
     def __init__(
-        self, limiter: RateLimiter, stats: RequestStats, deadline: Deadline, timeout: float
+        self,
+        limiter: RateLimiter,
+        stats: RequestStats,
+        deadline: Deadline,
+        timeout: float,
+        endpoint: str = "",
     ) -> None:
         super().__init__()
+        self._prefixes = origin_prefixes(endpoint) if endpoint else ()
         self._limiter = limiter
         self._stats = stats
         self._deadline = deadline
@@ -254,7 +265,9 @@ class GuardPolicy(HTTPPolicy):
 
     def send(self, request: Any) -> Any:
         http_request = request.http_request
-        path = urlsplit(http_request.url).path
+        path = plain_path(http_request.url, self._prefixes)
+        if path is None:
+            path = urlsplit(http_request.url).path
         method = http_request.method.upper()
         query_post = method == "POST" and path.lower() == _QUERY_POST
         if (method != "GET" and not query_post) or _FORBIDDEN_ACTIONS.search(path.rstrip("/")):
@@ -396,7 +409,9 @@ class Clients:
             ),
             EndpointPolicy(self._cloud.arm_endpoint),
             *paced,
-            GuardPolicy(self._limiter, self._stats, self.deadline, o.timeout),
+            GuardPolicy(
+                self._limiter, self._stats, self.deadline, o.timeout, self._cloud.arm_endpoint
+            ),
             ARMChallengeAuthenticationPolicy(self._credential, self._cloud.credential_scope),
             SensitiveHeaderCleanupPolicy(),
             ARMHttpLoggingPolicy(),
