@@ -314,3 +314,24 @@ def test_a_report_that_cannot_be_written_by_another_process_is_one_user_error(
     with pytest.raises(UserError, match="No space left on device"):
         emit_report(report, FILES, None, tmp_path, False, [], jobs=2)
     assert os.listdir(tmp_path) == []
+
+
+def test_the_masks_are_built_before_the_processes_part(tmp_path, monkeypatch):
+    """Every process masks what it finds and writes: the masks are built once, before the
+    fork, rather than by every copy on its own."""
+    from prodcheck import secrets
+
+    built_at_fork: list[bool] = []
+    real = fanout.share
+
+    def share(*args: Any, **kwargs: Any) -> Any:
+        built_at_fork.append(bool(secrets._MASK_SET))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fanout, "share", share)
+    monkeypatch.setattr(secrets, "_MASK_SET", [])
+    report = audit(load_demo("flat"), list(_rules()), AuditSettings(jobs=2), now=NOW)
+    monkeypatch.setattr(secrets, "_MASK_SET", [])
+    emit_report(report, FILES, None, tmp_path, False, [], jobs=2)
+    assert built_at_fork == [True, True]
+    assert len(os.listdir(tmp_path)) == len(FILES)

@@ -680,6 +680,7 @@ def _write_shared(
     from functools import partial
 
     from prodcheck.fanout import share
+    from prodcheck.secrets import prepare_masks
 
     groups = [
         [f for f in files if f[0] == "json"],
@@ -710,6 +711,7 @@ def _write_shared(
         # A process that writes nothing for this long is stuck: the reports are not written.
         stall = 600 + len(renderer.report.findings) / 100
         order = sorted(range(len(groups)), key=cost)
+        prepare_masks()  # every process masks what it writes: built once, before they part
         share(
             [partial(write, g) for g in groups],
             jobs,

@@ -34,7 +34,7 @@ from prodcheck.model import (
 from prodcheck.outbound import cleaned, cleaned_again
 from prodcheck.report import Report, RuleInfo
 from prodcheck.rule import DEFAULT_RULE_TIMEOUT, Params, Rule, RuleTimeout, call_with_budget
-from prodcheck.secrets import mask_credentials
+from prodcheck.secrets import mask_credentials, prepare_masks
 from prodcheck.snapshot import NOT_IN_INPUT, Snapshot
 
 NOT_COLLECTED = "NotCollected"
@@ -735,6 +735,9 @@ def _shared_evaluation(
     # A process that finishes no rule within the longest time one rule may take (once over
     # the inventory, once per unit) is stuck: the audit stops rather than wait for ever.
     stall = timeout * (2 + len(views or ())) + 60 if timeout and timeout > 0 else None
+    # Every process masks what its rules find: the masks are built once, here, before the
+    # processes part.
+    prepare_masks()
     ran = fanout.share(
         [partial(task, r) for r in rules], jobs, what="evaluating rules", stall=stall, order=order
     )

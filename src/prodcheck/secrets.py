@@ -813,6 +813,15 @@ def _all_masks() -> _MaskSet:
     return built[0][0]
 
 
+def prepare_masks() -> None:
+    """Build the masks now, if they are not built yet.
+
+    Called before a process forks copies of itself (`prodcheck.fanout`): each copy would
+    otherwise import detect-secrets' detectors and compile their patterns again, a tenth of a
+    second or more of every copy's time."""
+    _all_masks()
+
+
 # The masks and their screen, once built (see `_all_masks`).
 _MASK_SET: list[tuple[_MaskSet, _Screen | None]] = []
 _MASK_SET_LOCK = threading.Lock()
