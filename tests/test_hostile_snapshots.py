@@ -381,3 +381,22 @@ def test_a_line_break_in_a_refused_coverage_records_type_stays_escaped_in_the_me
     message = str(raised.value)
     assert "coverage[0]" in message
     assert "\n" not in message and "\u2028" not in message
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        (["coverage", 3, "status"], "coverage[3].status"),
+        (["summary", "by\nline"], 'summary["by\\nline"]'),
+        (["a.b", "c[0]"], '["a.b"]["c[0]"]'),
+        (["tags", "\u202eevil"], 'tags["\\u202eevil"]'),
+        ([], "the top level"),
+    ],
+)
+def test_a_path_in_an_error_is_one_line_and_names_its_key(path, shown):
+    """A damaged file's keys reach the error messages: a line break, a bidirectional override
+    or a dot in a key is shown escaped, in brackets, never as itself."""
+    from prodcheck.validation import path_text
+
+    assert path_text(path) == shown
+    assert path_text(path).isprintable()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,11 +50,23 @@ def _order(error: Any) -> tuple[list[str], int]:
 
 
 def path_text(path: Any) -> str:
-    """`['coverage', 3, 'status']` as `coverage[3].status`."""
+    """`['coverage', 3, 'status']` as `coverage[3].status`.
+
+    A key that is not a plain name (a dot, a bracket, a quote, a control or other invisible
+    character, a letter outside ASCII) is shown as a JSON string in brackets
+    (`summary["a.b\\n"]`): the path stays on one line and says which key it means."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(str(part))}]"
     return out or "the top level"
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_$@-]+")
 
 
 def describe(
