@@ -128,7 +128,7 @@ def worker(snapshot_file: Path, out_dir: Path, jobs: int | None = None) -> None:
     stages = Stages()
     wall = time.perf_counter()
     stages.start()
-    snapshot = load_snapshot(snapshot_file)
+    snapshot = load_snapshot(snapshot_file, jobs=jobs)  # as the command line reads it
     stages.end("load")
     stages.start()
     # As the command line does: the engine's report goes to the reporters, which clean it.

@@ -929,7 +929,7 @@ def audit(
     elif demo is not None:
         snap = load_demo(demo)
     elif snapshot is not None:
-        snap = load_snapshot(snapshot)
+        snap = load_snapshot(snapshot, jobs=settings.jobs)
     elif plan is not None:
         from prodcheck.plans import load_plan
 

@@ -372,3 +372,102 @@ def share(
         os.close(queue)
         if frozen:
             gc.unfreeze()
+
+
+# ---- one task in the background ---------------------------------------------------------------
+
+
+class Background:
+    """A task running in a forked copy of this process (see `in_background`)."""
+
+    def __init__(self, pid: int, status: int, said: int, out: IO[bytes]) -> None:
+        self._worker = _Worker(pid, status, out)
+        self._said = said  # the pipe of the one early word the task may say (`tell`)
+        self._word: bytes | None = None
+        self._closed = False
+
+    def word(self, timeout: float) -> bytes | None:
+        """What the task said early with `tell` (waiting up to `timeout` seconds for it); None
+        if it said nothing, or ended without saying it, in that time."""
+        if self._word is None and not self._closed:
+            ready, _, _ = select.select([self._said], [], [], timeout)
+            if ready:
+                got = bytearray()
+                while chunk := os.read(self._said, 65536):
+                    got += chunk
+                self._word = bytes(got)
+        return self._word or None
+
+    def result(self, what: str, stall: float | None = None) -> Any:
+        """The task's result, once it has ended; WorkLost if it ended without one."""
+        try:
+            results = _finish(self._worker, what, stall)
+        finally:
+            self.close()
+        if len(results) != 1:
+            raise WorkLost(f"a process {what} returned no result")
+        return results[0][1]
+
+    def cancel(self) -> None:
+        """Stop the task (its result, if any, is not wanted)."""
+        self._worker.reap(kill=True)
+        self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._worker.reap(kill=True)
+        for fd in (self._worker.status, self._said):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._worker.out.close()
+
+
+def in_background(task: Callable[[Callable[[bytes], None]], Any]) -> Background | None:
+    """`task` started in a forked copy of this process, or None where none can be started
+    (`can_fork`, or no pipe, file or process to be had): then the caller does the work itself.
+
+    The task is called with `tell`, which sends this process one short word early (at most
+    a few hundred bytes, once), before its result; see `Background.word`. Its result travels
+    back as `share`'s do, and a process that ends without it is a WorkLost."""
+    if not can_fork():
+        return None
+    opened: list[int] = []
+    try:
+        out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by Background.close
+    except OSError:
+        return None
+    try:
+        queue, filling = os.pipe()
+        opened += [queue, filling]
+        status, status_end = os.pipe()
+        opened += [status, status_end]
+        said, said_end = os.pipe()
+        opened += [said, said_end]
+        os.write(filling, _INDEX.pack(0))
+        os.close(filling)
+        opened.remove(filling)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        pid = os.fork()
+    except OSError:
+        for fd in opened:
+            os.close(fd)
+        out.close()
+        return None
+    if pid == 0:  # pragma: no cover - the forked process; its coverage is not gathered
+        os.close(status)
+        os.close(said)
+
+        def tell(word: bytes) -> None:
+            with contextlib.suppress(OSError):
+                os.write(said_end, word[:512])
+                os.close(said_end)
+
+        _child([lambda: task(tell)], queue, status_end, out)
+    os.close(queue)
+    os.close(status_end)
+    os.close(said_end)
+    return Background(pid, status, said, out)

@@ -14,8 +14,11 @@ from __future__ import annotations
 import codecs
 import gc
 import json
+import marshal
 import math
+import os
 import re
+import struct
 import sys
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
@@ -272,9 +275,15 @@ class _FastReader:
     """One document read from its text in pieces (see above)."""
 
     def __init__(
-        self, pieces: Iterator[str], max_depth: int, ahead: int = READ_BYTES // 128
+        self,
+        pieces: Iterator[str],
+        max_depth: int,
+        ahead: int = READ_BYTES // 128,
+        split: _Split | None = None,
     ) -> None:
         self.pieces = pieces
+        self.split = split  # where another process reads the rest of a list, if anywhere
+        self.base = 0  # the characters of the document before the window
         self.max_depth = max_depth
         # Items are decoded with at least this many characters of text ahead in the window
         # (where there are): an item cut off at the end of the window costs a failed decoding,
@@ -325,6 +334,7 @@ class _FastReader:
             if _SURROGATE_ESCAPE.search(piece) or _SURROGATE_ESCAPE.search(self.tail + piece[:3]):
                 self.escapes = True
             self.tail = (self.tail + piece[-3:])[-3:]
+            self.base += self.pos
             self.text = self.text[self.pos :] + piece
             self.pos = 0
             added = True
@@ -417,7 +427,15 @@ class _FastReader:
             return items, height
         scan, take, height_of = self.scan, self.pending.pop, self.height_of
         ahead = self.ahead
+        split_at = self.split.at if self.split is not None else _NEVER
         while True:
+            if self.base + self.pos >= split_at:
+                # The next item starts at or past where another process may have read the
+                # rest of this list from (see `_Split`).
+                tail_height = self._splice(items)
+                if tail_height is not None:
+                    return items, max(height, tail_height)
+                split_at = self.split.at if self.split is not None else _NEVER
             # The usual case, inline: an item that ends inside the window, then a comma.
             text = self.text
             if len(text) - self.pos < ahead and not self.done:
@@ -450,6 +468,90 @@ class _FastReader:
                 raise _Unread
             self.skip()
 
+    # -- a list read by two processes (see `_Split`)
+
+    def _splice(self, items: list[Any]) -> int | None:
+        """At the start of an item of a list at the top of the document: if this is where the
+        other process read the rest of the list from, its items are added to `items`, the
+        reading goes on after the list's end, and the list's height so far is returned (the
+        caller returns the list). None otherwise: the reading goes on here."""
+        split = self.split
+        assert split is not None
+        at = self.base + self.pos
+        if not split.located() and at < split.at:
+            return None  # `split.at` now says where it starts (or never): read on to it
+        if at != split.at or not split.pieces.ascii:
+            # Passed it without an item starting there (it was not where one of this list's
+            # items starts), or the text so far was not ASCII (then characters and bytes, which
+            # the other process counted, part).
+            self.split = None
+            split.cancel()
+            return None
+        self.split = None
+        got = split.result()
+        if got is None:
+            return None  # it could not read the rest: it is read here
+        tail, height, escapes, rest = got
+        items.extend(marshal.loads(tail))
+        self.escapes = self.escapes or escapes
+        # The rest of the document, from the list's "]", in place of the text read so far.
+        self.pieces = iter((rest,))
+        self.text, self.pos, self.tail, self.done = "", 0, "", False
+        self.skip()
+        if self.char() != "]":
+            raise _Unread
+        self.pos += 1
+        return int(height)
+
+    def rest_of_list(self, probe: int, tell: Callable[[], None]) -> tuple[Any, ...]:
+        """Read the items of a list from `pos` (the start of one of them) to the list's end,
+        the way `top_list` reads them: the items, the list's height (as far as they go), whether
+        an escape may make a surrogate, and the text of the document from the list's "]" on.
+        `tell` is called once the first `probe` items are read, and `_NotHere` is raised if
+        one of them is not an ARM resource, or the list ends before them."""
+        items: list[Any] = []
+        height = 1
+        take, height_of = self.pending.pop, self.height_of
+        while True:
+            item = self.value()
+            if len(items) < probe and not _looks_like_resource(item):
+                raise _NotHere
+            items.append(item)
+            if len(items) == probe:
+                tell()
+            member = (take(id(item), 1) if item.__class__ is dict else height_of(item)) + 1
+            if member > height:
+                height = member
+            self.skip()
+            after = self.char()
+            if after == "]":
+                break
+            if after != ",":
+                raise _Unread if len(items) >= probe else _NotHere
+            self.pos += 1
+            self.skip()
+        if len(items) < probe:
+            raise _NotHere
+        rest = self.text[self.pos :] + "".join(self.pieces)
+        return items, height, self.escapes, rest
+
+
+_NEVER = float("inf")
+
+
+class _NotHere(Exception):
+    """What the other process took for the start of a list's item is not one."""
+
+
+def _looks_like_resource(item: Any) -> bool:
+    return (
+        item.__class__ is dict
+        and isinstance(item.get("id"), str)
+        and item["id"].startswith("/")
+        and isinstance(item.get("type"), str)
+        and "/" in item["type"]
+    )
+
 
 _COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 _NUMBER_TAIL = re.compile(r"[0-9.eE+-]*")
@@ -466,7 +568,10 @@ def _maybe_cut(value: Any, text: str, end: int) -> bool:
 
 
 def _read_fast(
-    pieces: Iterator[str], max_depth: int = MAX_DEPTH, ahead: int = READ_BYTES // 128
+    pieces: Iterator[str],
+    max_depth: int = MAX_DEPTH,
+    ahead: int = READ_BYTES // 128,
+    split: _Split | None = None,
 ) -> Any:
     """The document whose text comes in `pieces`, read fast; `_Unread` if it cannot vouch for it."""
     enabled = gc.isenabled()
@@ -474,7 +579,7 @@ def _read_fast(
     # document again and again while it grows.
     gc.disable()
     try:
-        return _FastReader(pieces, max_depth, ahead).read()
+        return _FastReader(pieces, max_depth, ahead, split).read()
     except _Unread:
         raise
     except Exception:
@@ -482,6 +587,126 @@ def _read_fast(
     finally:
         if enabled:
             gc.enable()
+
+
+class _FilePieces:
+    """`_file_pieces`, and whether every piece so far was ASCII (a character a byte)."""
+
+    def __init__(self, fh: BinaryIO, size: int, first: int | None = None) -> None:
+        self._fh = fh
+        self._size = size
+        self._next = first or size  # the size of the next read
+        self._decode = codecs.getincrementaldecoder("utf-8")().decode
+        self._ended = False
+        self.ascii = True
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        while not self._ended:
+            data = self._fh.read(self._next)
+            self._next = self._size
+            if not data:
+                self._ended = True
+                rest = self._decode(b"", True)
+                if rest:
+                    self.ascii = False
+                    return rest
+                break
+            text = self._decode(data)
+            if len(text) != len(data):
+                self.ascii = False
+            if text:
+                return text
+        raise StopIteration
+
+
+# ---- one list read by two processes -----------------------------------------------------------
+#
+# The items of a list at the top of a large document (a snapshot's resources) are most of its
+# reading. From `SPLIT_FROM` bytes, where forking is safe and the audit shares its work, a forked
+# process reads the list's later items while this one reads the earlier ones, and hands them
+# over pickled, which this process reads several times faster than it parses the same text:
+#
+# - The other process looks from `SPLIT_AT` of the file for text that starts an item (",", then
+#   a "{"), and takes the first place from which `SPLIT_PROBE` items in a row read as ARM
+#   resources (an object with an id and a type), each followed by a comma. It says where
+#   (`tell`), then reads on to the list's end, the way this process would.
+# - This process reads from the start as ever. Only if an item of a list at the top of the
+#   document starts exactly there, and the text so far was ASCII (so that the other process's
+#   byte offset is this one's character offset), does it take the other's items and go on
+#   after the list's end. The other process read the same text from the same place with the
+#   same checks, so the document is the one this process would have read.
+# - In every other case (the place was inside an item, the other process failed or found no
+#   place, the text was not ASCII, no process could be started) this process reads on by
+#   itself: nothing is lost but the other process's time.
+
+SPLIT_FROM = 8 << 20
+SPLIT_AT = 0.55
+SPLIT_PROBE = 32
+_SPLIT_LOOK_BYTES = 4 << 20
+_ITEM_START = re.compile(rb",[ \t\n\r]*\{")
+_OFFSET = struct.Struct("<q")
+# How long this process waits, once it reaches `SPLIT_AT`, for the other to say where.
+_WORD_WAIT = 5.0
+
+
+class _Split:
+    def __init__(self, background: Any, search_from: int, pieces: _FilePieces) -> None:
+        self.background = background
+        self.at: float = search_from  # where the other process's items start, once located
+        self.pieces = pieces
+        self.known = False
+
+    def located(self) -> bool:
+        """Whether `at` is where the other process's items start; the first time, waits for
+        the other process to say and moves `at` there (or to never), then returns False."""
+        if self.known:
+            return True
+        self.known = True
+        word = self.background.word(_WORD_WAIT)
+        if word is None or len(word) != _OFFSET.size:
+            self.at = _NEVER
+            self.cancel()
+        else:
+            self.at = _OFFSET.unpack(word)[0]
+        return False
+
+    def result(self) -> Any:
+        try:
+            return self.background.result("reading the snapshot", None)
+        except Exception:  # noqa: BLE001 - then this process reads the rest itself
+            return None
+
+    def cancel(self) -> None:
+        self.background.cancel()
+
+
+def _read_tail(path: str, start: int, max_depth: int, ahead: int, tell: Any) -> Any:
+    """In the other process: the items from the first place at or after `start` where a list's
+    items start (see above), with their height, escapes and the rest of the text; None if
+    there is none."""
+    gc.disable()  # as `_read_fast` reads: this process ends once it has handed the items over
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        look = fh.read(_SPLIT_LOOK_BYTES)
+        for match in _ITEM_START.finditer(look):
+            at = start + match.end() - 1
+            fh.seek(at)
+            # A small first read: most places tried are not where an item starts.
+            reader = _FastReader(_FilePieces(fh, READ_BYTES, 1 << 16), max_depth, ahead)
+            try:
+                items, height, escapes, rest = reader.rest_of_list(
+                    SPLIT_PROBE,
+                    lambda: tell(_OFFSET.pack(at)),  # noqa: B023 - called at once
+                )
+            except _NotHere:
+                continue
+            # Marshalled (JSON's types are marshal's): written several times faster than
+            # pickled, and read about as fast.
+            return marshal.dumps(items), height, escapes, rest
+    return None
 
 
 def _file_pieces(fh: BinaryIO, size: int) -> Iterator[str]:
@@ -499,6 +724,29 @@ def _file_pieces(fh: BinaryIO, size: int) -> Iterator[str]:
             yield text
 
 
+def _read_split(path: str, max_depth: int = MAX_DEPTH) -> Any:
+    """The file at `path` read fast (`_read_fast`), its top list shared with another process
+    when the file is large enough and one can be started (see `_Split`)."""
+    from functools import partial
+
+    from prodcheck import fanout
+
+    ahead = READ_BYTES // 128
+    size = os.path.getsize(path)
+    background = None
+    if size >= SPLIT_FROM:
+        start = int(size * SPLIT_AT)
+        background = fanout.in_background(partial(_read_tail, path, start, max_depth, ahead))
+    with open(path, "rb") as fh:
+        pieces = _FilePieces(fh, READ_BYTES)
+        if background is None:
+            return _read_fast(pieces, max_depth, ahead)
+        try:
+            return _read_fast(pieces, max_depth, ahead, _Split(background, start, pieces))
+        finally:
+            background.close()
+
+
 def parse_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
     """Parse `text` strictly; raise `InvalidJson` or `json.JSONDecodeError`."""
     try:
@@ -508,7 +756,11 @@ def parse_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
 
 
 def read_json(
-    path: str | Path, kind: str, fix: str, missing: str = "check the path"
+    path: str | Path,
+    kind: str,
+    fix: str,
+    missing: str = "check the path",
+    split: bool = False,
 ) -> tuple[Any, str]:
     """The parsed content of `path` ('-' is standard input) and the name to use for it in messages.
 
@@ -516,7 +768,9 @@ def read_json(
     a JSON syntax error (how to produce the file again), `missing` to a missing file.
 
     A file is read fast, a few megabytes at a time; a file the fast reading does not vouch for
-    is read again whole, the long way, which gives every refusal its message. Standard input
+    is read again whole, the long way, which gives every refusal its message. With `split`, a
+    large file's list at the top is read by two processes where forking is safe (see
+    `_Split`), to the same document. Standard input
     and pipes, which cannot be read twice, are read whole first.
     """
     source = str(path)
@@ -529,6 +783,8 @@ def read_json(
         else:
             if again:
                 try:
+                    if split:
+                        return _read_split(str(path)), source
                     with open(path, "rb") as fh:
                         return _read_fast(
                             _file_pieces(fh, READ_BYTES), ahead=READ_BYTES // 128

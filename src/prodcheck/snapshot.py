@@ -490,9 +490,17 @@ def _type_spelling(raw_type: str) -> str:
     return "/".join(part.strip() for part in rtype.split("/"))
 
 
-def load_snapshot(path: str | Path) -> Snapshot:
-    """Read a snapshot file (or '-' for standard input)."""
-    data, source = read_json(path, "snapshot", "re-collect it with 'prodcheck snapshot'")
+def load_snapshot(path: str | Path, jobs: int | None = 1) -> Snapshot:
+    """Read a snapshot file (or '-' for standard input).
+
+    `jobs` is the audit's `--jobs`: unless it is 1 (or auto on one CPU), a large file's
+    resources are read by two processes (see `prodcheck.jsonfile.read_json`)."""
+    from prodcheck import fanout
+
+    split = jobs != 1 and (jobs is not None or fanout.cpus() > 1)
+    data, source = read_json(
+        path, "snapshot", "re-collect it with 'prodcheck snapshot'", split=split
+    )
     return parse_snapshot(data, source)
 
 
