@@ -287,9 +287,10 @@ JobsOpt = Annotated[
         "--jobs",
         "-j",
         metavar="N",
-        help="Processes that evaluate the rules and write the report files: auto (default: one "
-        "per CPU, at most 4, from 2,000 resources, where the system can fork safely) or 1 to "
-        "64; 1 uses one process (default: the configuration's rules.jobs, else auto).",
+        help="Processes that read a large snapshot, evaluate the rules and write the report "
+        "files: auto (default: one per CPU, at most 4, from 2,000 resources, where the system "
+        "can fork safely) or 1 to 64; 1 uses one process (default: the configuration's "
+        "rules.jobs, else auto).",
         rich_help_panel=SELECTION,
     ),
 ]
