@@ -11,10 +11,12 @@ shares them (`prodcheck.fanout`; `--jobs 1` for one process, default auto).
 
 The process reports, per stage, the CPU time of all its processes (its own, and that of the
 processes it forked and waited for, `RUSAGE_CHILDREN`), the wall time, and the peak memory of
-all of them together, counted as an upper bound: at the end of each stage, this process's peak
-RSS so far, plus, for each process forked during the stage, its own peak RSS less the pages it
-still shared with this process when it ended (a page shared at the end was shared at the peak
-too, so what is left bounds the pages it alone held). The peak is the largest of these sums.
+all of them together, counted as an upper bound: for each stage, this process's peak RSS when
+the last process it forked during the stage ended (before it read that process's results),
+plus, for each of those processes, its own peak RSS less the pages it still shared with this
+process when it ended (a page shared at the end was shared at the peak too, so what is left
+bounds the pages it alone held); and this process's peak at the end of the stage, after them.
+The peak is the largest of these.
 With one process the reports are written one after the other and timed one by one; with
 several they are written at once, and timed together. The runner prints a Markdown table, with
 the cost per resource so that growth shows. CPU time is the figure to compare on a shared
@@ -101,14 +103,21 @@ class Stages:
                 "peakMB": c.peak_rss_kib / 1024,
                 "sharedAtEndMB": c.shared_kib / 1024,
                 "privateAtEndMB": c.private_kib / 1024,
+                "parentPeakAtEndMB": c.parent_peak_kib / 1024,
             }
             for c in children
         ]
         # The CPU of the busiest process: what the stage's wall time cannot go below, however
         # idle the other CPUs are.
         self.busiest[name] = max([self.own[name], *(c.cpu for c in children)])
+        # While the copies lived, this process held at most its peak when the last of them
+        # ended (before it read their results), and each copy at most its peak less the pages
+        # it still shared at its end; after them, this process's own peak.
         alone = sum(max(c.peak_rss_kib - c.shared_kib, 0) for c in children) / 1024
-        self.peaks[name] = _peak_mb() + alone
+        meanwhile = max((c.parent_peak_kib for c in children), default=0) / 1024
+        if any(c.parent_peak_kib <= 0 for c in children):
+            meanwhile = _peak_mb()  # not known: this process's peak so far
+        self.peaks[name] = max(_peak_mb(), meanwhile + alone) if children else _peak_mb()
 
 
 def worker(snapshot_file: Path, out_dir: Path, jobs: int | None = None) -> None:

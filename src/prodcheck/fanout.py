@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
 
 from prodcheck.errors import UserError
+from prodcheck.heap import own_peak_kib
 
 T = TypeVar("T")
 
@@ -74,6 +75,9 @@ class ChildStats:
     peak_rss_kib: int  # its max RSS, which counts the pages it shares with its parent
     shared_kib: int  # of its resident pages, those still shared when it ended (0: not known)
     private_kib: int  # its resident pages no other process has (USS) when it ended
+    # This process's peak resident memory (VmHWM) when that one ended, before its results were
+    # read: what this process held at most while the other was alive.
+    parent_peak_kib: int = 0
 
 
 @dataclass
@@ -270,6 +274,7 @@ def _finish(worker: _Worker, what: str, stall: float | None) -> list[tuple[int, 
         worker.said += got
         last = time.monotonic()
     worker.reap(kill=False)
+    peak_meanwhile = own_peak_kib() if MEASURE.on else 0
     said = bytes(worker.said).lstrip(_PROGRESS)
     if said[:1] == _USER_ERROR:
         raise UserError(said[1:].decode("utf-8", "replace"))
@@ -288,6 +293,7 @@ def _finish(worker: _Worker, what: str, stall: float | None) -> list[tuple[int, 
             break
         results.append((number, value))
     if value is not None:
+        value.parent_peak_kib = peak_meanwhile
         MEASURE.children.append(value)
     return results
 
