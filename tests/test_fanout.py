@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from forks import no_child_left
 
 from prodcheck import fanout
 from prodcheck.errors import UserError
@@ -17,14 +18,6 @@ from prodcheck.fanout import WorkLost, jobs_for, parse_jobs, share
 pytestmark = pytest.mark.skipif(not fanout.can_fork(), reason="forks only on Linux")
 
 PARENT = os.getpid()
-
-
-def _no_child_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 def _slow(i: int) -> tuple[int, int]:
@@ -39,7 +32,7 @@ def test_shared_tasks_return_their_results_in_task_order_from_several_processes(
     assert [square for square, _ in got] == [i * i for i in range(30)]
     assert len({pid for _, pid in got}) > 1  # the work was shared
     assert PARENT in {pid for _, pid in got}
-    assert _no_child_left()
+    assert no_child_left()
 
 
 def test_one_job_runs_every_task_here_in_order():
@@ -94,7 +87,7 @@ def test_a_process_that_ends_without_its_results_fails_the_whole_in_one_line(fau
     message = str(info.value)
     assert said in message and "evaluating rules" in message and "--jobs 1" in message
     assert "\n" not in message and "hunter2" not in message
-    assert _no_child_left()
+    assert no_child_left()
 
 
 def test_a_process_that_finishes_nothing_within_the_stall_bound_is_stopped():
@@ -102,7 +95,7 @@ def test_a_process_that_finishes_nothing_within_the_stall_bound_is_stopped():
     with pytest.raises(WorkLost, match="finished nothing for 0.5 s"):
         share(_in_child(_hang), 2, what="evaluating rules", stall=0.5)
     assert time.monotonic() - began < 30
-    assert _no_child_left()
+    assert no_child_left()
 
 
 def test_a_user_error_in_another_process_keeps_its_message():
@@ -123,7 +116,7 @@ def test_a_task_that_raises_here_raises_here_and_stops_the_others():
 
     with pytest.raises(KeyError):
         share([lambda i=i: task(i) for i in range(10)], 2, what="testing")
-    assert _no_child_left()
+    assert no_child_left()
 
 
 def test_jobs_asked_for_are_given_and_auto_follows_size_and_cpus(monkeypatch):

@@ -19,6 +19,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from forks import no_child_left
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,14 +77,6 @@ class _Splices:
         patch.setattr(jsonfile._Split, "result", result)
 
 
-def _no_child_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
-
-
 @pytest.fixture
 def small(monkeypatch: pytest.MonkeyPatch) -> None:
     """Split from the first byte, after two items that read as resources, in small pieces."""
@@ -135,7 +128,7 @@ def test_two_processes_read_what_one_reads_or_refuse_what_it_refuses(
     path = tmp_path / "snap.json"
     path.write_text(text, encoding="utf-8")
     assert _read(path, split=True) == _read(path, split=False)
-    assert _no_child_left()
+    assert no_child_left()
 
 
 def test_an_ordinary_snapshot_is_read_by_two_processes(tmp_path, small, monkeypatch):
@@ -150,7 +143,7 @@ def test_an_ordinary_snapshot_is_read_by_two_processes(tmp_path, small, monkeypa
         read, _ = jsonfile.read_json(path, "snapshot", "fix it", split=True)
         assert read["resources"] == resources
     assert splices.taken == 2
-    assert _no_child_left()
+    assert no_child_left()
 
 
 def test_text_outside_ascii_before_the_place_keeps_the_reading_here(tmp_path, small, monkeypatch):
@@ -161,7 +154,7 @@ def test_text_outside_ascii_before_the_place_keeps_the_reading_here(tmp_path, sm
     path.write_text(json.dumps({"resources": resources}, ensure_ascii=False), encoding="utf-8")
     assert jsonfile.read_json(path, "snapshot", "fix it", split=True)[0]["resources"] == resources
     assert splices.taken == 0
-    assert _no_child_left()
+    assert no_child_left()
 
 
 def _lying(offset_of: Any) -> Any:
@@ -218,7 +211,7 @@ def test_a_failing_or_lying_process_leaves_the_document_as_one_process_reads_it(
     monkeypatch.setattr(jsonfile, "_read_tail", fakes[how])
     doc, _ = jsonfile.read_json(path, "snapshot", "fix it", split=True)
     assert doc["resources"] == resources
-    assert _no_child_left()
+    assert no_child_left()
 
 
 def test_one_job_reads_in_one_process(tmp_path, small, monkeypatch):
@@ -241,4 +234,4 @@ def test_one_job_reads_in_one_process(tmp_path, small, monkeypatch):
     splices = _Splices(monkeypatch)
     assert len(load_snapshot(path, jobs=2).resources) == 30
     assert splices.taken == 1
-    assert _no_child_left()
+    assert no_child_left()
