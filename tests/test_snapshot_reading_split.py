@@ -235,3 +235,29 @@ def test_one_job_reads_in_one_process(tmp_path, small, monkeypatch):
     assert len(load_snapshot(path, jobs=2).resources) == 30
     assert splices.taken == 1
     assert no_child_left()
+
+
+def test_a_process_that_never_hands_its_items_over_is_stopped_and_the_rest_read_here(
+    tmp_path, small, monkeypatch
+):
+    """It said where its items start, then hung: the reading waits about as long as reading
+    the rest would take, stops it, and reads the rest itself."""
+    import time
+
+    monkeypatch.setattr(jsonfile, "SPLIT_PROBE", 5)
+    monkeypatch.setattr(jsonfile, "_SPLIT_STALL", 0.5)
+    real = jsonfile._read_tail
+
+    def hangs(*args: Any) -> Any:
+        real(*args)
+        time.sleep(3600)
+
+    monkeypatch.setattr(jsonfile, "_read_tail", hangs)
+    resources = [_resource(i, nested=1) for i in range(60)]
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps({"format": "prodcheck.snapshot/v1", "resources": resources}))
+    started = time.monotonic()
+    doc, _ = jsonfile.read_json(path, "snapshot", "fix it", split=True)
+    assert doc["resources"] == resources
+    assert time.monotonic() - started < 30
+    assert no_child_left()

@@ -20,6 +20,7 @@ import os
 import re
 import struct
 import sys
+import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -650,6 +651,8 @@ _ITEM_START = re.compile(rb",[ \t\n\r]*\{")
 _OFFSET = struct.Struct("<q")
 # How long this process waits, once it reaches `SPLIT_AT`, for the other to say where.
 _WORD_WAIT = 5.0
+# Beyond twice its own time, how long it waits for the other's items (see `_Split.result`).
+_SPLIT_STALL = 10.0
 
 
 class _Split:
@@ -658,6 +661,7 @@ class _Split:
         self.at: float = search_from  # where the other process's items start, once located
         self.pieces = pieces
         self.known = False
+        self.started = time.monotonic()
 
     def located(self) -> bool:
         """Whether `at` is where the other process's items start; the first time, waits for
@@ -674,8 +678,13 @@ class _Split:
         return False
 
     def result(self) -> Any:
+        """The other process's items, or None (then this process reads the rest itself): also
+        when it has not handed them over within `_SPLIT_STALL` seconds and twice the time this
+        process took to get here, about what reading the rest would take, so that a stuck
+        process never holds the audit up for long."""
+        stall = _SPLIT_STALL + 2 * (time.monotonic() - self.started)
         try:
-            return self.background.result("reading the snapshot", None)
+            return self.background.result("reading the snapshot", stall)
         except Exception:  # noqa: BLE001 - then this process reads the rest itself
             return None
 
