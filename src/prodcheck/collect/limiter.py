@@ -112,25 +112,24 @@ class RateLimiter:
         return self.ready_many([(key, ahead)])[0]
 
     def ready_many(self, asked: list[tuple[str, int]]) -> list[float]:
-        """`ready_in(key, ahead)` for each (key, ahead) in `asked`, under one lock: the
-        scheduler asks for every subscription with a task waiting, each time it chooses."""
+        """`ready_in(key, ahead)` for each (key, ahead) in `asked`, under one lock."""
         with self._lock:
             now = self._clock()
-            out = []
-            for key, ahead in asked:
-                bucket = self._buckets.get(key)
-                if bucket is None:
-                    tokens, paused = float(self.burst), 0.0
-                else:
-                    elapsed = max(0.0, now - bucket.updated)
-                    tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate)
-                    paused = max(0.0, bucket.paused_until - now)
-                if self.rate <= 0:
-                    out.append(paused)
-                    continue
-                missing = ahead + 1.0 - 1e-9 - tokens
-                out.append(max(paused, missing / self.rate if missing > 0 else 0.0))
-            return out
+            return [self._wait(key, ahead, now) for key, ahead in asked]
+
+    def _wait(self, key: str, ahead: int, now: float) -> float:
+        """`ready_in(key, ahead)` at `now`; the caller holds the lock."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            tokens, paused = float(self.burst), 0.0
+        else:
+            elapsed = max(0.0, now - bucket.updated)
+            tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate)
+            paused = max(0.0, bucket.paused_until - now)
+        if self.rate <= 0:
+            return paused
+        missing = ahead + 1.0 - 1e-9 - tokens
+        return max(paused, missing / self.rate if missing > 0 else 0.0)
 
     def choose(self, candidates: Iterable[tuple[str, int, int]]) -> tuple[str, float, int] | None:
         """The scheduler's choice among `candidates` (key, requests on their way, turn), under
@@ -146,28 +145,10 @@ class RateLimiter:
         count = 0
         with self._lock:
             now = self._clock()
-            rate = self.rate
-            burst = float(self.burst)
-            buckets = self._buckets
+            wait_of = self._wait
             for key, ahead, turn in candidates:
                 count += 1
-                wait = 0.0
-                if key:
-                    bucket = buckets.get(key)
-                    if bucket is None:
-                        tokens, paused = burst, 0.0
-                    else:
-                        elapsed = now - bucket.updated
-                        tokens = bucket.tokens + elapsed * rate if elapsed > 0 else bucket.tokens
-                        if tokens > burst:
-                            tokens = burst
-                        paused = bucket.paused_until - now
-                    if rate > 0:
-                        missing = ahead + 1.0 - 1e-9 - tokens
-                        if missing > 0:
-                            wait = missing / rate
-                    if paused > wait:
-                        wait = paused
+                wait = wait_of(key, ahead, now) if key else 0.0
                 if (
                     best_key is None
                     or wait < best_wait
