@@ -414,12 +414,8 @@ class Background:
             raise WorkLost(f"a process {what} returned no result")
         return results[0][1]
 
-    def cancel(self) -> None:
-        """Stop the task (its result, if any, is not wanted)."""
-        self._worker.reap(kill=True)
-        self.close()
-
     def close(self) -> None:
+        """Stop the task if it still runs (its result, if any, is not wanted); let it go."""
         if self._closed:
             return
         self._closed = True

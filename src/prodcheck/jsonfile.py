@@ -591,7 +591,9 @@ def _read_fast(
 
 
 class _FilePieces:
-    """`_file_pieces`, and whether every piece so far was ASCII (a character a byte)."""
+    """The text of a UTF-8 file, `size` bytes at a time (the first read `first` bytes);
+    `UnicodeDecodeError` if it is not UTF-8. `ascii` says whether every piece so far was ASCII
+    (a character a byte)."""
 
     def __init__(self, fh: BinaryIO, size: int, first: int | None = None) -> None:
         self._fh = fh
@@ -628,7 +630,7 @@ class _FilePieces:
 # The items of a list at the top of a large document (a snapshot's resources) are most of its
 # reading. From `SPLIT_FROM` bytes, where forking is safe and the audit shares its work, a forked
 # process reads the list's later items while this one reads the earlier ones, and hands them
-# over pickled, which this process reads several times faster than it parses the same text:
+# over marshalled, which this process reads several times faster than it parses the same text:
 #
 # - The other process looks from `SPLIT_AT` of the file for text that starts an item (",", then
 #   a "{"), and takes the first place from which `SPLIT_PROBE` items in a row read as ARM
@@ -689,7 +691,7 @@ class _Split:
             return None
 
     def cancel(self) -> None:
-        self.background.cancel()
+        self.background.close()
 
 
 def _read_tail(path: str, start: int, max_depth: int, ahead: int, tell: Any) -> Any:
@@ -716,21 +718,6 @@ def _read_tail(path: str, start: int, max_depth: int, ahead: int, tell: Any) -> 
             # pickled, and read about as fast.
             return marshal.dumps(items), height, escapes, rest
     return None
-
-
-def _file_pieces(fh: BinaryIO, size: int) -> Iterator[str]:
-    """The text of a UTF-8 file, `size` bytes at a time; `UnicodeDecodeError` if it is not UTF-8."""
-    decode = codecs.getincrementaldecoder("utf-8")().decode
-    while True:
-        data = fh.read(size)
-        if not data:
-            rest = decode(b"", True)
-            if rest:
-                yield rest
-            return
-        text = decode(data)
-        if text:
-            yield text
 
 
 def _read_split(path: str, max_depth: int = MAX_DEPTH) -> Any:
@@ -796,7 +783,7 @@ def read_json(
                         return _read_split(str(path)), source
                     with open(path, "rb") as fh:
                         return _read_fast(
-                            _file_pieces(fh, READ_BYTES), ahead=READ_BYTES // 128
+                            _FilePieces(fh, READ_BYTES), ahead=READ_BYTES // 128
                         ), source
                 except _Unread:
                     pass
