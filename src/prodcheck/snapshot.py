@@ -497,7 +497,7 @@ def load_snapshot(path: str | Path, jobs: int | None = 1) -> Snapshot:
     resources are read by two processes (see `prodcheck.jsonfile.read_json`)."""
     from prodcheck import fanout
 
-    split = jobs != 1 and (jobs is not None or fanout.cpus() > 1)
+    split = fanout.jobs_for(jobs, 1, 1) > 1
     data, source = read_json(
         path, "snapshot", "re-collect it with 'prodcheck snapshot'", split=split
     )
